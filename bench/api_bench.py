@@ -1,0 +1,361 @@
+"""API benchmark: p50/p95 latency from concurrent clients on loopback against a real server process.
+
+1. Loads ``--entries`` synthetic entries (bench/synthetic.py compositions, each with a small placeholder cubic
+   structure so that it is served under OPTIMADE /structures) into a fresh PostgreSQL database with COPY
+   (hull/services/bulk.py), then computes every hull with the hull service (full rebuild) and ANALYZEs.
+2. Starts gunicorn (``portal.wsgi``, ``--workers`` processes) on 127.0.0.1 and times, from ``--clients``
+   concurrent clients:
+   - OPTIMADE list: ``elements HAS ALL "Li","O" AND _mdp_energy_above_hull<0.05`` (page_limit 20),
+   - the same through /api/v1/materials/ (page_size 20),
+   - a material's detail (random ids),
+   - the phase diagram of a 4-element system.
+
+    .venv/bin/python bench/api_bench.py --entries 1000000 [--pg postgres://postgres@127.0.0.1:5432] \\
+        [--database portal_api_bench] [--reuse] [--clients 20] [--requests 400] [--workers 4]
+"""
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CHUNK = 50_000
+
+
+def django_setup(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings.local"
+    import django
+
+    django.setup()
+
+
+def fresh_database(server: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def placeholder_structure(composition: dict[str, float]) -> dict:
+    """A cubic cell with one site per atom on a simple grid: enough for a valid OPTIMADE structure."""
+    symbols = [el for el, amount in composition.items() for _ in range(int(amount))]
+    n = len(symbols)
+    side = max(1, round(n ** (1 / 3) + 0.4999))
+    a = 2.5 * side
+    sites = []
+    for i, el in enumerate(symbols):
+        x, y, z = i % side, (i // side) % side, i // (side * side)
+        sites.append({"species": [{"element": el, "occu": 1}], "xyz": [2.5 * x, 2.5 * y, 2.5 * z]})
+    return {"lattice": {"matrix": [[a, 0.0, 0.0], [0.0, a, 0.0], [0.0, 0.0, a]]}, "sites": sites}
+
+
+def load(database_url: str, n: int) -> dict:
+    """Runs in a child process: migrate, COPY the entries in, rebuild every hull."""
+    django_setup(database_url)
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django.utils import timezone
+    from pymatgen.core import Composition
+
+    from bench.synthetic import synthetic_compositions
+    from hull.formulas import anonymous_formula, chemsys_from_elements
+    from hull.ingest.prepare import public_id_for
+    from hull.models import Entry, IngestBatch
+    from hull.services.bulk import bulk_upsert
+    from hull.services.chemsys import chemsys_ensure
+    from hull.services.stability import hull_update
+
+    timings = {}
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    pairs = synthetic_compositions(n, seed=0, max_elements=4)
+    timings["generate_s"] = time.perf_counter() - started
+    fields = [
+        "public_id",
+        "source",
+        "source_id",
+        "method",
+        "method_family",
+        "formula",
+        "reduced_formula",
+        "anonymous_formula",
+        "chemsys",
+        "nelements",
+        "nsites",
+        "composition",
+        "structure",
+        "volume",
+        "spacegroup_symbol",
+        "crystal_system",
+        "energy",
+        "uncorrected_energy",
+        "correction",
+        "energy_per_atom",
+        "data",
+        "content_hash",
+        "batch",
+        "created_at",
+        "updated_at",
+    ]
+    started = time.perf_counter()
+    formulas: dict[tuple, tuple[str, str, str]] = {}
+    with transaction.atomic():
+        batch = IngestBatch.objects.create(source="synthetic", fmt="bench", path="bench/api_bench.py")
+        chemsys_ensure(names={chemsys_from_elements(comp) for comp, _ in pairs})
+        now = timezone.now()
+        for start in range(0, n, CHUNK):
+            rows = []
+            for i in range(start, min(n, start + CHUNK)):
+                comp, energy_per_atom = pairs[i]
+                key = tuple(sorted(comp.items()))
+                if key not in formulas:
+                    pmg = Composition(comp)
+                    formulas[key] = (pmg.formula, pmg.reduced_formula, anonymous_formula(pmg))
+                formula, reduced, anonymous = formulas[key]
+                natoms = int(sum(comp.values()))
+                structure = placeholder_structure(comp)
+                source_id = f"syn-{i}"
+                rows.append(
+                    [
+                        public_id_for("mdp", "synthetic", source_id),
+                        "synthetic",
+                        source_id,
+                        "synthetic",
+                        "dft",
+                        formula,
+                        reduced,
+                        anonymous,
+                        chemsys_from_elements(comp),
+                        len(comp),
+                        natoms,
+                        comp,
+                        structure,
+                        structure["lattice"]["matrix"][0][0] ** 3,
+                        "",
+                        "",
+                        energy_per_atom * natoms,
+                        energy_per_atom * natoms,
+                        0.0,
+                        energy_per_atom,
+                        {},
+                        f"{i:064x}",
+                        batch.pk,
+                        now,
+                        now,
+                    ]
+                )
+            bulk_upsert(model=Entry, fields=fields, rows=rows)
+    timings["copy_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    summary = hull_update(touched=None)
+    timings["hull_s"] = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    timings["entries"] = Entry.objects.count()
+    timings["hull"] = str(summary)
+    return timings
+
+
+def pick_targets(database_url: str) -> dict:
+    """Random entry ids and the most populated 4-element system (with its entry count)."""
+    django_setup(database_url)
+    from django.db.models import Count
+
+    from hull.models import Entry
+
+    rng = random.Random(1)
+    top = Entry.objects.order_by("-id").values_list("id", flat=True).first()
+    picks = [rng.randint(1, top) for _ in range(2000)]
+    ids = list(Entry.objects.filter(id__in=picks).values_list("public_id", flat=True))
+    systems = Entry.objects.filter(nelements=4).values("chemsys").annotate(n=Count("id")).order_by("-n")[:1]
+    system = systems[0]
+    return {"ids": ids, "chemsys": system["chemsys"], "chemsys_entries": system["n"]}
+
+
+def start_server(database_url: str, port: int, workers: int) -> subprocess.Popen:
+    env = dict(
+        os.environ,
+        # persistent connections, as a production deployment would configure them (see the report)
+        DATABASE_URL=f"{database_url}?conn_max_age=600",
+        DJANGO_SETTINGS_MODULE="portal.settings.local",
+        DJANGO_DEBUG="false",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        PORTAL_ANON_THROTTLE="10000000/min",
+    )
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "portal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            "4",
+            "--worker-class",
+            "gthread",
+            "--log-level",
+            "warning",
+            "--preload",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    import requests
+
+    for _ in range(120):
+        try:
+            requests.get(f"http://127.0.0.1:{port}/optimade/v1/info", timeout=30)
+            return process
+        except requests.RequestException:
+            time.sleep(0.5)
+    process.kill()
+    raise RuntimeError("the server did not start")
+
+
+def measure(urls: list[str], clients: int) -> dict:
+    """Latency of every URL fetched by ``clients`` threads (each with its own connection)."""
+    import requests
+
+    latencies: list[float] = []
+    errors = []
+    lock = threading.Lock()
+    queue = list(reversed(urls))
+
+    def worker() -> None:
+        session = requests.Session()
+        while True:
+            with lock:
+                if not queue:
+                    return
+                url = queue.pop()
+            started = time.perf_counter()
+            response = session.get(url, timeout=60)
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                if response.status_code != 200:
+                    errors.append((response.status_code, url, response.text[:200]))
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))],
+        "max_ms": 1000 * latencies[-1],
+        "req_per_s": len(latencies) / wall,
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--database", default=None)
+    parser.add_argument("--reuse", action="store_true", help="keep an already loaded database")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8811)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        action, url = args.child
+        result = load(url, args.entries) if action == "load" else pick_targets(url)
+        print(json.dumps(result))
+        return
+
+    name = args.database or f"portal_api_bench_{args.entries}"
+    url = f"{args.pg}/{name}"
+    if not args.reuse:
+        fresh_database(args.pg, name)
+        print(f"loading {args.entries:,} synthetic entries into {url} ...", flush=True)
+        started = time.perf_counter()
+        print(json.dumps(_child("load", url, args.entries)), flush=True)
+        print(f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
+    targets = _child("pick", url, args.entries)
+    server = start_server(url, args.port, args.workers)
+    print(
+        f"targets: {targets['chemsys']} with {targets['chemsys_entries']} entries, {len(targets['ids'])} ids"
+    )
+    base = f"http://127.0.0.1:{args.port}"
+    rng = random.Random(2)
+    optimade_filter = quote('elements HAS ALL "Li","O" AND _mdp_energy_above_hull<0.05')
+    scenarios = {
+        "OPTIMADE list HAS ALL Li,O AND ehull<0.05": [
+            f"{base}/optimade/v1/structures?filter={optimade_filter}&page_limit=20"
+        ]
+        * args.requests,
+        "REST list elements=Li,O&e_above_hull_max=0.05": [
+            f"{base}/api/v1/materials/?elements=Li,O&e_above_hull_max=0.05&page_size=20"
+        ]
+        * args.requests,
+        "REST detail (random ids)": [
+            f"{base}/api/v1/materials/{rng.choice(targets['ids'])}/" for _ in range(args.requests)
+        ],
+        "OPTIMADE detail (random ids)": [
+            f"{base}/optimade/v1/structures/{rng.choice(targets['ids'])}" for _ in range(args.requests)
+        ],
+        f"phase diagram {targets['chemsys']} ({targets['chemsys_entries']} own entries)": [
+            f"{base}/api/v1/phase-diagrams/{targets['chemsys']}/"
+        ]
+        * max(40, args.requests // 10),
+    }
+    try:
+        print(
+            f"\n{args.entries:,} entries; gunicorn {args.workers} workers x 4 threads; {os.cpu_count()} CPUs"
+        )
+        head = f"{'scenario':52s} {'clients':>7s} {'n':>5s} {'p50 ms':>7s} {'p95 ms':>7s} {'max ms':>7s} {'req/s':>6s}"
+        print(head, "errors")
+        for label, urls in scenarios.items():
+            measure(urls[: args.clients * 2], args.clients)  # warm-up (connections, caches, first count)
+            for clients in (1, args.clients):
+                result = measure(urls if clients > 1 else urls[:40], clients)
+                print(
+                    f"{label:52s} {clients:7d} {result['requests']:5d} {result['p50_ms']:7.1f} "
+                    f"{result['p95_ms']:7.1f} {result['max_ms']:7.1f} {result['req_per_s']:6.1f} {result['errors']}",
+                    flush=True,
+                )
+                if result["first_error"]:
+                    print("   first error:", result["first_error"])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _child(action: str, url: str, n: int) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--entries", str(n), "--child", action, url],
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    main()

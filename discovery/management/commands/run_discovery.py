@@ -1,0 +1,120 @@
+"""``manage.py run_discovery``: run discovery rounds from the command line through the same services, in
+this process or through the Celery workers, and print a per-round table."""
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from discovery.models import Round
+from discovery.rounds import run_round_inline
+from discovery.services import round_create
+from hull.errors import CatalogueError
+
+COLUMNS = (
+    ("round", 5),
+    ("status", 9),
+    ("generated", 9),
+    ("kept", 6),
+    ("evaluated", 9),
+    ("failed", 6),
+    ("hit rate", 8),
+    ("baseline", 8),
+    ("model MAE", 9),
+    ("new stable", 10),
+    ("pushed off", 10),
+    ("seconds", 8),
+)
+
+
+class Command(BaseCommand):
+    help = "Run N discovery rounds (generate, filter, evaluate, ingest, hull, retrain, metrics) and print a table."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--rounds", type=int, default=1)
+        parser.add_argument("--budget", type=int, default=1000, help="candidates generated per round")
+        parser.add_argument("--eval-budget", type=int, default=100, help="candidates evaluated per round")
+        parser.add_argument(
+            "--baseline-size", type=int, default=30, help="random unfiltered candidates evaluated"
+        )
+        parser.add_argument("--elements", default="", help="scope: comma-separated elements, e.g. Li,Mn,O")
+        parser.add_argument(
+            "--chemsys", default="", help="scope: comma-separated chemical systems, e.g. Li-Co-O"
+        )
+        parser.add_argument("--generators", default="substitution,saps")
+        parser.add_argument(
+            "--threshold", type=float, default=0.05, help="eV/atom above the hull kept by the filter"
+        )
+        parser.add_argument("--evaluator", default="chgnet")
+        parser.add_argument("--ensemble-size", type=int, default=10)
+        parser.add_argument("--volumes", type=int, default=5, help="test-time augmentation volumes")
+        parser.add_argument("--relax-steps", type=int, default=300)
+        parser.add_argument("--retrain", action="store_true")
+        parser.add_argument("--hull-set", default="all")
+        parser.add_argument("--celery", action="store_true", help="run through the Celery workers and wait")
+        parser.add_argument(
+            "--timeout", type=float, default=7200, help="seconds to wait for a round (--celery)"
+        )
+
+    def handle(self, *args, **options):
+        config = {
+            "elements": [e for e in options["elements"].split(",") if e],
+            "chemsys": [c for c in options["chemsys"].split(",") if c],
+            "generators": [g for g in options["generators"].split(",") if g],
+            "budget": options["budget"],
+            "eval_budget": options["eval_budget"],
+            "baseline_size": options["baseline_size"],
+            "threshold": options["threshold"],
+            "evaluator": options["evaluator"],
+            "ensemble_size": options["ensemble_size"],
+            "volumes": options["volumes"],
+            "relax_steps": options["relax_steps"],
+            "retrain": options["retrain"],
+            "hull_set": options["hull_set"],
+        }
+        self.stdout.write("  ".join(name.rjust(width) for name, width in COLUMNS))
+        for _ in range(options["rounds"]):
+            started = time.perf_counter()
+            try:
+                round = round_create(config=config, enqueue=options["celery"])
+            except CatalogueError as exc:
+                raise CommandError(str(exc)) from exc
+            if options["celery"]:
+                round = self._wait(round, options["timeout"])
+            else:
+                round = run_round_inline(round)
+            self.stdout.write(self._row(round, time.perf_counter() - started))
+            if round.status != Round.Status.SUCCEEDED:
+                raise CommandError(f"round {round.number} {round.status}: {round.error}")
+
+    def _wait(self, round: Round, timeout: float) -> Round:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            round.refresh_from_db()
+            if round.status in (Round.Status.SUCCEEDED, Round.Status.FAILED, Round.Status.CANCELLED):
+                return round
+            time.sleep(2)
+        raise CommandError(
+            f"round {round.number} did not finish within {timeout:.0f} s (still {round.status})"
+        )
+
+    def _row(self, round: Round, seconds: float) -> str:
+        m = round.metrics or {}
+
+        def pct(value):
+            return "-" if value is None else f"{100 * value:.1f}%"
+
+        cells = [
+            round.number,
+            round.status,
+            m.get("generated", "-"),
+            m.get("kept", "-"),
+            m.get("evaluated", "-"),
+            m.get("failed", "-"),
+            pct(m.get("hit_rate")),
+            pct(m.get("baseline_hit_rate")),
+            "-" if m.get("model_mae") is None else f"{m['model_mae']:.3f}",
+            m.get("new_stable", "-"),
+            m.get("pushed_off_hull", "-"),
+            f"{seconds:.0f}",
+        ]
+        return "  ".join(str(cell).rjust(width) for cell, (_, width) in zip(cells, COLUMNS, strict=True))

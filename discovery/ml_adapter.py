@@ -1,0 +1,244 @@
+"""The thin adapter between the portal and ``ml_backend``: catalogue entries become training samples,
+trained ensembles become registry rows, and the active ensemble answers predictions."""
+
+import importlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from pymatgen.core import Structure
+
+from discovery.models import TrainedModel
+from hull.errors import CatalogueError
+from hull.selectors import check_hull_set
+from ml_backend.baselines import LinearElementBaseline
+from ml_backend.configs.base import Config, config_to_dict
+from ml_backend.data import Sample, fingerprint, hash_split
+from ml_backend.ensemble import Ensemble, train_ensemble
+
+CONFIGS = {"structural": "cpu_structural", "compositional": "cpu_compositional"}
+
+
+def load_config(name: str, kind: str) -> Config:
+    """A config by module name under ``ml_backend.configs`` (``cpu_structural``, ``tiny``, ``gnome_paper``)."""
+    try:
+        module = importlib.import_module(f"ml_backend.configs.{name}")
+    except ModuleNotFoundError as exc:
+        raise CatalogueError(f"no model config {name!r} in ml_backend/configs") from exc
+    getter = module.get_config
+    try:
+        config = getter(kind)
+    except TypeError:
+        config = getter()
+    if config.model.kind != kind:
+        config = config.with_model(kind=kind)
+    return config
+
+
+def catalogue_samples(*, hull_set: str = "dft", limit: int | None = None) -> list[Sample]:
+    """Entries with a structure and a formation energy in ``hull_set``: the training data."""
+    from hull.models import Stability
+
+    check_hull_set(hull_set)
+    rows = (
+        Stability.objects.filter(
+            hull_set=hull_set, formation_energy_per_atom__isnull=False, entry__structure__isnull=False
+        )
+        .order_by("entry_id")
+        .values_list("entry__public_id", "entry__structure", "formation_energy_per_atom")
+    )
+    if limit:
+        rows = rows[:limit]
+    return [
+        Sample(Structure.from_dict(structure), float(target), public_id)
+        for public_id, structure, target in rows
+    ]
+
+
+@dataclass
+class TrainingReport:
+    model: TrainedModel
+    test_mae: float
+    baseline_mae: float
+    seconds: float
+
+
+def models_train(
+    *,
+    kind: str = "structural",
+    hull_set: str = "dft",
+    n_models: int = 2,
+    config_name: str | None = None,
+    name: str | None = None,
+    activate: bool = True,
+    limit: int | None = None,
+    epochs: int | None = None,
+    progress: Callable[[int, object], None] | None = None,
+    samples: list[Sample] | None = None,
+) -> TrainingReport:
+    """Train an ensemble on the catalogue with the paper's composition-hash split and register it."""
+    if kind not in CONFIGS:
+        raise CatalogueError(f"unknown model kind {kind!r}: choose structural or compositional")
+    if not 1 <= n_models <= 32:
+        raise CatalogueError("n_models must be between 1 and 32")
+    config = load_config(config_name or CONFIGS[kind], kind)
+    if epochs is not None:
+        config = config.with_train(num_epochs=epochs)
+    samples = samples if samples is not None else catalogue_samples(hull_set=hull_set, limit=limit)
+    train, test = hash_split(samples)
+    if len(train) < 4 or not test:
+        raise CatalogueError(
+            f"too few entries to train on ({len(train)} train, {len(test)} test) in hull set {hull_set}"
+        )
+    name = name or f"{kind}-{hull_set}-{time.strftime('%Y%m%d-%H%M%S')}"
+    directory = Path(settings.PORTAL_MODEL_DIR) / name
+    started = time.perf_counter()
+    ensemble = train_ensemble(
+        config, train, test, num_models=n_models, progress=progress, checkpoint_dir=directory
+    )
+    test_mae = ensemble_mae(ensemble, test)
+    baseline_mae = LinearElementBaseline().fit(train).mae(test)
+    seconds = time.perf_counter() - started
+    model = _register(
+        name=name,
+        kind=kind,
+        hull_set=hull_set,
+        config=config,
+        samples=samples,
+        split=(train, test),
+        metrics={"test_mae": test_mae, "baseline_mae": baseline_mae, "train_seconds": round(seconds, 1)},
+        directory=directory,
+        activate=activate,
+    )
+    return TrainingReport(model, test_mae, baseline_mae, seconds)
+
+
+def _register(
+    *,
+    name: str,
+    kind: str,
+    hull_set: str,
+    config: Config,
+    samples: list[Sample],
+    split: tuple[list[Sample], list[Sample]],
+    metrics: dict,
+    directory: Path,
+    activate: bool,
+    warm_start: str | None = None,
+    discovery_round=None,
+) -> TrainedModel:
+    """A registry row for a trained ensemble; activating it retires the active model of its kind."""
+    train, test = split
+    description = {"method": "md5(reduced formula) % 100 < 85", "train": len(train), "test": len(test)}
+    if warm_start:
+        description["warm_start"] = warm_start
+    with transaction.atomic():
+        if activate:
+            TrainedModel.objects.filter(kind=kind, is_active=True).update(is_active=False)
+        return TrainedModel.objects.create(
+            name=name,
+            kind=kind,
+            hull_set=hull_set,
+            n_models=_members(directory),
+            config=config_to_dict(config),
+            split=description,
+            n_train=len(train),
+            n_test=len(test),
+            metrics=metrics,
+            checkpoint_path=str(directory),
+            data_fingerprint=fingerprint(samples),
+            is_active=activate,
+            trained_in_round=discovery_round,
+        )
+
+
+def _members(directory: Path) -> int:
+    return len(list(Path(directory).glob("member_*.msgpack")))
+
+
+def ensemble_mae(ensemble: Ensemble, samples: list[Sample]) -> float:
+    targets = np.array([s.target for s in samples])
+    if ensemble.kind == "structural":
+        predicted = ensemble.predict_structures([s.structure for s in samples]).median
+    else:
+        predicted = ensemble.predict_compositions([s.structure.composition for s in samples]).median
+    return float(np.mean(np.abs(predicted - targets)))
+
+
+_loaded: dict[tuple, Ensemble] = {}
+
+
+def active_ensemble(kind: str) -> tuple[TrainedModel, Ensemble]:
+    """The active model of ``kind`` and its loaded ensemble (cached per process)."""
+    model = TrainedModel.objects.filter(kind=kind, is_active=True).first()
+    if model is None:
+        raise CatalogueError(f"no active {kind} model: run manage.py train_models --kind {kind}")
+    key = (model.pk, model.name, model.checkpoint_path, model.created_at)
+    if key not in _loaded:
+        _loaded[key] = Ensemble.load(model.checkpoint_path)
+    return model, _loaded[key]
+
+
+def models_retrain(*, discovery_round, epochs: int = 5) -> TrainingReport:
+    """Retrain the active structural ensemble on the grown catalogue (the round's hull set), warm-started
+    from the active members' weights, and make it the active one."""
+    model, ensemble = active_ensemble("structural")
+    config = ensemble.members[0].config.with_train(num_epochs=epochs)
+    samples = catalogue_samples(hull_set=discovery_round.hull_set)
+    train, test = hash_split(samples)
+    name = f"{model.name.split('+r')[0]}+r{discovery_round.number}"
+    directory = Path(settings.PORTAL_MODEL_DIR) / name
+    started = time.perf_counter()
+    retrained = train_ensemble(
+        config,
+        train,
+        test,
+        num_models=len(ensemble.members),
+        checkpoint_dir=directory,
+        warm_start=ensemble.members,
+    )
+    test_mae = ensemble_mae(retrained, test)
+    baseline_mae = LinearElementBaseline().fit(train).mae(test)
+    seconds = time.perf_counter() - started
+    registered = _register(
+        name=name,
+        kind="structural",
+        hull_set=discovery_round.hull_set,
+        config=config,
+        samples=samples,
+        split=(train, test),
+        metrics={"test_mae": test_mae, "baseline_mae": baseline_mae, "train_seconds": round(seconds, 1)},
+        directory=directory,
+        activate=True,
+        warm_start=model.name,
+        discovery_round=discovery_round,
+    )
+    return TrainingReport(registered, test_mae, baseline_mae, seconds)
+
+
+def models_scaling(
+    *,
+    kind: str = "compositional",
+    hull_set: str = "dft",
+    config_name: str | None = None,
+    epochs: int | None = None,
+    fractions=(0.125, 0.25, 0.5, 1.0),
+) -> dict:
+    """The paper's data-scaling experiment (Fig. 1e) on the catalogue: one model per nested subset of the
+    training split, test MAE against training size, power-law fit; stored on the active model of ``kind``
+    so the dashboard shows it."""
+    from ml_backend.scaling import run_scaling_experiment
+
+    model, _ = active_ensemble(kind)
+    config = load_config(config_name or CONFIGS[kind], kind)
+    if epochs is not None:
+        config = config.with_train(num_epochs=epochs)
+    train, test = hash_split(catalogue_samples(hull_set=hull_set))
+    result = run_scaling_experiment(config, train, test, fractions=fractions).to_dict()
+    model.metrics = {**model.metrics, "scaling": result}
+    model.save(update_fields=["metrics"])
+    return result

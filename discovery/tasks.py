@@ -1,0 +1,105 @@
+"""Celery tasks of discovery rounds: thin wrappers that load the round and call a stage service.
+
+A round advances stage by stage: ``discovery.advance`` finds the next unfinished stage and sends it to its
+queue (models on ``gpu``, the rest on ``cpu``); the evaluate stage fans out in chunks as a chord whose callback
+advances again. Tasks are acknowledged late and every stage is idempotent, so a task redelivered after a
+worker died, or a round resumed by hand, adds nothing twice.
+"""
+
+import logging
+
+from celery import chord, group, shared_task
+from django.conf import settings
+
+from discovery import rounds
+from discovery.models import Round, RoundStage
+
+logger = logging.getLogger(__name__)
+
+GPU_STAGES = (RoundStage.Name.FILTER, RoundStage.Name.RETRAIN)
+
+
+def queue_for(stage: str) -> str:
+    return settings.PORTAL_GPU_QUEUE if stage in GPU_STAGES else settings.PORTAL_CPU_QUEUE
+
+
+FINISHED = (Round.Status.SUCCEEDED, Round.Status.FAILED, Round.Status.CANCELLED)
+
+
+def _open_round(round_id: int) -> Round | None:
+    round = Round.objects.filter(pk=round_id).first()
+    if round is None or round.status in FINISHED:
+        return None
+    return round
+
+
+@shared_task(name="discovery.advance", acks_late=True)
+def round_advance_task(round_id: int) -> str:
+    """Send the next unfinished stage of the round to its queue."""
+    round = _open_round(round_id)
+    if round is None:
+        return "finished"
+    name = rounds.next_stage(round)
+    if name is None:
+        rounds.round_succeed(round)
+        return "succeeded"
+    if name == RoundStage.Name.EVALUATE:
+        try:
+            rounds.stage_evaluate_begin(round)
+        except rounds.RoundCancelled:
+            return "cancelled"
+        chunks = rounds.evaluation_chunks(round)
+        if not chunks:
+            rounds.stage_evaluate_finish(round)
+            round_advance_task.apply_async((round_id,), queue=settings.PORTAL_CPU_QUEUE)
+            return "evaluate: nothing to do"
+        fan_out = group(
+            evaluate_chunk_task.si(round_id, chunk).set(queue=queue_for(name)) for chunk in chunks
+        )
+        chord(fan_out)(round_evaluated_task.si(round_id).set(queue=settings.PORTAL_CPU_QUEUE))
+        return f"evaluate: {len(chunks)} chunks"
+    run_stage_task.apply_async((round_id, name), queue=queue_for(name))
+    return name
+
+
+@shared_task(name="discovery.run_stage", acks_late=True)
+def run_stage_task(round_id: int, name: str) -> str:
+    round = _open_round(round_id)
+    if round is None:
+        return "finished"
+    try:
+        rounds.run_stage(round, name)
+    except rounds.RoundCancelled:
+        return "cancelled"
+    except Exception as exc:
+        logger.exception("round %s failed in stage %s", round.number, name)
+        rounds.round_fail(round, name, f"{type(exc).__name__}: {exc}")
+        return "failed"
+    round_advance_task.apply_async((round_id,), queue=settings.PORTAL_CPU_QUEUE)
+    return "done"
+
+
+@shared_task(name="discovery.evaluate_chunk", acks_late=True)
+def evaluate_chunk_task(round_id: int, candidate_pks: list[int]) -> int:
+    round = _open_round(round_id)
+    if round is None:
+        return 0
+    try:
+        return rounds.evaluate_chunk(round, candidate_pks)
+    except rounds.RoundCancelled:
+        return 0
+    except Exception as exc:
+        logger.exception("round %s: evaluation chunk failed", round.number)
+        rounds.round_fail(round, RoundStage.Name.EVALUATE, f"{type(exc).__name__}: {exc}")
+        return 0
+
+
+@shared_task(name="discovery.evaluated", acks_late=True)
+def round_evaluated_task(round_id: int) -> str:
+    """The chord's callback: close the evaluate stage, or fan out again what is left (a lost chunk)."""
+    round = _open_round(round_id)
+    if round is None:
+        return "finished"
+    rounds.stage_evaluate_finish(round)
+    round_advance_task.apply_async((round_id,), queue=settings.PORTAL_CPU_QUEUE)
+    return "advanced"

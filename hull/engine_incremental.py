@@ -1,0 +1,268 @@
+"""Incremental hull updates: plan which chemical systems change, recompute only those.
+
+A system's hull and its own entries' thermo are a deterministic function of (its own
+entries, the elemental references of its elements, the stable points of its proper
+subsystems); see ``hull.engine_system``. Hence, when entries join:
+
+- a new or changed elemental reference (lower energy, or equal energy and smaller key)
+  changes every system containing that element;
+- a system that receives entries is recomputed: its hull if the entry is on or below it,
+  otherwise only the new entry's thermo and the GNoME decomposition energies of the
+  system's stable entries, which are measured against hulls *without* one stable vertex
+  that the new entry may undercut (recomputing the whole system covers both);
+- a system whose own stable set changed changes every superset system; one whose stable
+  set did not change leaves its supersets' inputs bit-identical.
+
+``systems_to_update`` predicts a superset of the systems to recompute from the current
+hulls alone (an entry above the hull of its own system touches only that system; an entry
+on or below it also touches every superset). ``update_hulls`` propagates exactly, bottom-up:
+it recomputes the seeded systems and goes on to supersets only where a stable set changed.
+A system that only received entries reuses its stored facets instead of calling qhull when
+they provably are what qhull would return (strictly convex hull, every point clear of it).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from hull.engine_build import (
+    Reference,
+    compute_one,
+    group_by_system,
+    parse_entry,
+    stable_points_of,
+)
+from hull.engine_geometry import BARY_TOL, DEGENERATE_DET
+from hull.engine_system import ON_HULL_TOL, StablePoints
+from hull.engine_types import (
+    EntryThermo,
+    HullResult,
+    PhaseEntry,
+    SystemHull,
+    check_entry,
+    subsystems,
+    system_order,
+)
+
+
+def current_references(
+    hulls: Mapping[str, SystemHull], entries_by_key: Mapping[int, PhaseEntry]
+) -> dict[str, Reference]:
+    """Elemental references of a state: the stable entry of each unary system."""
+    refs: dict[str, Reference] = {}
+    for chemsys, system_hull in hulls.items():
+        if "-" not in chemsys and system_hull.stable_keys:
+            key = system_hull.stable_keys[0]
+            refs[chemsys] = (float(entries_by_key[key].energy_per_atom), key)
+    return refs
+
+
+def updated_references(
+    refs: Mapping[str, Reference], new_entries: Iterable[PhaseEntry]
+) -> dict[str, Reference]:
+    """References after the new unary entries join (lowest energy, then smallest key)."""
+    updated = dict(refs)
+    for entry in new_entries:
+        if len(entry.composition) == 1:
+            (element,) = entry.composition
+            candidate = (float(entry.energy_per_atom), int(entry.key))
+            if element not in updated or candidate < updated[element]:
+                updated[element] = candidate
+    return updated
+
+
+class SupersetIndex:
+    """Chemical systems indexed by element, to find the supersets of a system quickly."""
+
+    def __init__(self, systems: Iterable[str]) -> None:
+        self._by_element: dict[str, set[str]] = {}
+        for chemsys in systems:
+            for element in chemsys.split("-"):
+                self._by_element.setdefault(element, set()).add(chemsys)
+
+    def containing(self, element: str) -> set[str]:
+        return set(self._by_element.get(element, ()))
+
+    def supersets(self, chemsys: str) -> set[str]:
+        """Systems that strictly contain ``chemsys``."""
+        elements = set(chemsys.split("-"))
+        pools = [self._by_element.get(el, set()) for el in elements]
+        smallest = min(pools, key=len)
+        return {other for other in smallest if other != chemsys and elements <= set(other.split("-"))}
+
+
+def systems_to_update(
+    current: HullResult | Mapping[str, SystemHull],
+    existing_thermo: Mapping[int, EntryThermo],
+    new_entries: Sequence[PhaseEntry],
+    all_chemsys: Iterable[str],
+    *,
+    entries_by_key: Mapping[int, PhaseEntry],
+) -> set[str]:
+    """Chemical systems whose hull or entries' thermo may change when ``new_entries`` join.
+
+    ``current``: the present hulls; ``existing_thermo``: the present thermo (kept for the
+    service's call shape; the plan needs only hulls and entries); ``all_chemsys``: every
+    chemical system with entries;
+    ``entries_by_key``: present entries (at least the stable ones of the touched systems).
+    Conservative: an entry whose position cannot be decided counts as on the hull.
+    """
+    hulls = current.hulls if isinstance(current, HullResult) else current
+    refs = current_references(hulls, entries_by_key)
+    new_refs = updated_references(refs, new_entries)
+    new_systems = {parse_entry(entry)[0] for entry in new_entries}
+    index = SupersetIndex(set(all_chemsys) | set(hulls) | new_systems)
+    plan: set[str] = set(new_systems)
+    for element, ref in new_refs.items():
+        if refs.get(element) != ref:
+            plan |= index.containing(element)
+    by_system: dict[str, list[PhaseEntry]] = {}
+    for entry in new_entries:
+        by_system.setdefault(parse_entry(entry)[0], []).append(entry)
+    for chemsys, entries in by_system.items():
+        if not _above_current_hull(entries, hulls.get(chemsys), entries_by_key, refs).all():
+            plan |= index.supersets(chemsys)
+    return plan
+
+
+def _above_current_hull(
+    entries: Sequence[PhaseEntry],
+    system_hull: SystemHull | None,
+    entries_by_key: Mapping[int, PhaseEntry],
+    refs: Mapping[str, Reference],
+) -> np.ndarray:
+    """Which ``entries`` (all of one system) lie more than ON_HULL_TOL above its current hull."""
+    undecided = np.zeros(len(entries), dtype=bool)
+    if system_hull is None or system_hull.missing_elements or not system_hull.facets:
+        return undecided
+    elements = system_hull.elements
+    if any(el not in refs for el in elements) or any(
+        k not in entries_by_key for k in system_hull.stable_keys
+    ):
+        return undecided
+    column = {el: i for i, el in enumerate(elements)}
+
+    def fractions_of(entry: PhaseEntry) -> np.ndarray:
+        row = np.zeros(len(elements))
+        _, entry_elements, entry_fractions = parse_entry(entry)
+        row[[column[el] for el in entry_elements]] = entry_fractions
+        return row
+
+    ref_energies = np.array([refs[el][0] for el in elements])
+    vertex = np.array([fractions_of(entries_by_key[k]) for k in system_hull.stable_keys])
+    vertex_energy = np.array([entries_by_key[k].energy_per_atom for k in system_hull.stable_keys])
+    vertex_energy = vertex_energy - vertex @ ref_energies
+    points = np.array([fractions_of(e) for e in entries])
+    formation = np.array([e.energy_per_atom for e in entries]) - points @ ref_energies
+    row_of = {k: i for i, k in enumerate(system_hull.stable_keys)}
+    facets = np.array([[row_of[k] for k in facet] for facet in system_hull.facets])
+    matrices = np.concatenate([vertex[facets][:, :, 1:], np.ones((*facets.shape, 1))], axis=2)
+    regular = np.abs(np.linalg.det(matrices)) > DEGENERATE_DET
+    if not regular.any():
+        return undecided
+    inverse = np.linalg.inv(matrices[regular])
+    homogeneous = np.column_stack([points[:, 1:], np.ones(len(points))])
+    bary = np.einsum("qi,fij->qfj", homogeneous, inverse)
+    inside = bary.min(axis=2) >= -BARY_TOL
+    facet = np.argmax(inside, axis=1)
+    rows = np.arange(len(points))
+    hull_energy = np.einsum("qj,qj->q", bary[rows, facet], vertex_energy[facets[regular]][facet])
+    return inside.any(axis=1) & (formation - hull_energy > ON_HULL_TOL)
+
+
+def update_hulls(
+    state: HullResult, entries_by_key: Mapping[int, PhaseEntry], new_entries: Sequence[PhaseEntry]
+) -> HullResult:
+    """New full state after ``new_entries`` join a state built by ``compute_hulls``.
+
+    ``entries_by_key``: every entry of ``state`` (new ones may be included too). Only
+    systems whose inputs change are recomputed; the result equals ``compute_hulls`` over
+    all entries exactly. Raises ``ValueError`` for invalid entries or keys already present.
+    """
+    new_entries = list(new_entries)
+    for entry in new_entries:
+        check_entry(entry)
+        if entry.key in state.thermo:
+            raise ValueError(f"entry {entry.key}: already in the hull state")
+    new_by_system = group_by_system(new_entries)
+    lookup = _EntryLookup(entries_by_key, new_entries)
+
+    keys_by_system: dict[str, list[int]] = {}
+    for key, thermo in state.thermo.items():
+        keys_by_system.setdefault(thermo.chemsys, []).append(key)
+    for chemsys, own in new_by_system.items():
+        keys_by_system.setdefault(chemsys, []).extend(int(k) for k in own.keys)
+
+    old_refs = current_references(state.hulls, entries_by_key)
+    refs = updated_references(old_refs, new_entries)
+    index = SupersetIndex(keys_by_system)
+    pending = set(new_by_system)
+    # systems whose inputs other than their own entries changed: their old facets are void
+    rebuild: set[str] = set()
+    for element, ref in refs.items():
+        if old_refs.get(element) != ref:
+            rebuild |= index.containing(element)
+    pending |= rebuild
+
+    thermo = dict(state.thermo)
+    hulls = dict(state.hulls)
+    stable_points: dict[str, StablePoints] = {}  # of recomputed and of read-back systems
+    heap = [(system_order(cs), cs) for cs in pending]
+    heapq.heapify(heap)
+    while heap:
+        _, chemsys = heapq.heappop(heap)
+        own = group_by_system(lookup[k] for k in keys_by_system[chemsys])[chemsys]
+        for sub in subsystems(chemsys, proper=True):
+            if sub in keys_by_system and sub not in stable_points:
+                stable_points[sub] = _stored_stable(sub, state, lookup, refs)  # unchanged: rebuilt once
+        below = {sub: stable_points[sub] for sub in subsystems(chemsys, proper=True) if sub in keys_by_system}
+        reusable = chemsys in state.hulls and chemsys not in rebuild
+        outcome = compute_one(chemsys, own, refs, below, state.hulls[chemsys].facets if reusable else None)
+        before = _own_stable_keys(chemsys, state)
+        stable_points[chemsys] = outcome.own_stable
+        hulls[chemsys] = outcome.hull
+        thermo.update(outcome.thermo)
+        if tuple(int(k) for k in outcome.own_stable.keys) != before:
+            supersets = index.supersets(chemsys)
+            rebuild |= supersets
+            for superset in supersets - pending:
+                pending.add(superset)
+                heapq.heappush(heap, (system_order(superset), superset))
+    return HullResult(thermo=thermo, hulls=hulls)
+
+
+def _own_stable_keys(chemsys: str, state: HullResult) -> tuple[int, ...]:
+    system_hull = state.hulls.get(chemsys)
+    if system_hull is None:
+        return ()
+    return tuple(k for k in system_hull.stable_keys if state.thermo[k].chemsys == chemsys)
+
+
+def _stored_stable(
+    chemsys: str, state: HullResult, lookup: Mapping[int, PhaseEntry], refs: Mapping[str, Reference]
+) -> StablePoints:
+    return stable_points_of(chemsys, [lookup[k] for k in _own_stable_keys(chemsys, state)], refs)
+
+
+class _EntryLookup(Mapping[int, PhaseEntry]):
+    """Existing entries overlaid with the new ones."""
+
+    def __init__(self, existing: Mapping[int, PhaseEntry], new_entries: Sequence[PhaseEntry]) -> None:
+        self._existing = existing
+        self._new = {entry.key: entry for entry in new_entries}
+
+    def __getitem__(self, key: int) -> PhaseEntry:
+        return self._new[key] if key in self._new else self._existing[key]
+
+    def __iter__(self):
+        yield from self._new
+        yield from (k for k in self._existing if k not in self._new)
+
+    def __len__(self) -> int:
+        return len(self._new) + sum(1 for k in self._existing if k not in self._new)
+
+
+__all__ = ["systems_to_update", "update_hulls"]

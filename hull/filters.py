@@ -1,0 +1,141 @@
+"""django-filter FilterSet of the catalogue, used by the REST API.
+
+Every parameter of the shared catalogue search (:class:`hull.search.EntrySearch`) is declared here so that it is
+documented in the OpenAPI schema; the filtering itself is done by :func:`hull.search.search_entries`, so the
+API, the pages and the OPTIMADE layer agree on what a query means. Three filters exist only here:
+
+* ``layered``: the entry's structure is two-dimensional by the Cheon et al. (2017) bonded-cluster algorithm
+  (``EntryFeatures.dimensionality_cheon == 2``); ``false`` selects entries known to be not layered.
+* ``li_conductor``: a Li-ion conductor candidate by the default screen below (after the solid-electrolyte
+  screens of Sendek et al., Energy Environ. Sci. 10, 306 (2017)): it contains Li, at least one anion of
+  :data:`LI_CONDUCTOR_ANIONS`, no redox-active transition metal of :data:`REDOX_ACTIVE_METALS` (which would make
+  it an electronic conductor), and lies within ``li_conductor_max_e_above_hull`` (default 0.05 eV/atom) of the
+  hull in the chosen hull set. ``false`` selects the complement.
+* ``round``: entries added by discovery round number N (through the round's ingest batch).
+"""
+
+import re
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from discovery.models import Round
+from hull.errors import CatalogueError
+from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
+from hull.models import Entry
+from hull.search import SORTABLE, EntrySearch, search_entries
+from hull.selectors import chemsys_with_elements
+
+ANONYMOUS_FORMULA = re.compile(r"([A-Z][a-z]*([0-9]+(\.[0-9]+)?)?)+", re.ASCII)
+LI_CONDUCTOR_ANIONS = ("O", "S", "Se", "F", "Cl", "Br", "I", "N", "P")
+REDOX_ACTIVE_METALS = ("Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Mo", "W", "Nb")
+LI_CONDUCTOR_MAX_E_ABOVE_HULL = 0.05  # eV/atom
+
+# The API's default order is by id: new entries (a round ingesting) land after every cursor, so paging is
+# exactly stable. Sorting by a stability value follows the live hull: an entry whose energy above hull changes
+# while a client pages may be seen twice or not at all.
+DEFAULT_SORT = "id"
+SORT_CHOICES = [(key, key) for key in sorted(SORTABLE)] + [(f"-{key}", f"-{key}") for key in sorted(SORTABLE)]
+
+
+def li_conductor_q(*, max_e_above_hull: float = LI_CONDUCTOR_MAX_E_ABOVE_HULL) -> Q:
+    """Condition on a :func:`search_entries` queryset selecting Li-conductor candidates (see module doc)."""
+    with_li = chemsys_with_elements(contains_all=["Li"], contains_any=LI_CONDUCTOR_ANIONS)
+    without_tm = chemsys_with_elements(exclude=REDOX_ACTIVE_METALS)
+    return (
+        Q(chemsys__in=with_li.values("name"))
+        & Q(chemsys__in=without_tm.values("name"))
+        & Q(stab__e_above_hull__lte=max_e_above_hull)
+    )
+
+
+class ListFilter(django_filters.CharFilter):
+    """A list given as repeated parameters or comma-separated (documented as a string)."""
+
+
+class EntryFilterSet(django_filters.FilterSet):
+    formula = django_filters.CharFilter(help_text="reduced formula in any order, e.g. Fe2O3 or O3Fe2")
+    anonymous_formula = django_filters.CharFilter(help_text="anonymous formula, e.g. A2B3")
+    elements = ListFilter(help_text="contains all of these elements (comma-separated), e.g. Li,O")
+    elements_any = ListFilter(help_text="contains at least one of these elements")
+    elements_only = ListFilter(help_text="contains no element outside these")
+    exclude_elements = ListFilter(help_text="contains none of these elements")
+    chemsys = django_filters.CharFilter(help_text="chemical system; * stands for any element, e.g. Li-*-O")
+    nelements_min = django_filters.NumberFilter()
+    nelements_max = django_filters.NumberFilter()
+    nsites_min = django_filters.NumberFilter()
+    nsites_max = django_filters.NumberFilter()
+    e_above_hull_min = django_filters.NumberFilter(help_text="eV/atom, in the chosen hull set")
+    e_above_hull_max = django_filters.NumberFilter(help_text="eV/atom, in the chosen hull set")
+    formation_energy_min = django_filters.NumberFilter(help_text="eV/atom, in the chosen hull set")
+    formation_energy_max = django_filters.NumberFilter(help_text="eV/atom, in the chosen hull set")
+    band_gap_min = django_filters.NumberFilter()
+    band_gap_max = django_filters.NumberFilter()
+    spacegroup_number = django_filters.NumberFilter()
+    spacegroup_symbol = django_filters.CharFilter()
+    is_stable = django_filters.BooleanFilter(help_text="on the hull of the chosen hull set")
+    hull_set = django_filters.ChoiceFilter(
+        choices=[(name, name) for name in HULL_SETS], help_text=f"default {DEFAULT_HULL_SET}"
+    )
+    source = ListFilter(help_text="source(s), e.g. mp,gnome")
+    method = ListFilter(help_text="method label(s)")
+    batch = django_filters.NumberFilter(help_text="ingest batch id")
+    layered = django_filters.BooleanFilter(help_text="2D by the Cheon bonded-cluster algorithm")
+    li_conductor = django_filters.BooleanFilter(help_text="Li-ion conductor candidate (default screen)")
+    li_conductor_max_e_above_hull = django_filters.NumberFilter(
+        help_text=f"hull distance of the Li-conductor screen, default {LI_CONDUCTOR_MAX_E_ABOVE_HULL} eV/atom"
+    )
+    round = django_filters.NumberFilter(help_text="entries added by this discovery round number")
+    sort = django_filters.ChoiceFilter(
+        choices=SORT_CHOICES,
+        help_text=f"sort key, '-' for descending (default {DEFAULT_SORT}, stable under inserts)",
+    )
+
+    class Meta:
+        model = Entry
+        fields: list[str] = []
+
+    def filter_queryset(self, queryset: QuerySet[Entry]) -> QuerySet[Entry]:
+        """Search with the shared catalogue search, then apply the API-only filters.
+
+        ``queryset`` (the view's) is ignored on purpose: the search builds the annotated queryset itself.
+        """
+        params = self.data.copy()
+        if any("\x00" in value for values in params.lists() for value in values):
+            raise CatalogueError("parameters may not contain NUL characters")
+        if not params.get("sort"):
+            params["sort"] = DEFAULT_SORT
+        anonymous = params.get("anonymous_formula", "")
+        if anonymous and not ANONYMOUS_FORMULA.fullmatch(anonymous.strip()):
+            raise CatalogueError(f"{anonymous!r} is not an anonymous formula (expected e.g. A2B or ABC3)")
+        search = EntrySearch.from_params(params)
+        result = search_entries(search)
+        data = self.form.cleaned_data
+        if data.get("layered") is not None:
+            condition = Q(features__dimensionality_cheon=2)
+            result = (
+                result.filter(condition)
+                if data["layered"]
+                else result.filter(features__dimensionality_cheon__isnull=False).exclude(condition)
+            )
+        if data.get("li_conductor") is not None:
+            limit = data.get("li_conductor_max_e_above_hull")
+            condition = li_conductor_q(
+                max_e_above_hull=float(limit) if limit is not None else LI_CONDUCTOR_MAX_E_ABOVE_HULL
+            )
+            result = result.filter(condition) if data["li_conductor"] else result.exclude(condition)
+        if data.get("round") is not None:
+            batch_id = (
+                Round.objects.filter(number=int(data["round"])).values_list("batch_id", flat=True).first()
+            )
+            result = result.filter(batch_id=batch_id) if batch_id is not None else result.none()
+        return result
+
+    @property
+    def qs(self) -> QuerySet[Entry]:
+        if not hasattr(self, "_qs"):
+            if not self.is_valid():
+                errors = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in self.errors.items())
+                raise CatalogueError(errors)
+            self._qs = self.filter_queryset(self.queryset.all())
+        return self._qs

@@ -1,0 +1,115 @@
+"""Formula and chemical-system helpers over pymatgen compositions. Pure: no Django import."""
+
+import math
+import string
+from collections.abc import Iterable, Mapping
+
+from pymatgen.core import Composition, Element
+
+from hull.errors import CatalogueError
+
+
+def chemsys_from_elements(elements: Iterable[str]) -> str:
+    """``["O", "Li", "Fe"]`` -> ``"Fe-Li-O"`` (sorted alphabetically, duplicates removed)."""
+    return "-".join(sorted(set(elements)))
+
+
+def anonymous_formula(composition: Composition | Mapping[str, float]) -> str:
+    """The OPTIMADE anonymous formula of the reduced composition: ``Li2O`` -> ``A2B``, ``LiFePO4`` -> ``A4BCD``.
+
+    Amounts are sorted in descending order and get letters A, B, ..., Z, Aa, Ba, ... in that order.
+    """
+    comp = composition if isinstance(composition, Composition) else Composition(composition)
+    amounts = sorted(_reduced_amounts([comp[el] for el in comp.elements]), reverse=True)
+    parts = []
+    for i, amount in enumerate(amounts):
+        parts.append(_anonymous_symbol(i) + (_format_amount(amount) if amount != 1 else ""))
+    return "".join(parts)
+
+
+def normalise_anonymous_formula(text: str) -> str:
+    """Any anonymous formula (``AB2``, ``ABC3``, ``A2B``) in the canonical OPTIMADE order (``A2B``)."""
+    text = text.strip()
+    if not text or not text[0].isupper():
+        raise CatalogueError(
+            f"{text!r} is not an anonymous formula (expected letters and amounts, e.g. ABC3)"
+        )
+    amounts = []
+    i = 0
+    while i < len(text):
+        if not text[i].isupper():
+            raise CatalogueError(f"{text!r} is not an anonymous formula (unexpected {text[i]!r})")
+        j = i + 1
+        while j < len(text) and text[j].islower():
+            j += 1
+        k = j
+        while k < len(text) and text[k] in "0123456789.":
+            k += 1
+        try:
+            amounts.append(float(text[j:k]) if k > j else 1.0)
+        except ValueError as exc:
+            raise CatalogueError(f"{text!r} is not an anonymous formula (bad amount {text[j:k]!r})") from exc
+        i = k
+    amounts.sort(reverse=True)
+    return "".join(
+        _anonymous_symbol(i) + (_format_amount(a) if a != 1 else "") for i, a in enumerate(amounts)
+    )
+
+
+def parse_composition(text: str) -> Composition:
+    """A composition from a formula, with a clear error for unknown elements or bad syntax."""
+    try:
+        comp = Composition(text)
+    except (ValueError, KeyError) as exc:
+        raise CatalogueError(f"cannot read formula {text!r}: {exc}") from exc
+    if comp.num_atoms <= 0:
+        raise CatalogueError(f"formula {text!r} has no atoms")
+    unknown = [str(el) for el in comp.elements if not isinstance(el, Element)]
+    if unknown:
+        raise CatalogueError(f"cannot read formula {text!r}: unknown element {unknown[0].rstrip('0+-')!r}")
+    return comp
+
+
+def parse_elements(values: Iterable[str]) -> list[str]:
+    """Element symbols checked against the periodic table, sorted and unique."""
+    out = set()
+    for raw in values:
+        symbol = raw.strip()
+        if not symbol:
+            continue
+        if not Element.is_valid_symbol(symbol):
+            raise CatalogueError(f"unknown element {symbol!r}")
+        out.add(symbol)
+    return sorted(out)
+
+
+def parse_chemsys(text: str) -> str:
+    """``"O-Li-Fe"`` -> ``"Fe-Li-O"``; unknown or repeated elements raise ``CatalogueError``."""
+    parts = [p.strip() for p in text.replace(",", "-").split("-")]
+    if not text.strip() or any(not p for p in parts):
+        raise CatalogueError(
+            f"malformed chemical system {text!r} (expected elements joined by '-', e.g. Fe-Li-O)"
+        )
+    elements = parse_elements(parts)
+    if len(elements) != len(parts):
+        raise CatalogueError(f"chemical system {text!r} repeats an element")
+    return "-".join(elements)
+
+
+def _reduced_amounts(amounts: list[float]) -> list[float]:
+    """Amounts divided by their greatest common divisor (pymatgen's reduced composition keeps O2 and Li2O2 as
+    they are; an anonymous formula must not)."""
+    if all(abs(a - round(a)) < 1e-8 for a in amounts):
+        divisor = math.gcd(*(int(round(a)) for a in amounts))
+        return [round(a) / divisor for a in amounts]
+    smallest = min(amounts)
+    return [round(a / smallest, 8) for a in amounts]
+
+
+def _anonymous_symbol(index: int) -> str:
+    first = string.ascii_uppercase[index % 26]
+    return first if index < 26 else first + string.ascii_lowercase[index // 26 - 1]
+
+
+def _format_amount(amount: float) -> str:
+    return str(int(amount)) if float(amount).is_integer() else f"{amount:g}"

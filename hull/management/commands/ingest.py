@@ -1,0 +1,56 @@
+"""``manage.py ingest PATH``: load computed entries into the catalogue and update the hull."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from hull.errors import CatalogueError
+from hull.hull_sets import METHOD_FAMILIES
+from hull.ingest.readers import FORMATS
+from hull.services.ingest import IngestFailed, IngestReport, ingest_file
+
+
+class Command(BaseCommand):
+    help = "Ingest computed entries (pymatgen JSON, GNoME CSV, CIF, POSCAR, extended XYZ, WBM JSON)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="file or folder to ingest")
+        parser.add_argument("--format", default="auto", choices=("auto", *FORMATS), dest="fmt")
+        parser.add_argument("--source", help="source dataset name (default: from the ids or the file name)")
+        parser.add_argument(
+            "--skip-invalid", action="store_true", help="store the good rows of a batch with bad ones"
+        )
+        parser.add_argument("--method", help="method label, e.g. 'CHGNet 0.3.0' (default: from the file)")
+        parser.add_argument(
+            "--method-family", choices=METHOD_FAMILIES, help="dft, ml or other (default: from the file)"
+        )
+        parser.add_argument(
+            "--energies", help="CIF/POSCAR: CSV of file name and energy (default: energies.csv beside)"
+        )
+        parser.add_argument("--structures", help="GNoME: by_id.zip or a folder of <MaterialId>.CIF files")
+
+    def handle(self, *args, **options):
+        try:
+            report = ingest_file(
+                path=options["path"],
+                fmt=options["fmt"],
+                source=options["source"],
+                skip_invalid=options["skip_invalid"],
+                method=options["method"],
+                method_family=options["method_family"],
+                energies=options["energies"],
+                structures=options["structures"],
+            )
+        except IngestFailed as exc:
+            self._print_rejected(exc.report)
+            raise CommandError(str(exc)) from exc
+        except CatalogueError as exc:
+            raise CommandError(str(exc)) from exc
+        self._print_rejected(report)
+        self.stdout.write(self.style.SUCCESS(report.summary()))
+        if report.hull:
+            self.stdout.write(str(report.hull))
+
+    def _print_rejected(self, report: IngestReport) -> None:
+        for problem in report.rejected[:50]:
+            self.stderr.write(f"rejected {problem}")
+        if len(report.rejected) > 50:
+            self.stderr.write(f"... and {len(report.rejected) - 50} more rejected rows")

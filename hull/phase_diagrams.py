@@ -1,0 +1,184 @@
+"""Phase-diagram data of one chemical system in one hull set, now or as the catalogue stood at a moment.
+
+Read-only: the hull is computed with the engine over the system's entries (every subsystem included), so any
+system works, also one with no entries of its own, and a past state (``as_of``) is the same computation over
+the entries that existed then.
+"""
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from hull import engine
+from hull.engine_geometry import build_lower_hull
+from hull.errors import CatalogueError
+from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
+from hull.models import Entry
+from hull.search import MAX_ELEMENTS
+from hull.selectors import check_hull_set
+
+
+@dataclass
+class DiagramEntry:
+    key: int
+    public_id: str
+    reduced_formula: str
+    fractions: dict[str, float]  # atom fractions over the system's elements
+    energy_per_atom: float
+    formation_energy_per_atom: float | None
+    e_above_hull: float | None
+    decomposition_energy: float | None
+    is_stable: bool | None
+    decomposition: list[dict]  # [{"entry", "public_id", "formula", "amount"}]
+    source: str
+    method: str
+    created_at: datetime
+
+
+@dataclass
+class PhaseDiagramData:
+    chemsys: str
+    elements: list[str]
+    hull_set: str
+    entries: list[DiagramEntry]
+    stable_keys: list[int]
+    facets: list[list[int]]  # lower-hull simplices of the whole system, as entry keys
+    missing_elements: list[str] = field(default_factory=list)
+    as_of: datetime | None = None
+
+    @property
+    def stable(self) -> list[DiagramEntry]:
+        return [e for e in self.entries if e.is_stable]
+
+
+def parse_system(text: str) -> list[str]:
+    """Elements of a chemical system typed by a user, with clear errors (no wildcards here)."""
+    from hull.formulas import parse_chemsys
+
+    chemsys = parse_chemsys(text)
+    elements = chemsys.split("-")
+    if len(elements) > MAX_ELEMENTS:
+        raise CatalogueError(
+            f"chemical system {text!r} has {len(elements)} elements; at most {MAX_ELEMENTS} are supported"
+        )
+    return elements
+
+
+def phase_diagram_get(
+    *, chemsys: str, hull_set: str = DEFAULT_HULL_SET, as_of: datetime | None = None
+) -> PhaseDiagramData:
+    """Entries of ``chemsys`` and its subsystems with their stability, the stable set and the hull facets."""
+    check_hull_set(hull_set)
+    elements = parse_system(chemsys)
+    name = "-".join(elements)
+    queryset = Entry.objects.filter(
+        chemsys_id__in=engine.subsystems(name), method_family__in=sorted(HULL_SETS[hull_set])
+    ).order_by("id")
+    if as_of is not None:
+        queryset = queryset.filter(created_at__lte=as_of)
+    rows = list(
+        queryset.values_list(
+            "id",
+            "public_id",
+            "reduced_formula",
+            "composition",
+            "energy_per_atom",
+            "source",
+            "method",
+            "created_at",
+        )
+    )
+    if not rows:
+        raise CatalogueError(f"no entries in the chemical system {name} (hull set {hull_set})")
+    result = engine.compute_hulls([engine.PhaseEntry(r[0], r[3], r[4]) for r in rows])
+    labels = {r[0]: (r[1], r[2]) for r in rows}
+    entries = []
+    for key, public_id, formula, composition, energy, source, method, created in rows:
+        thermo = result.thermo[key]
+        total = sum(composition.values())
+        entries.append(
+            DiagramEntry(
+                key=key,
+                public_id=public_id,
+                reduced_formula=formula,
+                fractions={el: composition.get(el, 0.0) / total for el in elements},
+                energy_per_atom=energy,
+                formation_energy_per_atom=thermo.formation_energy_per_atom,
+                e_above_hull=thermo.e_above_hull,
+                decomposition_energy=thermo.decomposition_energy,
+                is_stable=thermo.is_stable,
+                decomposition=[
+                    {"entry": k, "public_id": labels[k][0], "formula": labels[k][1], "amount": amount}
+                    for k, amount in sorted(
+                        (thermo.decomposition or {}).items(), key=lambda kv: (-kv[1], kv[0])
+                    )
+                ],
+                source=source,
+                method=method,
+                created_at=created,
+            )
+        )
+    present = {el for r in rows for el in r[3]}
+    missing = [
+        el for el in elements if el not in present or not any(len(r[3]) == 1 and el in r[3] for r in rows)
+    ]
+    stable = [e for e in entries if e.is_stable]
+    return PhaseDiagramData(
+        chemsys=name,
+        elements=elements,
+        hull_set=hull_set,
+        entries=entries,
+        stable_keys=[e.key for e in stable],
+        facets=[] if missing else hull_facets(elements, stable),
+        missing_elements=missing,
+        as_of=as_of,
+    )
+
+
+def hull_facets(elements: list[str], stable: list[DiagramEntry]) -> list[list[int]]:
+    """Lower-hull simplices of the stable points over the whole system (one call to the engine's qhull)."""
+    if len(elements) == 1 or len(stable) < len(elements):
+        return [[e.key] for e in stable] if len(elements) == 1 else []
+    coords = np.array([[e.fractions[el] for el in elements[1:]] for e in stable])
+    energies = np.array([e.formation_energy_per_atom for e in stable])
+    hull = build_lower_hull(coords, energies)
+    keys = [e.key for e in stable]
+    return sorted(sorted(keys[i] for i in facet) for facet in hull.vertices.tolist())
+
+
+def hypothetical_stability(
+    *, composition: dict[str, float], energy_per_atom: float, hull_set: str = DEFAULT_HULL_SET
+) -> dict:
+    """Where a hypothetical entry would sit against the current catalogue, without writing anything:
+    energy above hull, decomposition, formation energy and GNoME decomposition energy."""
+    check_hull_set(hull_set)
+    if not isinstance(energy_per_atom, int | float) or not math.isfinite(energy_per_atom):
+        raise CatalogueError(f"energy_per_atom must be a finite number, not {energy_per_atom!r}")
+    elements = parse_system("-".join(sorted(composition)))
+    rows = list(
+        Entry.objects.filter(
+            chemsys_id__in=engine.subsystems("-".join(elements)),
+            method_family__in=sorted(HULL_SETS[hull_set]),
+        ).values_list("id", "public_id", "reduced_formula", "composition", "energy_per_atom")
+    )
+    probe = -1  # catalogue keys are positive
+    entries = [engine.PhaseEntry(r[0], r[3], r[4]) for r in rows]
+    entries.append(engine.PhaseEntry(probe, composition, float(energy_per_atom)))
+    thermo = engine.compute_hulls(entries).thermo[probe]
+    labels = {r[0]: (r[1], r[2]) for r in rows}
+    return {
+        "chemsys": "-".join(elements),
+        "hull_set": hull_set,
+        "formation_energy_per_atom": thermo.formation_energy_per_atom,
+        "e_above_hull": thermo.e_above_hull,
+        "decomposition_energy": thermo.decomposition_energy,
+        "is_stable": thermo.is_stable,
+        "missing_elements": list(thermo.missing_elements),
+        "decomposition": [
+            {"entry": k, "public_id": labels[k][0], "formula": labels[k][1], "amount": a}
+            for k, a in sorted((thermo.decomposition or {}).items(), key=lambda kv: (-kv[1], kv[0]))
+            if k != probe
+        ],
+    }

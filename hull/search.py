@@ -1,0 +1,217 @@
+"""Catalogue search: one query object shared by the pages, the REST API and the OPTIMADE layer.
+
+``EntrySearch.from_params`` reads URL parameters (every name below), checks them and raises
+``CatalogueError`` naming the bad parameter; ``search_entries`` turns a search into a queryset annotated with
+the stability of the chosen hull set (``e_above_hull``, ``formation_energy_per_atom``, ``is_stable``,
+``decomposition_energy``).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+
+from django.db.models import F, FilteredRelation, Q, QuerySet
+
+from hull.errors import CatalogueError
+from hull.formulas import normalise_anonymous_formula, parse_composition, parse_elements
+from hull.hull_sets import DEFAULT_HULL_SET
+from hull.models import Entry
+from hull.selectors import check_hull_set, chemsys_with_elements
+
+MAX_ELEMENTS = 8  # the hull engine handles systems of 1 to 8 elements
+
+SORTABLE = {
+    "formula": "reduced_formula",
+    "reduced_formula": "reduced_formula",
+    "chemsys": "chemsys_id",
+    "nelements": "nelements",
+    "nsites": "nsites",
+    "energy_per_atom": "energy_per_atom",
+    "e_above_hull": "e_above_hull",
+    "formation_energy_per_atom": "formation_energy_per_atom",
+    "band_gap": "band_gap",
+    "spacegroup_number": "spacegroup_number",
+    "volume": "volume",
+    "density": "density",
+    "created_at": "created_at",
+    "id": "id",
+    "public_id": "public_id",
+}
+
+
+@dataclass
+class EntrySearch:
+    formula: str = ""
+    anonymous_formula: str = ""
+    elements: list[str] = field(default_factory=list)  # contains all
+    elements_any: list[str] = field(default_factory=list)
+    elements_only: list[str] = field(default_factory=list)
+    exclude_elements: list[str] = field(default_factory=list)
+    chemsys: str = ""  # "Li-*-O": wildcards stand for any element
+    nelements_min: int | None = None
+    nelements_max: int | None = None
+    nsites_min: int | None = None
+    nsites_max: int | None = None
+    e_above_hull_min: float | None = None
+    e_above_hull_max: float | None = None
+    formation_energy_min: float | None = None
+    formation_energy_max: float | None = None
+    band_gap_min: float | None = None
+    band_gap_max: float | None = None
+    spacegroup_number: int | None = None
+    spacegroup_symbol: str = ""
+    is_stable: bool | None = None
+    hull_set: str = DEFAULT_HULL_SET
+    source: list[str] = field(default_factory=list)
+    method: list[str] = field(default_factory=list)
+    batch: int | None = None
+    sort: str = "e_above_hull"
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, object]) -> "EntrySearch":
+        """Read URL parameters; lists may be repeated or comma-separated. Unknown names are ignored."""
+        search = cls()
+        for spec in fields(cls):
+            if spec.name not in params:
+                continue
+            raw = params.getlist(spec.name) if hasattr(params, "getlist") else params[spec.name]
+            values = raw if isinstance(raw, list) else [raw]
+            values = [str(v).strip() for v in values if v is not None and str(v).strip() != ""]
+            if not values:
+                continue
+            setattr(search, spec.name, _convert(spec.name, spec.type, values))
+        search.validate()
+        return search
+
+    def validate(self) -> None:
+        check_hull_set(self.hull_set)
+        for name in ("elements", "elements_any", "elements_only", "exclude_elements"):
+            setattr(self, name, parse_elements(getattr(self, name)))
+        if self.chemsys:
+            _chemsys_parts(self.chemsys)
+        if self.anonymous_formula:
+            self.anonymous_formula = normalise_anonymous_formula(self.anonymous_formula)
+        if self.formula:
+            parse_composition(self.formula)
+        key = self.sort.lstrip("-")
+        if key not in SORTABLE:
+            raise CatalogueError(f"cannot sort by {self.sort!r}: choose one of {', '.join(sorted(SORTABLE))}")
+        for low, high in (
+            ("nelements_min", "nelements_max"),
+            ("nsites_min", "nsites_max"),
+            ("e_above_hull_min", "e_above_hull_max"),
+            ("formation_energy_min", "formation_energy_max"),
+            ("band_gap_min", "band_gap_max"),
+        ):
+            a, b = getattr(self, low), getattr(self, high)
+            if a is not None and b is not None and a > b:
+                raise CatalogueError(f"{low} ({a}) is larger than {high} ({b})")
+        if self.spacegroup_number is not None and not 1 <= self.spacegroup_number <= 230:
+            raise CatalogueError(f"spacegroup_number must be between 1 and 230, not {self.spacegroup_number}")
+
+
+def search_entries(search: EntrySearch) -> QuerySet[Entry]:
+    """Entries matching ``search``, annotated with their stability in ``search.hull_set`` and sorted."""
+    queryset = Entry.objects.annotate(
+        stab=FilteredRelation("stabilities", condition=Q(stabilities__hull_set=search.hull_set))
+    ).annotate(
+        e_above_hull=F("stab__e_above_hull"),
+        formation_energy_per_atom=F("stab__formation_energy_per_atom"),
+        is_stable=F("stab__is_stable"),
+        decomposition_energy=F("stab__decomposition_energy"),
+    )
+    if search.formula:
+        queryset = queryset.filter(reduced_formula=parse_composition(search.formula).reduced_formula)
+    if search.anonymous_formula:
+        queryset = queryset.filter(anonymous_formula=search.anonymous_formula)
+    contains_all = list(search.elements)
+    if search.chemsys:
+        known, size = _chemsys_parts(search.chemsys)
+        contains_all += known
+        if len(known) == size:
+            queryset = queryset.filter(chemsys_id="-".join(sorted(known)))
+        else:
+            queryset = queryset.filter(nelements=size)
+    if contains_all or search.elements_any or search.elements_only or search.exclude_elements:
+        systems = chemsys_with_elements(
+            contains_all=contains_all,
+            contains_any=search.elements_any,
+            only=search.elements_only,
+            exclude=search.exclude_elements,
+        )
+        queryset = queryset.filter(chemsys__in=systems.values("name"))
+    ranges = {
+        "nelements": (search.nelements_min, search.nelements_max),
+        "nsites": (search.nsites_min, search.nsites_max),
+        "stab__e_above_hull": (search.e_above_hull_min, search.e_above_hull_max),
+        "stab__formation_energy_per_atom": (search.formation_energy_min, search.formation_energy_max),
+        "band_gap": (search.band_gap_min, search.band_gap_max),
+    }
+    for name, (low, high) in ranges.items():
+        if low is not None:
+            queryset = queryset.filter(**{f"{name}__gte": low})
+        if high is not None:
+            queryset = queryset.filter(**{f"{name}__lte": high})
+    if search.spacegroup_number is not None:
+        queryset = queryset.filter(spacegroup_number=search.spacegroup_number)
+    if search.spacegroup_symbol:
+        queryset = queryset.filter(spacegroup_symbol=search.spacegroup_symbol)
+    if search.is_stable is not None:
+        queryset = queryset.filter(stab__is_stable=search.is_stable)
+    if search.source:
+        queryset = queryset.filter(source__in=search.source)
+    if search.method:
+        queryset = queryset.filter(method__in=search.method)
+    if search.batch is not None:
+        queryset = queryset.filter(batch_id=search.batch)
+    key = search.sort.lstrip("-")
+    column = SORTABLE[key]
+    if search.sort.startswith("-"):
+        order = F(column).desc(nulls_last=True)
+    else:
+        order = F(column).asc(nulls_last=True)
+    return queryset.order_by(order, "id")
+
+
+def _chemsys_parts(text: str) -> tuple[list[str], int]:
+    """``"Li-*-O"`` -> (["Li", "O"], 3), with clear errors for malformed systems."""
+    parts = [p.strip() for p in text.replace(",", "-").split("-")]
+    if any(not p for p in parts):
+        raise CatalogueError(
+            f"malformed chemical system {text!r} (expected elements or * joined by '-', e.g. Li-*-O)"
+        )
+    if len(parts) > MAX_ELEMENTS:
+        raise CatalogueError(
+            f"chemical system {text!r} has {len(parts)} elements; at most {MAX_ELEMENTS} are supported"
+        )
+    known = [p for p in parts if p != "*"]
+    elements = parse_elements(known)
+    if len(elements) != len(known):
+        raise CatalogueError(f"chemical system {text!r} repeats an element")
+    return elements, len(parts)
+
+
+def _convert(name: str, kind: object, values: list[str]):
+    text = str(kind)
+    if "list" in text:
+        return [item.strip() for value in values for item in value.split(",") if item.strip()]
+    value = values[-1]
+    try:
+        if "bool" in text:
+            lowered = value.lower()
+            if lowered in ("true", "1", "yes", "on"):
+                return True
+            if lowered in ("false", "0", "no", "off"):
+                return False
+            raise ValueError(value)
+        if "int" in text:
+            return int(value)
+        if "float" in text:
+            number = float(value)
+            if number != number or number in (float("inf"), float("-inf")):
+                raise ValueError(value)
+            return number
+    except ValueError as exc:
+        raise CatalogueError(
+            f"parameter {name!r} is {value!r}, which is not a valid {text.split()[0]}"
+        ) from exc
+    return value

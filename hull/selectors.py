@@ -1,0 +1,97 @@
+"""Selectors: the read side of the catalogue."""
+
+from collections.abc import Iterable
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
+
+from hull.errors import CatalogueError
+from hull.formulas import parse_elements
+from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
+from hull.models import ChemicalSystem, ChemicalSystemElement, Entry, Stability
+
+
+def chemsys_with_elements(
+    *,
+    contains_all: Iterable[str] = (),
+    contains_any: Iterable[str] = (),
+    only: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+) -> QuerySet[ChemicalSystem]:
+    """Chemical systems by their elements: containing all of, any of, only (a subset of) and none of.
+
+    Works the same on SQLite and PostgreSQL: each condition is an ``EXISTS`` over the element table.
+    """
+    queryset = ChemicalSystem.objects.all()
+    elements_of = ChemicalSystemElement.objects.filter(chemsys=OuterRef("pk"))
+    for symbol in parse_elements(contains_all):
+        queryset = queryset.filter(Exists(elements_of.filter(symbol=symbol)))
+    any_of = parse_elements(contains_any)
+    if any_of:
+        queryset = queryset.filter(Exists(elements_of.filter(symbol__in=any_of)))
+    only_these = parse_elements(only)
+    if only_these:
+        queryset = queryset.exclude(Exists(elements_of.exclude(symbol__in=only_these)))
+    none_of = parse_elements(exclude)
+    if none_of:
+        queryset = queryset.exclude(Exists(elements_of.filter(symbol__in=none_of)))
+    return queryset
+
+
+def entries_with_elements(
+    *,
+    contains_all: Iterable[str] = (),
+    contains_any: Iterable[str] = (),
+    only: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+    queryset: QuerySet[Entry] | None = None,
+) -> QuerySet[Entry]:
+    """Entries whose chemical system satisfies :func:`chemsys_with_elements`."""
+    systems = chemsys_with_elements(
+        contains_all=contains_all, contains_any=contains_any, only=only, exclude=exclude
+    )
+    queryset = Entry.objects.all() if queryset is None else queryset
+    return queryset.filter(chemsys__in=systems.values("name"))
+
+
+def check_hull_set(hull_set: str) -> str:
+    if hull_set not in HULL_SETS:
+        raise CatalogueError(f"unknown hull set {hull_set!r}: choose one of {', '.join(HULL_SETS)}")
+    return hull_set
+
+
+def entry_get(*, public_id: str) -> Entry:
+    """One entry with its stabilities, or ``CatalogueError`` naming the id."""
+    try:
+        return (
+            Entry.objects.select_related("batch")
+            .prefetch_related(Prefetch("stabilities", queryset=Stability.objects.order_by("hull_set")))
+            .get(public_id=public_id)
+        )
+    except Entry.DoesNotExist as exc:
+        raise CatalogueError(f"no entry with id {public_id!r}") from exc
+
+
+def catalogue_stats(*, hull_set: str = DEFAULT_HULL_SET) -> dict:
+    """Counts for the home page: entries, stable entries, chemical systems, stable entries by nelements."""
+    check_hull_set(hull_set)
+    stable = Stability.objects.filter(hull_set=hull_set, is_stable=True)
+    by_nelements = dict(
+        stable.values_list("entry__nelements").annotate(n=Count("id")).order_by("entry__nelements")
+    )
+    return {
+        "hull_set": hull_set,
+        "entries": Entry.objects.count(),
+        "stable": stable.count(),
+        "chemical_systems": ChemicalSystem.objects.count(),
+        "sources": list(Entry.objects.values_list("source").annotate(n=Count("id")).order_by("-n")),
+        "stable_by_nelements": by_nelements,
+        "missing_references": Stability.objects.filter(hull_set=hull_set, is_stable__isnull=True).count(),
+    }
+
+
+def entries_in_chemsys(*, chemsys: str, hull_set: str = DEFAULT_HULL_SET) -> QuerySet[Entry]:
+    """Entries of one chemical system with their stability in ``hull_set`` prefetched."""
+    check_hull_set(hull_set)
+    return Entry.objects.filter(chemsys_id=chemsys).prefetch_related(
+        Prefetch("stabilities", queryset=Stability.objects.filter(hull_set=hull_set))
+    )

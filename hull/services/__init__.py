@@ -1,0 +1,1 @@
+"""Services: the functions that write to the catalogue."""

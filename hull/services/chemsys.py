@@ -1,0 +1,42 @@
+"""Chemical-system rows and the subsystem/supersystem arithmetic the hull updates need."""
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from hull.engine import subsystems
+from hull.models import ChemicalSystem, ChemicalSystemElement
+
+# Stay well below SQLite's limit on bound variables in one statement.
+IN_CHUNK = 900
+
+
+def chunked(items: Sequence, size: int = IN_CHUNK) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def chemsys_ensure(*, names: Iterable[str]) -> None:
+    """Create the chemical systems (and their element rows) that do not exist yet."""
+    wanted = sorted(set(names))
+    existing: set[str] = set()
+    for chunk in chunked(wanted):
+        existing.update(ChemicalSystem.objects.filter(name__in=chunk).values_list("name", flat=True))
+    new = [name for name in wanted if name not in existing]
+    if not new:
+        return
+    created = ChemicalSystem.objects.bulk_create(
+        [ChemicalSystem(name=name, nelements=name.count("-") + 1) for name in new], batch_size=2000
+    )
+    ChemicalSystemElement.objects.bulk_create(
+        [
+            ChemicalSystemElement(chemsys_id=row.pk, symbol=symbol)
+            for row in created
+            for symbol in row.name.split("-")
+        ],
+        batch_size=5000,
+    )
+
+
+def supersystems_among(*, touched: Iterable[str], systems: Iterable[str]) -> set[str]:
+    """The systems among ``systems`` that contain at least one of ``touched`` (a system contains itself)."""
+    touched = set(touched)
+    return {s for s in systems if any(sub in touched for sub in subsystems(s))}

@@ -1,0 +1,286 @@
+"""The ingest service: read a file, check every row, store the good ones in one transaction and bring the
+stability of the touched chemical systems up to date."""
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from hull.errors import CatalogueError
+from hull.hull_sets import METHOD_FAMILIES
+from hull.ingest import readers
+from hull.ingest.prepare import PreparedEntry, prepare, public_id_for
+from hull.ingest.records import EntryRecord, FileProblem, RowProblem, check_record
+from hull.models import Entry, IngestBatch
+from hull.services.bulk import bulk_insert
+from hull.services.chemsys import chemsys_ensure, chunked
+from hull.services.stability import HullUpdateSummary, hull_update
+
+logger = logging.getLogger(__name__)
+
+UPDATABLE_FIELDS = (
+    "method",
+    "method_family",
+    "formula",
+    "reduced_formula",
+    "anonymous_formula",
+    "chemsys",
+    "nelements",
+    "nsites",
+    "composition",
+    "structure",
+    "volume",
+    "density",
+    "spacegroup_symbol",
+    "spacegroup_number",
+    "crystal_system",
+    "symprec",
+    "energy",
+    "uncorrected_energy",
+    "correction",
+    "energy_per_atom",
+    "band_gap",
+    "data",
+    "content_hash",
+    "batch",
+    "updated_at",
+)
+
+
+@dataclass
+class IngestReport:
+    path: str
+    fmt: str
+    source: str
+    loaded: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: list[RowProblem] = field(default_factory=list)
+    batch_id: int | None = None
+    hull: HullUpdateSummary | None = None
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (
+            f"{self.path} ({self.fmt}, source {self.source!r}): loaded {self.loaded}, updated {self.updated}, "
+            f"skipped {self.skipped}, rejected {len(self.rejected)} in {self.seconds:.1f} s"
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "format": self.fmt,
+            "source": self.source,
+            "loaded": self.loaded,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "rejected": [{"location": p.location, "reason": p.message} for p in self.rejected],
+            "hull": str(self.hull) if self.hull else None,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class IngestFailed(CatalogueError):
+    """The batch was refused and nothing was written; ``report`` lists every rejected row."""
+
+    def __init__(self, message: str, report: IngestReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+def ingest_file(
+    *,
+    path: str | Path,
+    fmt: str = "auto",
+    source: str | None = None,
+    skip_invalid: bool = False,
+    method: str | None = None,
+    method_family: str | None = None,
+    energies: str | Path | None = None,
+    structures: str | Path | None = None,
+) -> IngestReport:
+    """Ingest one file (or folder) as one batch. Idempotent by (source, source id): a row already stored with
+    the same content is skipped, one with new content updated.
+
+    Any bad row fails the whole batch and writes nothing, unless ``skip_invalid``, in which case the good rows
+    are stored and the bad ones reported.
+    """
+    started = time.perf_counter()
+    path = Path(path)
+    if not path.exists():
+        raise CatalogueError(f"{path}: no such file or folder")
+    if method_family is not None and method_family not in METHOD_FAMILIES:
+        raise CatalogueError(
+            f"unknown method family {method_family!r}: choose one of {', '.join(METHOD_FAMILIES)}"
+        )
+    try:
+        fmt = readers.detect_format(path) if fmt == "auto" else fmt
+        if fmt not in readers.FORMATS:
+            raise CatalogueError(f"unknown format {fmt!r}: choose one of {', '.join(readers.FORMATS)}")
+        rows = list(_read(path, fmt, method, method_family, energies, structures))
+        for row in rows:
+            if isinstance(row, EntryRecord):
+                row.method = method or row.method
+                row.method_family = method_family or row.method_family
+    except FileProblem as exc:
+        raise CatalogueError(f"{exc.path}: {exc.message}") from exc
+    return ingest_records(
+        rows=rows,
+        source=source or _default_source(path, fmt, rows),
+        fmt=fmt,
+        label=str(path),
+        skip_invalid=skip_invalid,
+        started=started,
+    )
+
+
+def ingest_records(
+    *,
+    rows: list[EntryRecord | RowProblem],
+    source: str,
+    fmt: str,
+    label: str,
+    skip_invalid: bool = False,
+    started: float | None = None,
+) -> IngestReport:
+    """Check, store and hull-update records that were read already (by a reader or by a discovery round).
+
+    One transaction: a failure anywhere leaves the catalogue as it was.
+    """
+    started = time.perf_counter() if started is None else started
+    report = IngestReport(path=label, fmt=fmt, source=source)
+    prepared = _check_and_prepare(rows, report)
+    if report.rejected and not skip_invalid:
+        report.seconds = time.perf_counter() - started
+        raise IngestFailed(
+            f"{label}: {len(report.rejected)} invalid row(s); nothing was written "
+            f"(use --skip-invalid to store the good rows). First: {report.rejected[0]}",
+            report,
+        )
+    with transaction.atomic():
+        batch = IngestBatch.objects.create(source=source, fmt=fmt, path=label)
+        touched, added = _store(prepared, source, batch, report)
+        report.hull = hull_update(touched=touched, added=added) if touched or added else None
+        report.batch_id = batch.pk
+        report.seconds = time.perf_counter() - started
+        batch.status = IngestBatch.Status.SUCCEEDED
+        batch.n_loaded, batch.n_updated, batch.n_skipped = report.loaded, report.updated, report.skipped
+        batch.n_rejected = len(report.rejected)
+        batch.report = report.as_dict()
+        batch.finished_at = timezone.now()
+        batch.save()
+        new_structures = list(batch.entries.filter(structure__isnull=False).values_list("id", flat=True))
+        if new_structures:
+            transaction.on_commit(lambda: _enqueue_features(new_structures))
+    return report
+
+
+def _enqueue_features(entry_ids: list[int]) -> None:
+    """Structure-derived properties (dimensionality, prototype) are computed in the background."""
+    from hull.tasks import features_compute_task
+
+    try:
+        features_compute_task.delay(entry_ids)
+    except Exception:  # the catalogue is written; a missing broker only delays the family screens
+        logger.warning("could not enqueue feature computation for %d entries", len(entry_ids), exc_info=True)
+
+
+def _read(path, fmt, method, method_family, energies, structures):
+    if fmt == "cse-json":
+        return readers.read_cse_json(path, method=method)
+    if fmt == "wbm-json":
+        return readers.read_wbm_json(path, method=method)
+    if fmt == "gnome-csv":
+        return readers.read_gnome_csv(
+            path, structures=Path(structures) if structures else None, method=method
+        )
+    if fmt in ("cif", "poscar"):
+        return readers.read_structure_files(
+            path,
+            fmt,
+            energies=Path(energies) if energies else None,
+            method=method,
+            method_family=method_family,
+        )
+    return readers.read_extxyz(path, method=method, method_family=method_family)
+
+
+def _default_source(path: Path, fmt: str, rows: list) -> str:
+    ids = [row.source_id for row in rows if isinstance(row, EntryRecord)]
+    if fmt == "cse-json" and ids and all(i.startswith(("mp-", "mvc-")) for i in ids):
+        return "mp"
+    if fmt == "wbm-json":
+        return "wbm"
+    if fmt == "gnome-csv":
+        return "gnome"
+    stem = path.name.split(".")[0]
+    return stem or "user"
+
+
+def _check_and_prepare(rows: list, report: IngestReport) -> list[PreparedEntry]:
+    prepared: list[PreparedEntry] = []
+    seen: dict[str, str] = {}
+    for row in rows:
+        if isinstance(row, RowProblem):
+            report.rejected.append(row)
+            continue
+        problems = check_record(row, min_site_distance=settings.PORTAL_MIN_SITE_DISTANCE)
+        if row.source_id in seen:
+            problems.append(f"duplicate id {row.source_id!r} (first at {seen[row.source_id]})")
+        if problems:
+            report.rejected.append(RowProblem(row.location, "; ".join(problems)))
+            continue
+        seen[row.source_id] = row.location
+        prepared.append(prepare(row, symprec=settings.PORTAL_SYMPREC))
+    return prepared
+
+
+def _store(
+    prepared: list[PreparedEntry], source: str, batch: IngestBatch, report: IngestReport
+) -> tuple[set[str], list[int]]:
+    """Create new entries, update changed ones, skip identical ones. Returns the chemical systems of changed
+    entries (old and new) and the ids of the new entries."""
+    existing: dict[str, tuple[int, str, str]] = {}
+    ids = [p.source_id for p in prepared]
+    for chunk in chunked(ids):
+        for pk, source_id, content_hash, chemsys in Entry.objects.filter(
+            source=source, source_id__in=chunk
+        ).values_list("id", "source_id", "content_hash", "chemsys_id"):
+            existing[source_id] = (pk, content_hash, chemsys)
+    chemsys_ensure(names={p.chemsys for p in prepared})
+    touched: set[str] = set()
+    new, changed = [], []
+    now = timezone.now()
+    prefix = settings.PORTAL_ID_PREFIX
+    for item in prepared:
+        known = existing.get(item.source_id)
+        if known is not None and known[1] == item.content_hash:
+            report.skipped += 1
+            continue
+        entry = Entry(
+            source=source,
+            source_id=item.source_id,
+            public_id=public_id_for(prefix, source, item.source_id),
+            chemsys_id=item.chemsys,
+            content_hash=item.content_hash,
+            batch=batch,
+            **item.fields,
+        )
+        if known is None:
+            new.append(entry)
+        else:
+            entry.pk = known[0]
+            entry.updated_at = now
+            touched.update((known[2], item.chemsys))
+            changed.append(entry)
+    bulk_insert(new)
+    Entry.objects.bulk_update(changed, fields=list(UPDATABLE_FIELDS), batch_size=500)
+    report.loaded, report.updated = len(new), len(changed)
+    added = list(batch.entries.values_list("id", flat=True)) if new else []
+    if changed:
+        added = [pk for pk in added if pk not in {entry.pk for entry in changed}]
+    return touched, added

@@ -1,0 +1,161 @@
+"""Structure views and exports for the material page: symmetry at a chosen tolerance, conventional and
+primitive cells, file formats and the geometry of the unit cell for a 3D view. Pure pymatgen: no Django
+import and no plotting (the page builds its figure from the plain data returned here)."""
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from pymatgen.core import Structure
+from pymatgen.io.cif import CifWriter
+from pymatgen.io.vasp import Poscar
+from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+from hull.errors import CatalogueError
+
+CELLS = ("conventional", "primitive", "stored")
+FORMATS = {
+    "cif": ("cif", "chemical/x-cif"),
+    "poscar": ("vasp", "text/plain"),
+    "extxyz": ("extxyz", "text/plain"),
+    "json": ("json", "application/json"),
+}
+SYMPREC_RANGE = (1e-4, 1.0)
+
+
+@dataclass(frozen=True)
+class Symmetry:
+    symprec: float
+    spacegroup_symbol: str
+    spacegroup_number: int
+    crystal_system: str
+    point_group: str
+    lattice_type: str
+    hall: str
+
+
+def check_symprec(value: float) -> float:
+    low, high = SYMPREC_RANGE
+    if not low <= value <= high:
+        raise CatalogueError(f"symmetry tolerance must be between {low} and {high} Å, not {value}")
+    return value
+
+
+def structure_from_dict(data: dict | None) -> Structure:
+    if not data:
+        raise CatalogueError("this entry has no structure (composition and energy only)")
+    return Structure.from_dict(data)
+
+
+def symmetry_of(structure: Structure, *, symprec: float, angle_tolerance: float = 5.0) -> Symmetry:
+    """Space group and crystal system found by spglib at ``symprec`` (Å)."""
+    analyzer = SpacegroupAnalyzer(structure, symprec=check_symprec(symprec), angle_tolerance=angle_tolerance)
+    data = analyzer.get_symmetry_dataset()
+    return Symmetry(
+        symprec=symprec,
+        spacegroup_symbol=analyzer.get_space_group_symbol(),
+        spacegroup_number=analyzer.get_space_group_number(),
+        crystal_system=analyzer.get_crystal_system(),
+        point_group=analyzer.get_point_group_symbol(),
+        lattice_type=analyzer.get_lattice_type(),
+        hall=getattr(data, "hall", "") if data is not None else "",
+    )
+
+
+def cell_of(structure: Structure, *, cell: str, symprec: float) -> Structure:
+    """The stored cell, or the conventional or primitive standard cell at ``symprec``."""
+    if cell not in CELLS:
+        raise CatalogueError(f"unknown cell {cell!r}: choose one of {', '.join(CELLS)}")
+    if cell == "stored":
+        return structure
+    analyzer = SpacegroupAnalyzer(structure, symprec=check_symprec(symprec))
+    if cell == "conventional":
+        return analyzer.get_conventional_standard_structure()
+    return analyzer.get_primitive_standard_structure()
+
+
+def export_structure(structure: Structure, *, fmt: str, comment: str, energy: float | None = None) -> str:
+    """The structure as CIF, POSCAR, extended XYZ or pymatgen JSON text."""
+    if fmt == "cif":
+        return str(CifWriter(structure))
+    if fmt == "poscar":
+        return Poscar(structure, comment=comment).get_str()
+    if fmt == "extxyz":
+        return _extxyz(structure, comment=comment, energy=energy)
+    if fmt == "json":
+        return json.dumps(structure.as_dict(), indent=1)
+    raise CatalogueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+
+
+def _extxyz(structure: Structure, *, comment: str, energy: float | None) -> str:
+    """One extended-XYZ frame (the ASE convention: Lattice, Properties, pbc and extra key=value pairs)."""
+    lattice = " ".join(f"{v:.8f}" for v in structure.lattice.matrix.ravel())
+    info = f'Lattice="{lattice}" Properties=species:S:1:pos:R:3 pbc="T T T"'
+    if energy is not None:
+        info += f" energy={energy:.8f}"
+    info += f' comment="{comment.replace(chr(34), chr(39))}"'
+    lines = [str(len(structure)), info]
+    for site in structure:
+        x, y, z = site.coords
+        lines.append(f"{site.specie.symbol:<3} {x:14.8f} {y:14.8f} {z:14.8f}")
+    return "\n".join(lines) + "\n"
+
+
+@cache
+def element_colours() -> dict[str, str]:
+    """Jmol colours of the elements, from the scheme that ships with pymatgen."""
+    import pymatgen.vis
+    import yaml
+
+    path = Path(pymatgen.vis.__file__).parent / "ElementColorSchemes.yaml"
+    with open(path) as handle:
+        scheme = yaml.safe_load(handle)["Jmol"]
+    return {el: "#{:02x}{:02x}{:02x}".format(*rgb) for el, rgb in scheme.items()}
+
+
+@dataclass
+class CellGeometry:
+    """Atoms (with their periodic images on the cell's faces, edges and corners) and the 12 cell edges."""
+
+    symbols: list[str]
+    coords: list[list[float]]
+    labels: list[str]
+    edges: list[tuple[list[float], list[float]]]
+
+
+def cell_geometry(structure: Structure, *, boundary_tolerance: float = 1e-3) -> CellGeometry:
+    matrix = structure.lattice.matrix
+    symbols, coords, labels = [], [], []
+    for index, site in enumerate(structure):
+        frac = np.mod(site.frac_coords, 1.0)
+        frac[np.isclose(frac, 1.0, atol=boundary_tolerance)] = 0.0
+        shifts = [[0.0], [0.0], [0.0]]
+        for axis in range(3):
+            if frac[axis] < boundary_tolerance:
+                shifts[axis].append(1.0)
+        for da in shifts[0]:
+            for db in shifts[1]:
+                for dc in shifts[2]:
+                    position = (frac + [da, db, dc]) @ matrix
+                    symbols.append(site.specie.symbol)
+                    coords.append([round(float(v), 4) for v in position])
+                    labels.append(
+                        f"{site.specie.symbol} (site {index + 1})<br>"
+                        f"frac {frac[0] + da:.3f}, {frac[1] + db:.3f}, {frac[2] + dc:.3f}"
+                    )
+    corners = {
+        (i, j, k): (np.array([i, j, k], dtype=float) @ matrix).round(4).tolist()
+        for i in (0, 1)
+        for j in (0, 1)
+        for k in (0, 1)
+    }
+    edges = []
+    for (i, j, k), start in corners.items():
+        for axis in range(3):
+            end_key = [i, j, k]
+            if end_key[axis] == 0:
+                end_key[axis] = 1
+                edges.append((start, corners[tuple(end_key)]))
+    return CellGeometry(symbols=symbols, coords=coords, labels=labels, edges=edges)

@@ -1,0 +1,156 @@
+"""The project-wide pagination: forward keyset cursors over (sort key, id).
+
+A cursor holds the last row's sort value and id, so the next page is "rows after this one" in the queryset's
+order. Rows inserted while a client pages (a discovery round ingesting) never shift or repeat the rows it has
+not seen yet, and a page costs the same at any depth. The queryset must be ordered by at most one key and
+then ``id`` (as :func:`hull.search.search_entries` and the round list do); an unordered or differently ordered
+queryset is refused, because paging it would not be stable.
+"""
+
+import base64
+import binascii
+import json
+from datetime import datetime
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import F, OrderBy, Q, QuerySet
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import BasePagination
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+
+class KeysetCursorPagination(BasePagination):
+    cursor_query_param = "cursor"
+    page_size_query_param = "page_size"
+    page_size = 50
+    max_page_size = 500
+
+    def paginate_queryset(self, queryset: QuerySet, request, view=None):
+        self.request = request
+        self.page_size_now = self._page_size(request)
+        column, descending = self.ordering_of(queryset)
+        cursor = self._decode(request.query_params.get(self.cursor_query_param))
+        if cursor is not None:
+            queryset = queryset.filter(self._after(column, descending, cursor))
+        rows = list(queryset[: self.page_size_now + 1])
+        self.has_next = len(rows) > self.page_size_now
+        rows = rows[: self.page_size_now]
+        self.next_cursor = None
+        if self.has_next and rows:
+            last = rows[-1]
+            value = getattr(last, column) if column else None
+            self.next_cursor = self._encode(value, last.pk)
+        return rows
+
+    @staticmethod
+    def ordering_of(queryset: QuerySet) -> tuple[str | None, bool]:
+        """(sort column or None for id only, descending) of a queryset ordered by [key,] id."""
+        order = list(queryset.query.order_by)
+        if not queryset.ordered or not order or order[-1] not in ("id", "pk"):
+            raise ImproperlyConfigured(
+                "cursor pagination needs a queryset ordered by [one key,] id; got "
+                f"{order or 'an unordered queryset'}"
+            )
+        if len(order) == 1:
+            return None, False
+        if len(order) != 2:
+            raise ImproperlyConfigured(f"cursor pagination supports one sort key before id, got {order}")
+        key = order[0]
+        if isinstance(key, OrderBy) and isinstance(key.expression, F):
+            if not key.nulls_last and key.descending:
+                raise ImproperlyConfigured("descending cursor keys must put nulls last")
+            return key.expression.name, key.descending
+        if isinstance(key, str):
+            return key.lstrip("-"), key.startswith("-")
+        raise ImproperlyConfigured(f"cannot page a queryset ordered by {key!r}")
+
+    @staticmethod
+    def _after(column: str | None, descending: bool, cursor: tuple) -> Q:
+        value, pk = cursor
+        if column is None:
+            return Q(pk__gt=pk)
+        if value is None:  # nulls come last: only later nulls remain
+            return Q(**{f"{column}__isnull": True, "pk__gt": pk})
+        beyond = f"{column}__lt" if descending else f"{column}__gt"
+        return Q(**{beyond: value}) | Q(**{column: value, "pk__gt": pk}) | Q(**{f"{column}__isnull": True})
+
+    def _page_size(self, request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw in (None, ""):
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError as exc:
+            raise ValidationError({self.page_size_query_param: f"not an integer: {raw!r}"}) from exc
+        if size < 1:
+            raise ValidationError({self.page_size_query_param: "must be at least 1"})
+        return min(size, self.max_page_size)
+
+    @staticmethod
+    def _encode(value, pk: int) -> str:
+        if isinstance(value, datetime):
+            payload = {"t": value.isoformat(), "id": pk}
+        else:
+            payload = {"v": value, "id": pk}
+        return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+
+    def _decode(self, raw: str | None):
+        if not raw:
+            return None
+        try:
+            payload = json.loads(base64.urlsafe_b64decode(raw.encode()).decode())
+            pk = int(payload["id"])
+            value = datetime.fromisoformat(payload["t"]) if "t" in payload else payload["v"]
+        except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError) as exc:
+            raise NotFound("invalid cursor") from exc
+        if (
+            value is not None
+            and not isinstance(value, str | int | float | datetime)
+            or isinstance(value, bool)
+            or isinstance(value, str)
+            and "\x00" in value
+        ):
+            raise NotFound("invalid cursor")
+        return value, pk
+
+    def get_next_link(self) -> str | None:
+        if not self.next_cursor:
+            return None
+        url = self.request.build_absolute_uri()
+        return replace_query_param(url, self.cursor_query_param, self.next_cursor)
+
+    def get_first_link(self) -> str:
+        return remove_query_param(self.request.build_absolute_uri(), self.cursor_query_param)
+
+    def get_paginated_response(self, data) -> Response:
+        return Response({"next": self.get_next_link(), "page_size": self.page_size_now, "results": data})
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        return {
+            "type": "object",
+            "required": ["results"],
+            "properties": {
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "page_size": {"type": "integer"},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "opaque cursor from the previous page's `next`",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"rows per page (default {self.page_size}, at most {self.max_page_size})",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+        ]

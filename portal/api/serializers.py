@@ -1,0 +1,285 @@
+"""Serializers of the JSON API. They shape data; the catalogue logic lives in hull's selectors and services."""
+
+import math
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from pymatgen.core import Composition, Structure
+from rest_framework import serializers
+
+from discovery.models import Round, RoundStage
+from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
+from hull.models import Entry, Stability
+
+
+class FieldSelectionMixin:
+    """``?fields=a,b,c`` keeps only those fields (unknown names are a 400). Fields in ``optional_fields`` (heavy
+    ones) are sent only when named."""
+
+    optional_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        raw = request.query_params.get("fields") if request is not None else None
+        if not raw:
+            for name in self.optional_fields:
+                self.fields.pop(name, None)
+            return
+        wanted = {name.strip() for name in raw.split(",") if name.strip()}
+        unknown = sorted(wanted - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {"fields": f"unknown field(s) {', '.join(unknown)}; choose from {', '.join(self.fields)}"}
+            )
+        for name in list(self.fields):
+            if name not in wanted:
+                self.fields.pop(name)
+
+
+class MaterialSerializer(FieldSelectionMixin, serializers.ModelSerializer):
+    """A catalogue entry in a list, with its stability in the requested hull set."""
+
+    chemsys = serializers.CharField(source="chemsys_id")
+    elements = serializers.ListField(child=serializers.CharField())
+    hull_set = serializers.SerializerMethodField()
+    e_above_hull = serializers.FloatField(allow_null=True, help_text="eV/atom")
+    formation_energy_per_atom = serializers.FloatField(allow_null=True, help_text="eV/atom")
+    decomposition_energy = serializers.FloatField(allow_null=True, help_text="eV/atom (GNoME)")
+    is_stable = serializers.BooleanField(allow_null=True)
+    composition = serializers.DictField(child=serializers.FloatField(), help_text="only with fields=")
+    structure = serializers.JSONField(allow_null=True, help_text="pymatgen Structure dict; only with fields=")
+
+    optional_fields = ("composition", "structure", "energy", "uncorrected_energy", "correction")
+
+    class Meta:
+        model = Entry
+        fields = [
+            "public_id",
+            "formula",
+            "reduced_formula",
+            "anonymous_formula",
+            "chemsys",
+            "elements",
+            "nelements",
+            "nsites",
+            "spacegroup_symbol",
+            "spacegroup_number",
+            "crystal_system",
+            "volume",
+            "density",
+            "energy_per_atom",
+            "band_gap",
+            "hull_set",
+            "e_above_hull",
+            "formation_energy_per_atom",
+            "decomposition_energy",
+            "is_stable",
+            "source",
+            "source_id",
+            "method",
+            "method_family",
+            "created_at",
+            "updated_at",
+            "composition",
+            "structure",
+            "energy",
+            "uncorrected_energy",
+            "correction",
+        ]
+
+    def get_hull_set(self, obj) -> str:
+        request = self.context.get("request")
+        return (
+            request.query_params.get("hull_set", DEFAULT_HULL_SET)
+            if request is not None
+            else DEFAULT_HULL_SET
+        )
+
+
+PER_HULL_SET_FIELDS = (
+    "hull_set",
+    "e_above_hull",
+    "formation_energy_per_atom",
+    "decomposition_energy",
+    "is_stable",
+)
+
+
+class StabilitySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Stability
+        fields = [
+            "hull_set",
+            "formation_energy_per_atom",
+            "e_above_hull",
+            "decomposition_energy",
+            "is_stable",
+            "decomposition",
+            "missing_elements",
+            "hull_version",
+            "updated_at",
+        ]
+
+
+class MaterialDetailSerializer(serializers.ModelSerializer):
+    """Everything on a material's page: provenance, energies, stability in every hull set, structure."""
+
+    chemsys = serializers.CharField(source="chemsys_id")
+    elements = serializers.ListField(child=serializers.CharField())
+    stabilities = StabilitySerializer(many=True)
+    features = serializers.SerializerMethodField()
+    batch = serializers.SerializerMethodField()
+    discovery_round = serializers.SerializerMethodField()
+    structure = serializers.JSONField(allow_null=True, help_text="pymatgen Structure.as_dict()")
+    composition = serializers.DictField(child=serializers.FloatField())
+
+    class Meta:
+        model = Entry
+        fields = [
+            *(f for f in MaterialSerializer.Meta.fields if f not in PER_HULL_SET_FIELDS and f != "structure"),
+            "symprec",
+            "data",
+            "stabilities",
+            "features",
+            "batch",
+            "discovery_round",
+            "structure",
+        ]
+
+    @extend_schema_field(serializers.DictField(allow_null=True))
+    def get_features(self, obj) -> dict | None:
+        features = getattr(obj, "features", None) if hasattr(obj, "features") else None
+        if features is None:
+            return None
+        return {
+            "dimensionality_cheon": features.dimensionality_cheon,
+            "dimensionality_larsen": features.dimensionality_larsen,
+            "layered": features.dimensionality_cheon == 2
+            if features.dimensionality_cheon is not None
+            else None,
+            "prototype_key": features.prototype_key,
+        }
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_batch(self, obj) -> dict:
+        batch = obj.batch
+        return {"id": batch.pk, "source": batch.source, "format": batch.fmt, "created_at": batch.created_at}
+
+    def get_discovery_round(self, obj) -> int | None:
+        round = Round.objects.filter(batch_id=obj.batch_id).values_list("number", flat=True).first()
+        return round
+
+
+class DiagramEntrySerializer(serializers.Serializer):
+    key = serializers.IntegerField()
+    public_id = serializers.CharField()
+    reduced_formula = serializers.CharField()
+    fractions = serializers.DictField(child=serializers.FloatField(), help_text="atom fractions")
+    energy_per_atom = serializers.FloatField()
+    formation_energy_per_atom = serializers.FloatField(allow_null=True)
+    e_above_hull = serializers.FloatField(allow_null=True)
+    decomposition_energy = serializers.FloatField(allow_null=True)
+    is_stable = serializers.BooleanField(allow_null=True)
+    decomposition = serializers.ListField(child=serializers.DictField())
+    source = serializers.CharField()
+    method = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class PhaseDiagramSerializer(serializers.Serializer):
+    chemsys = serializers.CharField()
+    elements = serializers.ListField(child=serializers.CharField())
+    hull_set = serializers.CharField()
+    stable_keys = serializers.ListField(child=serializers.IntegerField())
+    facets = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()))
+    missing_elements = serializers.ListField(child=serializers.CharField())
+    entries = DiagramEntrySerializer(many=True)
+
+
+class StabilityCheckInputSerializer(serializers.Serializer):
+    """A hypothetical entry: a composition (formula or element -> amount) or a structure, and its energy."""
+
+    composition = serializers.JSONField(
+        required=False, help_text='formula ("LiFeO2") or element -> amount ({"Li": 1, "Fe": 1, "O": 2})'
+    )
+    structure = serializers.JSONField(required=False, help_text="pymatgen Structure.as_dict()")
+    energy = serializers.FloatField(required=False, help_text="total energy of the composition or cell, eV")
+    energy_per_atom = serializers.FloatField(required=False, help_text="eV/atom")
+    hull_set = serializers.ChoiceField(choices=list(HULL_SETS), default=DEFAULT_HULL_SET)
+
+    def validate(self, attrs: dict) -> dict:
+        if ("composition" in attrs) == ("structure" in attrs):
+            raise serializers.ValidationError("give exactly one of composition and structure")
+        if ("energy" in attrs) == ("energy_per_atom" in attrs):
+            raise serializers.ValidationError("give exactly one of energy and energy_per_atom")
+        try:
+            if "structure" in attrs:
+                if not isinstance(attrs["structure"], dict):
+                    raise ValueError("structure must be a pymatgen Structure dict")
+                composition = Structure.from_dict(attrs["structure"]).composition
+            else:
+                raw = attrs["composition"]
+                if not isinstance(raw, str | dict):
+                    raise ValueError("composition must be a formula or an element -> amount object")
+                composition = Composition(raw)
+        except Exception as exc:  # pymatgen raises many types on bad input
+            raise serializers.ValidationError(f"cannot read the composition or structure: {exc}") from exc
+        if composition.num_atoms <= 0 or not math.isfinite(composition.num_atoms):
+            raise serializers.ValidationError("the composition has no atoms")
+        amounts = {el.symbol: float(amount) for el, amount in composition.items()}
+        if any(amount < 0 or not math.isfinite(amount) for amount in amounts.values()):
+            raise serializers.ValidationError("amounts must be positive")
+        per_atom = attrs.get("energy_per_atom")
+        if per_atom is None:
+            per_atom = attrs["energy"] / composition.num_atoms
+        if not math.isfinite(per_atom):
+            raise serializers.ValidationError("the energy must be finite")
+        return {"composition": amounts, "energy_per_atom": per_atom, "hull_set": attrs["hull_set"]}
+
+
+class StabilityCheckOutputSerializer(serializers.Serializer):
+    chemsys = serializers.CharField()
+    hull_set = serializers.CharField()
+    formation_energy_per_atom = serializers.FloatField(allow_null=True)
+    e_above_hull = serializers.FloatField(allow_null=True)
+    decomposition_energy = serializers.FloatField(allow_null=True)
+    is_stable = serializers.BooleanField(allow_null=True)
+    missing_elements = serializers.ListField(child=serializers.CharField())
+    decomposition = serializers.ListField(child=serializers.DictField())
+
+
+class RoundStageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RoundStage
+        fields = ["name", "order", "status", "done", "total", "message", "started_at", "finished_at"]
+
+
+class RoundSerializer(serializers.ModelSerializer):
+    stages = RoundStageSerializer(many=True, read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Round
+        fields = [
+            "number",
+            "status",
+            "hull_set",
+            "config",
+            "batch",
+            "metrics",
+            "error",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "stages",
+        ]
+        read_only_fields = fields
+
+
+class RoundCreateSerializer(serializers.Serializer):
+    config = serializers.JSONField(
+        help_text="elements or chemsys (scope), generators, budget, threshold, evaluator, ensemble_size, retrain, "
+        "hull_set"
+    )

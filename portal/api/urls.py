@@ -1,0 +1,37 @@
+"""The JSON API under /api/v1/ (Django REST framework), its OpenAPI schema and docs, and the token page.
+
+/api/v1/materials/                     list (filters, sort, fields=, cursor pages)
+/api/v1/materials/export/              JSON Lines stream of any list query (compress=gzip)
+/api/v1/materials/<id>/                detail (?format=cif|poscar|extxyz)
+/api/v1/phase-diagrams/<chemsys>/      phase diagram per hull set
+/api/v1/stability/                     POST: would this be stable? (writes nothing)
+/api/v1/rounds/                        discovery rounds (POST, <n>/cancel/, <n>/retry/: staff)
+/api/schema/  /api/docs/               OpenAPI 3 and Swagger UI (served locally)
+/api/token/                            your API token (login required)
+"""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from portal.api import account, views
+
+router = SimpleRouter()
+router.register("materials", views.MaterialViewSet, basename="material")
+router.register("rounds", views.RoundViewSet, basename="round")
+
+v1 = [
+    path("materials/export/", views.MaterialExportView.as_view(), name="material-export"),
+    path("materials/<str:public_id>/", views.MaterialDetailView.as_view(), name="material-detail"),
+    path("phase-diagrams/<str:chemsys>/", views.PhaseDiagramView.as_view(), name="phase-diagram"),
+    path("stability/", views.StabilityCheckView.as_view(), name="stability-check"),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("v1/", include(v1)),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("token/", account.token_page, name="api-token"),
+    path("auth/", include("rest_framework.urls")),
+]

@@ -1,0 +1,235 @@
+"""Views of the JSON API under /api/v1/. Thin: parse, call a selector or service, serialize."""
+
+import zlib
+from collections.abc import Iterator
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Prefetch
+from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from pymatgen.core import Structure
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.generics import RetrieveAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from discovery.models import Round
+from discovery.services import round_cancel, round_create, round_retry
+from hull.filters import EntryFilterSet
+from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
+from hull.models import Entry, Stability
+from hull.phase_diagrams import hypothetical_stability, phase_diagram_get
+from portal.api import serializers
+
+STRUCTURE_FORMATS = {
+    "cif": ("cif", "chemical/x-cif"),
+    "poscar": ("poscar", "text/plain"),
+    "extxyz": ("extxyz", "text/plain"),
+}
+FIELDS_PARAMETER = OpenApiParameter(
+    "fields", str, description="comma-separated field names to return (default: all)", required=False
+)
+
+
+@extend_schema_view(list=extend_schema(parameters=[FIELDS_PARAMETER]))
+class MaterialViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Catalogue entries, filtered with the shared catalogue search, keyset-paginated."""
+
+    queryset = Entry.objects.all()
+    serializer_class = serializers.MaterialSerializer
+    filterset_class = EntryFilterSet
+
+
+class MaterialDetailView(RetrieveAPIView):
+    """One material: everything on its page; ``?format=cif|poscar|extxyz`` returns the structure file."""
+
+    queryset = Entry.objects.select_related("batch", "features").prefetch_related(
+        Prefetch("stabilities", queryset=Stability.objects.order_by("hull_set"))
+    )
+    serializer_class = serializers.MaterialDetailSerializer
+    lookup_field = "public_id"
+    filter_backends: list = []
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "format",
+                str,
+                enum=list(STRUCTURE_FORMATS),
+                required=False,
+                description="return the structure as a file in this format instead of JSON",
+            )
+        ],
+        responses={
+            200: OpenApiResponse(
+                serializers.MaterialDetailSerializer, description="JSON, or the structure file"
+            ),
+            404: OpenApiResponse(description="no such material, or it has no structure for a file format"),
+        },
+    )
+    def get(self, request, *args, **kwargs):
+        fmt = request.query_params.get("format")
+        if not fmt:
+            return super().get(request, *args, **kwargs)
+        if fmt not in STRUCTURE_FORMATS:
+            raise ValidationError({"format": f"choose one of {', '.join(STRUCTURE_FORMATS)}"})
+        entry = self.get_object()
+        if entry.structure is None:
+            raise NotFound(f"{entry.public_id} has no structure (composition-only entry)")
+        name, content_type = STRUCTURE_FORMATS[fmt]
+        structure = Structure.from_dict(entry.structure)
+        if fmt == "extxyz" and not structure.is_ordered:
+            raise ValidationError({"format": "extxyz needs an ordered structure; use cif"})
+        text = _extxyz(structure, entry) if fmt == "extxyz" else structure.to(fmt=name)
+        response = HttpResponse(text, content_type=f"{content_type}; charset=utf-8")
+        suffix = {"cif": "cif", "poscar": "vasp", "extxyz": "extxyz"}[fmt]
+        response["Content-Disposition"] = f'attachment; filename="{entry.public_id}.{suffix}"'
+        return response
+
+
+def _extxyz(structure: Structure, entry: Entry) -> str:
+    """One extended-XYZ frame (the format the ingest reads): lattice, periodicity, energy (eV per cell), id."""
+    lattice = " ".join(f"{x:.10f}" for row in structure.lattice.matrix for x in row)
+    header = (
+        f'Lattice="{lattice}" Properties=species:S:1:pos:R:3 pbc="T T T" '
+        f"energy={entry.energy:.10f} source_id={entry.public_id}"
+    )
+    lines = [str(len(structure)), header]
+    for site in structure:
+        x, y, z = site.coords
+        lines.append(f"{site.specie.symbol} {x:.10f} {y:.10f} {z:.10f}")
+    return "\n".join(lines) + "\n"
+
+
+EXPORT_FIELDS = [
+    f for f in serializers.MaterialSerializer.Meta.fields if f not in ("elements", "hull_set", "structure")
+]
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("compress", str, enum=["gzip"], required=False, description="gzip the stream"),
+        OpenApiParameter(
+            "structure", bool, required=False, description="include each structure (pymatgen dict)"
+        ),
+    ],
+    responses={(200, "application/x-ndjson"): OpenApiTypes.STR},
+    filters=True,
+)
+class MaterialExportView(APIView):
+    """Every entry matching the list filters as JSON Lines, streamed in constant memory (no pagination)."""
+
+    filterset_class = EntryFilterSet
+    queryset = Entry.objects.all()
+
+    def get(self, request):
+        filterset = EntryFilterSet(request.query_params, queryset=Entry.objects.all(), request=request)
+        queryset = filterset.qs
+        fields = [f.replace("chemsys", "chemsys_id") for f in EXPORT_FIELDS]
+        with_structure = request.query_params.get("structure", "").lower() in ("1", "true", "yes")
+        if with_structure:
+            fields.append("structure")
+        hull_set = request.query_params.get("hull_set", DEFAULT_HULL_SET)
+        lines = _jsonl(queryset.values(*fields).iterator(chunk_size=2000), hull_set)
+        if request.query_params.get("compress") == "gzip":
+            response = StreamingHttpResponse(_gzipped(lines), content_type="application/gzip")
+            response["Content-Disposition"] = 'attachment; filename="materials.jsonl.gz"'
+        else:
+            response = StreamingHttpResponse(lines, content_type="application/x-ndjson")
+        return response
+
+
+def _jsonl(rows: Iterator[dict], hull_set: str) -> Iterator[bytes]:
+    encoder = DjangoJSONEncoder(separators=(",", ":"))
+    for row in rows:
+        row["chemsys"] = row.pop("chemsys_id")
+        row["elements"] = row["chemsys"].split("-")
+        row["hull_set"] = hull_set
+        yield (encoder.encode(row) + "\n").encode()
+
+
+def _gzipped(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip container
+    buffer = []
+    size = 0
+    for chunk in chunks:
+        buffer.append(chunk)
+        size += len(chunk)
+        if size >= 256 * 1024:
+            out = compressor.compress(b"".join(buffer))
+            buffer, size = [], 0
+            if out:
+                yield out
+    yield compressor.compress(b"".join(buffer)) + compressor.flush()
+
+
+class PhaseDiagramView(APIView):
+    """The phase diagram of a chemical system in one hull set: every entry of the system and its
+    subsystems with its energy above hull and decomposition, the stable entries and the hull facets."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("hull_set", str, enum=list(HULL_SETS), required=False)],
+        responses={200: serializers.PhaseDiagramSerializer},
+    )
+    def get(self, request, chemsys: str):
+        hull_set = request.query_params.get("hull_set", DEFAULT_HULL_SET)
+        data = phase_diagram_get(chemsys=chemsys, hull_set=hull_set)
+        return Response(serializers.PhaseDiagramSerializer(data).data)
+
+
+class StabilityCheckView(APIView):
+    """Would this be stable? Energy above hull, decomposition and formation energy of a hypothetical entry
+    against the current catalogue. Writes nothing."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        request=serializers.StabilityCheckInputSerializer,
+        responses={200: serializers.StabilityCheckOutputSerializer},
+    )
+    def post(self, request):
+        incoming = serializers.StabilityCheckInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        result = hypothetical_stability(**incoming.validated_data)
+        return Response(serializers.StabilityCheckOutputSerializer(result).data)
+
+
+class IsStaffOrReadOnly(permissions.BasePermission):
+    def has_permission(self, request, view) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+class RoundViewSet(viewsets.ReadOnlyModelViewSet):
+    """Discovery rounds: everyone reads; staff create, cancel and retry."""
+
+    queryset = Round.objects.select_related("created_by").prefetch_related("stages").order_by("-number", "id")
+    serializer_class = serializers.RoundSerializer
+    permission_classes = [IsStaffOrReadOnly]
+    lookup_field = "number"
+    lookup_value_regex = r"[0-9]+"
+    filter_backends: list = []
+
+    @extend_schema(request=serializers.RoundCreateSerializer, responses={201: serializers.RoundSerializer})
+    def create(self, request):
+        incoming = serializers.RoundCreateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        round = round_create(config=incoming.validated_data["config"], user=request.user)
+        round = self.get_queryset().get(pk=round.pk)
+        return Response(serializers.RoundSerializer(round).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: serializers.RoundSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, number=None):
+        round = round_cancel(round=self.get_object())
+        return Response(serializers.RoundSerializer(self.get_queryset().get(pk=round.pk)).data)
+
+    @extend_schema(request=None, responses={200: serializers.RoundSerializer})
+    @action(detail=True, methods=["post"])
+    def retry(self, request, number=None):
+        round = round_retry(round=self.get_object())
+        return Response(serializers.RoundSerializer(self.get_queryset().get(pk=round.pk)).data)

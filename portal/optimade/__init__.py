@@ -1,0 +1,1 @@
+"""The OPTIMADE v1.2 endpoint under /optimade/."""

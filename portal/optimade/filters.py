@@ -1,0 +1,556 @@
+"""OPTIMADE filters -> Django ``Q`` objects.
+
+The filter text is parsed with the ``optimade`` package's grammar (``LarkParser``, v1.2.0 grammar) and the tree is
+turned into a ``Q`` over the annotated catalogue queryset (:func:`hull.search.search_entries`) by our own lark
+``Transformer``. User text only ever becomes query *parameters* (ORM lookups), never SQL.
+
+Errors: a malformed filter, an unknown property or a type mismatch raise :class:`FilterError` (400); a valid
+construct we do not implement (zip operators, nested properties, properties as values, operators inside value
+lists, queries on arrays of floats or coordinates) raises :class:`FilterNotImplemented` (501).
+
+Semantics of properties we do not store (standard ones we do not serve, and other providers' fields): their
+value is unknown, so every comparison on them is false and ``IS UNKNOWN`` is true.
+"""
+
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import F, Q, Value
+from django.db.models.functions import Left, Right, StrIndex
+from django.db.models.lookups import Exact, GreaterThan
+from django.utils.dateparse import parse_datetime
+from django.utils.timezone import is_naive, make_aware
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import VisitError
+from optimade.exceptions import BadRequest
+from optimade.filterparser import LarkParser
+from optimade.filterparser.lark_parser import AVAILABLE_PARSERS
+from optimade.models import StructureResourceAttributes
+from pymatgen.core import Composition, Element
+
+from hull.selectors import chemsys_with_elements
+
+GRAMMAR_VERSION = (1, 2, 0)
+MAX_FILTER_LENGTH = 4000
+MAX_NESTING = 30
+NOTHING = Q(pk__in=[])
+EVERYTHING = Q(pk__isnull=False)  # a true condition (an empty Q() vanishes when combined or negated)
+OPERATORS = {"=": "exact", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
+REVERSED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
+STANDARD_PROPERTIES = set(StructureResourceAttributes.model_fields) | {"id", "type"}
+
+
+class FilterError(Exception):
+    """The filter is wrong (400 Bad Request)."""
+
+
+class FilterNotImplemented(Exception):
+    """The filter is valid OPTIMADE that this implementation does not support (501 Not Implemented)."""
+
+
+@dataclass(frozen=True)
+class Prop:
+    name: str
+
+
+def _parser() -> LarkParser:
+    parser = LarkParser(version=GRAMMAR_VERSION)
+    # Same grammar, with token positions kept: the grammar's bool rule drops its TRUE/FALSE token, so the
+    # value is read back from the filter text at the rule's position.
+    with open(AVAILABLE_PARSERS[GRAMMAR_VERSION]["default"]) as handle:
+        parser.lark = Lark(handle.read(), maybe_placeholders=False, propagate_positions=True)
+    return parser
+
+
+PARSER = _parser()
+
+
+def check_filter_text(text: str) -> None:
+    if len(text) > MAX_FILTER_LENGTH:
+        raise FilterError(f"filter is {len(text)} characters long; at most {MAX_FILTER_LENGTH} are accepted")
+    depth = deepest = 0
+    for char in re.sub(r'"(?:[^"\\]|\\.)*"', '""', text):
+        if char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth -= 1
+    if deepest > MAX_NESTING:
+        raise FilterError(f"filter nests parentheses {deepest} deep; at most {MAX_NESTING} are accepted")
+
+
+def parse_filter(
+    text: str, fields: dict[str, "Field"], *, unknown: "Field | None" = None, everything=EVERYTHING
+):
+    """The ``Q`` of an OPTIMADE filter over ``fields`` (OPTIMADE name -> Field); an empty filter is ``everything``.
+
+    ``unknown`` answers for properties whose value is unknown (other providers' fields, standard fields we do
+    not serve); by default comparisons on them match nothing."""
+    check_filter_text(text)
+    try:
+        tree = PARSER.parse(text)
+    except BadRequest as exc:
+        raise FilterError(f"cannot parse the filter: {_first_line(exc.detail)}") from exc
+    except RecursionError as exc:
+        raise FilterError("filter too deeply nested") from exc
+    try:
+        return FilterTransformer(text, fields, unknown or UnknownField(), everything).transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, FilterError | FilterNotImplemented):
+            raise exc.orig_exc from None
+        raise
+    except RecursionError as exc:
+        raise FilterError("filter too deeply nested") from exc
+
+
+def _first_line(detail: str | None) -> str:
+    text = (detail or "").split("Lark traceback:")[-1].strip()
+    return text.splitlines()[0][:300] if text else "syntax error"
+
+
+# --- fields ----------------------------------------------------------------------------------------------
+
+
+class Field:
+    """How one OPTIMADE property is queried. ``column`` is a field or annotation of the queryset."""
+
+    kind = "string"
+
+    def __init__(self, column: str | None = None, *, nullable: bool = False) -> None:
+        self.column = column
+        self.nullable = nullable
+
+    def coerce(self, value):
+        return value
+
+    def compare(self, op: str, value) -> Q:
+        value = self.coerce(value)
+        if op == "!=":
+            return Q(**{f"{self.column}__isnull": False}) & ~Q(**{self.column: value})
+        return Q(**{f"{self.column}__{OPERATORS[op]}": value})
+
+    def known(self, known: bool) -> Q:
+        if not self.nullable:
+            return EVERYTHING if known else NOTHING
+        return Q(**{f"{self.column}__isnull": not known})
+
+    def fuzzy(self, op: str, value) -> Q:
+        raise FilterNotImplemented(f"{op} is not supported on this property")
+
+    def has(self, mode: str, values: list) -> Q:
+        raise FilterError(f"HAS {mode} applies to list properties only")
+
+    def length(self, op: str, value: int) -> Q:
+        raise FilterError("LENGTH applies to list properties only")
+
+
+def rfc3339(moment: datetime) -> str:
+    """A timestamp as RFC 3339 in UTC with a ``Z`` (no ``+`` to be mangled in URLs)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class StringField(Field):
+    def coerce(self, value):
+        if not isinstance(value, str):
+            raise FilterError(f"a string property is compared with {value!r}; quote strings")
+        if "\x00" in value:
+            raise FilterError("strings may not contain NUL characters")
+        return value
+
+    def fuzzy(self, op: str, value) -> Q:
+        value = self.coerce(value)
+        if connection.vendor == "postgresql":  # case-sensitive LIKE, served by text indexes
+            lookup = {"CONTAINS": "contains", "STARTS": "startswith", "ENDS": "endswith"}[op]
+            return Q(**{f"{self.column}__{lookup}": value})
+        # SQLite's LIKE ignores case: use exact, case-sensitive substring functions instead
+        not_null = Q(**{f"{self.column}__isnull": False})
+        if op == "CONTAINS":
+            return not_null & Q(GreaterThan(StrIndex(F(self.column), Value(value)), 0))
+        if not value:
+            return not_null
+        function = Left if op == "STARTS" else Right
+        return not_null & Q(Exact(function(F(self.column), len(value)), Value(value)))
+
+
+class NumberField(Field):
+    kind = "number"
+
+    def coerce(self, value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise FilterError(f"a numeric property is compared with {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise FilterError("numbers must be finite")
+        if isinstance(value, int) and abs(value) > 2**62:
+            raise FilterError(f"number {value} is out of range")
+        return value
+
+
+class BoolField(Field):
+    kind = "boolean"
+
+    def coerce(self, value):
+        if not isinstance(value, bool):
+            raise FilterError(f"a boolean property is compared with {value!r} (use TRUE or FALSE)")
+        return value
+
+    def compare(self, op: str, value) -> Q:
+        if op not in ("=", "!="):
+            raise FilterError("booleans support = and != only")
+        return super().compare(op, value)
+
+
+class TimestampField(Field):
+    kind = "timestamp"
+
+    def coerce(self, value):
+        if not isinstance(value, str):
+            raise FilterError(f"timestamps are compared with quoted RFC 3339 strings, not {value!r}")
+        text = re.sub(r" (\d\d:\d\d)$", r"+\1", value)  # a '+' that arrived unescaped in a URL
+        try:
+            moment = parse_datetime(text.replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise FilterError(f"{value!r} is not an RFC 3339 timestamp")
+        return make_aware(moment, UTC) if is_naive(moment) else moment
+
+    def fuzzy(self, op: str, value) -> Q:
+        raise FilterError(f"{op} applies to strings, not timestamps")
+
+
+class DerivedStringField(StringField):
+    """A string property served as ``to_served(stored column)``. Every operator is evaluated over the distinct
+    stored values (a bounded set, refused with 501 beyond ``MAX_VALUES``) and becomes ``column IN (...)``."""
+
+    MAX_VALUES = 20000
+
+    def __init__(self, column: str, to_served: Callable[[str], str]) -> None:
+        super().__init__(column)
+        self.to_served = to_served
+
+    def compare(self, op: str, value) -> Q:
+        value = self.coerce(value)
+        if op == "!=":
+            return Q(**{f"{self.column}__isnull": False}) & ~self.compare("=", value)
+        return self._matching(lambda served: _string_compare(served, op, value))
+
+    def fuzzy(self, op: str, value) -> Q:
+        value = self.coerce(value)
+        test = {"CONTAINS": str.__contains__, "STARTS": str.startswith, "ENDS": str.endswith}[op]
+        return self._matching(lambda served: test(served, value))
+
+    def _matching(self, keep: Callable[[str], bool]) -> Q:
+        from hull.models import Entry
+
+        stored = list(Entry.objects.values_list(self.column, flat=True).distinct()[: self.MAX_VALUES + 1])
+        if len(stored) > self.MAX_VALUES:
+            raise FilterNotImplemented(
+                f"this comparison is only supported on catalogues with at most {self.MAX_VALUES} distinct values; "
+                "use = or elements"
+            )
+        chosen = [v for v in stored if v is not None and keep(self.to_served(v))]
+        return Q(**{f"{self.column}__in": chosen}) if chosen else NOTHING
+
+
+class ReducedFormulaField(DerivedStringField):
+    """``chemical_formula_reduced`` in OPTIMADE form (elements alphabetical) over pymatgen's stored reduced
+    formula: equality goes through the composition (an indexed lookup), other operators over distinct values."""
+
+    def compare(self, op: str, value) -> Q:
+        value = self.coerce(value)
+        if op not in ("=", "!="):
+            return super().compare(op, value)
+        stored = _pymatgen_reduced(value)
+        if stored is None or self.to_served(stored) != value:  # not a reduced formula in OPTIMADE form
+            return NOTHING if op == "=" else EVERYTHING
+        q = Q(**{self.column: stored})
+        return q if op == "=" else ~q
+
+
+def _string_compare(a: str, op: str, b: str) -> bool:
+    return {"=": a == b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+
+
+def _pymatgen_reduced(text: str) -> str | None:
+    if not re.fullmatch(r"([A-Z][a-z]?\d*)+", text):
+        return None
+    try:
+        comp = Composition(text)
+    except Exception:  # pymatgen raises several types on odd input
+        return None
+    if not all(isinstance(el, Element) for el in comp.elements):
+        return None
+    return comp.reduced_formula
+
+
+class ElementsField(Field):
+    """``elements``: HAS / HAS ALL / HAS ANY / HAS ONLY through the chemical-system element table; LENGTH is
+    ``nelements``."""
+
+    kind = "list"
+
+    def compare(self, op: str, value) -> Q:
+        raise FilterError("elements is a list: use HAS, HAS ALL, HAS ANY, HAS ONLY or LENGTH")
+
+    def has(self, mode: str, values: list) -> Q:
+        if not all(isinstance(v, str) for v in values):
+            raise FilterError("elements are strings: quote them")
+        valid = [v for v in values if Element.is_valid_symbol(v)]
+        if mode in ("ONE", "ALL") and len(valid) < len(values):
+            return NOTHING  # no entry has an unknown element
+        if mode == "ANY" and not valid:
+            return NOTHING
+        kwargs = {"ONE": "contains_all", "ALL": "contains_all", "ANY": "contains_any", "ONLY": "only"}
+        if mode == "ONLY" and not valid:
+            return NOTHING
+        systems = chemsys_with_elements(**{kwargs[mode]: valid})
+        return Q(chemsys__in=systems.values("name"))
+
+    def length(self, op: str, value: int) -> Q:
+        return NumberField("nelements").compare(op, value)
+
+
+class RatiosField(ElementsField):
+    def has(self, mode: str, values: list) -> Q:
+        raise FilterNotImplemented("HAS queries on elements_ratios (a list of floats) are not supported")
+
+
+class ConstantField(Field):
+    """A property with the same value for every structure we serve (e.g. ``nperiodic_dimensions`` = 3)."""
+
+    def __init__(self, value, kind: str) -> None:
+        super().__init__(None)
+        self.value = value
+        self.kind = kind
+
+    def compare(self, op: str, value) -> Q:
+        if self.kind == "list":
+            raise FilterError("use HAS or LENGTH on list properties")
+        if isinstance(value, bool) or not isinstance(value, type(self.value)):
+            raise FilterError(f"this property is compared with {value!r} of the wrong type")
+        result = {
+            "=": self.value == value,
+            "!=": self.value != value,
+            "<": self.value < value,
+            "<=": self.value <= value,
+            ">": self.value > value,
+            ">=": self.value >= value,
+        }[op]
+        return EVERYTHING if result else NOTHING
+
+    def has(self, mode: str, values: list) -> Q:
+        if self.kind != "list":
+            raise FilterError("HAS applies to list properties only")
+        present = set(self.value)
+        result = {
+            "ONE": all(v in present for v in values),
+            "ALL": all(v in present for v in values),
+            "ANY": any(v in present for v in values),
+            "ONLY": present <= set(values),
+        }[mode]
+        return EVERYTHING if result else NOTHING
+
+    def length(self, op: str, value: int) -> Q:
+        if self.kind != "list":
+            raise FilterError("LENGTH applies to list properties only")
+        return ConstantField(len(self.value), "number").compare(op, value)
+
+
+class UnqueryableField(Field):
+    def __init__(self, reason: str) -> None:
+        super().__init__(None)
+        self.reason = reason
+
+    def compare(self, op, value):
+        raise FilterNotImplemented(self.reason)
+
+    fuzzy = compare
+
+    def has(self, mode, values):
+        raise FilterNotImplemented(self.reason)
+
+    def length(self, op, value):
+        raise FilterNotImplemented(self.reason)
+
+    def known(self, known: bool) -> Q:
+        return EVERYTHING if known else NOTHING
+
+
+class UnknownField(Field):
+    """A property whose value is unknown for every entry: comparisons are false, IS UNKNOWN is true."""
+
+    def compare(self, op, value):
+        return NOTHING
+
+    def fuzzy(self, op, value):
+        return NOTHING
+
+    def has(self, mode, values):
+        return NOTHING
+
+    def length(self, op, value):
+        return NOTHING
+
+    def known(self, known: bool) -> Q:
+        return NOTHING if known else EVERYTHING
+
+
+# --- the transformer -------------------------------------------------------------------------------------
+
+
+class FilterTransformer(Transformer):
+    """Bottom-up translation of the OPTIMADE grammar's tree into ``Q`` objects."""
+
+    def __init__(self, text: str, fields: dict[str, Field], unknown: Field, everything) -> None:
+        super().__init__()
+        self.text = text
+        self.fields = fields
+        self.unknown = unknown
+        self.everything = everything
+        self.own_prefix = settings.PORTAL_ID_PREFIX
+
+    # values
+    def filter(self, children):
+        return children[0] if children else self.everything
+
+    @v_args(inline=True)
+    def string(self, token: Token) -> str:
+        return re.sub(r"\\(.)", r"\1", str(token)[1:-1], flags=re.S)
+
+    @v_args(inline=True)
+    def number(self, token: Token):
+        value = int(token) if token.type == "SIGNED_INT" else float(token)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise FilterError(f"number {token} is out of range")
+        return value
+
+    @v_args(inline=True)
+    def signed_int(self, token: Token) -> int:
+        return int(token)
+
+    @v_args(meta=True)
+    def bool(self, meta, children) -> bool:
+        return self.text[meta.start_pos : meta.end_pos].strip() == "TRUE"
+
+    def property(self, children) -> Prop:
+        if len(children) > 1:
+            raise FilterNotImplemented("nested properties (a.b) are not supported")
+        return Prop(str(children[0]))
+
+    @v_args(inline=True)
+    def value(self, item):
+        return item
+
+    constant = value
+    non_string_value = value
+
+    @v_args(inline=True)
+    def not_implemented_string(self, item):
+        return item
+
+    def value_list(self, children) -> list:
+        if any(isinstance(c, Token) and c.type == "OPERATOR" for c in children):
+            raise FilterNotImplemented("operators inside value lists are not supported")
+        return list(children)
+
+    def value_zip(self, children):
+        raise FilterNotImplemented("zipped (:) set operators are not supported")
+
+    value_zip_list = value_zip
+    set_zip_op_rhs = value_zip
+    property_zip_addon = value_zip
+
+    # right-hand sides, as tuples handed to the comparison
+    @v_args(inline=True)
+    def value_op_rhs(self, operator: Token, value):
+        return ("compare", str(operator), value)
+
+    def known_op_rhs(self, children):
+        return ("known", children[-1].type == "KNOWN")
+
+    def fuzzy_string_op_rhs(self, children):
+        return ("fuzzy", children[0].type, children[-1])
+
+    def set_op_rhs(self, children):
+        rest = children[1:]
+        if len(rest) == 2 and isinstance(rest[0], Token) and rest[0].type == "OPERATOR":
+            raise FilterNotImplemented("HAS with an operator is not supported")
+        if len(rest) == 1:
+            return ("has", "ONE", [rest[0]])
+        return ("has", rest[0].type, rest[1])
+
+    def length_op_rhs(self, children):
+        op = str(children[1]) if len(children) == 3 else "="
+        return ("length", op, children[-1])
+
+    # comparisons
+    @v_args(inline=True)
+    def property_first_comparison(self, prop: Prop, rhs: tuple) -> Q:
+        field = self.field(prop)
+        kind = rhs[0]
+        if kind == "compare":
+            _, op, value = rhs
+            if isinstance(value, Prop):
+                raise FilterNotImplemented("comparing two properties is not supported")
+            return field.compare(op, value)
+        if kind == "known":
+            return field.known(rhs[1])
+        if kind == "fuzzy":
+            if isinstance(rhs[2], Prop):
+                raise FilterNotImplemented("comparing two properties is not supported")
+            return field.fuzzy(rhs[1], rhs[2])
+        if kind == "has":
+            values = rhs[2]
+            if any(isinstance(v, Prop) for v in values):
+                raise FilterNotImplemented("properties inside HAS are not supported")
+            return field.has(rhs[1], values)
+        return field.length(rhs[1], rhs[2])
+
+    @v_args(inline=True)
+    def constant_first_comparison(self, constant, operator: Token, other) -> Q:
+        if not isinstance(other, Prop):
+            raise FilterNotImplemented("comparing two constants is not supported")
+        return self.field(other).compare(REVERSED[str(operator)], constant)
+
+    @v_args(inline=True)
+    def comparison(self, q: Q) -> Q:
+        return q
+
+    def expression_phrase(self, children) -> Q:
+        if len(children) == 2:  # NOT phrase
+            return ~children[1]
+        return children[0]
+
+    def expression_clause(self, children) -> Q:
+        return _combine(children, lambda a, b: a & b)
+
+    def expression(self, children) -> Q:
+        return _combine(children, lambda a, b: a | b)
+
+    def field(self, prop: Prop) -> Field:
+        name = prop.name
+        if name in self.fields:
+            return self.fields[name]
+        if name.startswith("_"):
+            prefix = name[1:].split("_", 1)[0]
+            if prefix == self.own_prefix:
+                raise FilterError(
+                    f"unknown property {name!r} (our provider fields are listed in /info/structures)"
+                )
+            return self.unknown  # another provider's field
+        if name in STANDARD_PROPERTIES:
+            return self.unknown  # standard, not served here
+        raise FilterError(f"unknown property {name!r}")
+
+
+def _combine(items: Iterable[Q], join) -> Q:
+    items = list(items)
+    result = items[0]
+    for item in items[1:]:
+        result = join(result, item)
+    return result

@@ -1,0 +1,310 @@
+"""Catalogue entries as OPTIMADE ``structures`` resources, and the properties we declare in info/structures.
+
+Only entries with a structure are served under /structures: a bare ComputedEntry has no lattice or sites, and
+OPTIMADE structures are crystal structures, so composition-only entries stay in the REST API only. Provider
+fields (``_<prefix>_...``) give the stability in the default hull set (``dft``); they are null for entries
+outside it (evaluator results) or without an elemental reference.
+"""
+
+import math
+import re
+from fractions import Fraction
+from functools import lru_cache, reduce
+
+from django.conf import settings
+from pymatgen.core import Composition
+
+from hull.hull_sets import DEFAULT_HULL_SET
+from portal.optimade import filters as f
+
+ANONYMOUS = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
+
+
+@lru_cache(maxsize=100_000)
+def optimade_reduced_formula(pymatgen_reduced: str) -> str:
+    """pymatgen's reduced formula (``LiFePO4``, ``O2``) in OPTIMADE form: alphabetical, integer, fully reduced
+    (``FeLiO4P``, ``O``)."""
+    amounts = _integer_amounts(pymatgen_reduced)
+    return "".join(f"{el}{n if n != 1 else ''}" for el, n in sorted(amounts.items()))
+
+
+@lru_cache(maxsize=100_000)
+def optimade_anonymous_formula(stored: str) -> str:
+    """The stored anonymous formula fully reduced with integer amounts (the catalogue keeps pymatgen's special
+    cases unreduced, e.g. ``A2`` for O2 and ``A2B2`` for Li2O2; OPTIMADE wants ``A`` and ``AB``)."""
+    amounts = [
+        Fraction(a or "1").limit_denominator(1000) for a in re.findall(r"[A-Z][a-z]*([0-9.]*)", stored)
+    ]
+    scale = reduce(math.lcm, (a.denominator for a in amounts), 1)
+    counts = [int(a * scale) for a in amounts]
+    divisor = reduce(math.gcd, counts)
+    counts = sorted((n // divisor for n in counts), reverse=True)
+    return "".join(f"{_anonymous_label(i)}{n if n != 1 else ''}" for i, n in enumerate(counts))
+
+
+def _anonymous_label(index: int) -> str:
+    first = ANONYMOUS[index % 26]
+    return first if index < 26 else first + chr(ord("a") + index // 26 - 1)
+
+
+def _integer_amounts(formula: str) -> dict[str, int]:
+    comp = Composition(formula)
+    if any(not float(a).is_integer() for a in comp.values()):
+        comp = Composition(comp.get_integer_formula_and_factor()[0])
+    amounts = {el.symbol: round(a) for el, a in comp.items()}
+    divisor = reduce(math.gcd, amounts.values())
+    return {el: n // divisor for el, n in amounts.items()}
+
+
+def prefix() -> str:
+    return settings.PORTAL_ID_PREFIX
+
+
+# (OPTIMADE name, OPTIMADE type, Field, sort column or None, unit, description)
+def property_table() -> list[tuple]:
+    p = f"_{prefix()}_"
+    return [
+        ("id", "string", f.StringField("public_id"), "public_id", None, "the portal's id of the entry"),
+        ("type", "string", f.ConstantField("structures", "string"), None, None, "always structures"),
+        ("last_modified", "timestamp", f.TimestampField("updated_at"), "updated_at", None, "last change"),
+        ("elements", "list", f.ElementsField(), None, None, "element symbols, alphabetical"),
+        ("nelements", "integer", f.NumberField("nelements"), "nelements", None, "number of elements"),
+        ("elements_ratios", "list", f.RatiosField(), None, None, "atom fractions, in the order of elements"),
+        (
+            "chemical_formula_descriptive",
+            "string",
+            f.StringField("formula"),
+            "formula",
+            None,
+            "formula of the cell (pymatgen's, e.g. 'Li2 O1')",
+        ),
+        (
+            "chemical_formula_reduced",
+            "string",
+            f.ReducedFormulaField("reduced_formula", optimade_reduced_formula),
+            None,
+            None,
+            "reduced formula, elements alphabetical",
+        ),
+        (
+            "chemical_formula_anonymous",
+            "string",
+            f.DerivedStringField("anonymous_formula", optimade_anonymous_formula),
+            None,
+            None,
+            "anonymous reduced formula, e.g. A2B",
+        ),
+        ("dimension_types", "list", f.ConstantField([1, 1, 1], "list"), None, None, "periodic along a, b, c"),
+        ("nperiodic_dimensions", "integer", f.ConstantField(3, "integer"), None, None, "always 3"),
+        (
+            "lattice_vectors",
+            "list",
+            f.UnqueryableField("lattice_vectors is not queryable"),
+            None,
+            "Å",
+            "cell",
+        ),
+        (
+            "cartesian_site_positions",
+            "list",
+            f.UnqueryableField("cartesian_site_positions is not queryable"),
+            None,
+            "Å",
+            "site positions",
+        ),
+        ("nsites", "integer", f.NumberField("nsites"), "nsites", None, "number of sites"),
+        (
+            "species",
+            "list",
+            f.UnqueryableField("species is not queryable"),
+            None,
+            None,
+            "species of the sites",
+        ),
+        (
+            "species_at_sites",
+            "list",
+            f.UnqueryableField("species_at_sites is not queryable"),
+            None,
+            None,
+            "species name of each site",
+        ),
+        ("structure_features", "list", f.ConstantField([], "list"), None, None, "empty: ordered, periodic"),
+        (
+            "space_group_it_number",
+            "integer",
+            f.NumberField("spacegroup_number", nullable=True),
+            "spacegroup_number",
+            None,
+            "International Tables space-group number (spglib at the portal's symprec)",
+        ),
+        (
+            f"{p}energy_above_hull",
+            "float",
+            f.NumberField("e_above_hull", nullable=True),
+            "e_above_hull",
+            "eV/atom",
+            f"distance to the convex hull in hull set {DEFAULT_HULL_SET}",
+        ),
+        (
+            f"{p}formation_energy_per_atom",
+            "float",
+            f.NumberField("formation_energy_per_atom", nullable=True),
+            "formation_energy_per_atom",
+            "eV/atom",
+            f"formation energy in hull set {DEFAULT_HULL_SET}",
+        ),
+        (
+            f"{p}decomposition_energy",
+            "float",
+            f.NumberField("decomposition_energy", nullable=True),
+            "decomposition_energy",
+            "eV/atom",
+            "GNoME decomposition energy (negative: below the hull of the other phases)",
+        ),
+        (
+            f"{p}is_stable",
+            "boolean",
+            f.BoolField("is_stable", nullable=True),
+            None,
+            None,
+            f"on the convex hull of hull set {DEFAULT_HULL_SET}",
+        ),
+        (
+            f"{p}energy_per_atom",
+            "float",
+            f.NumberField("energy_per_atom"),
+            "energy_per_atom",
+            "eV/atom",
+            "total energy per atom, MP2020-compatible corrected scale",
+        ),
+        (
+            f"{p}band_gap",
+            "float",
+            f.NumberField("band_gap", nullable=True),
+            "band_gap",
+            "eV",
+            "band gap, where the source gives one",
+        ),
+        (f"{p}source", "string", f.StringField("source"), "source", None, "source database (mp, gnome, ...)"),
+        (f"{p}method", "string", f.StringField("method"), "method", None, "method label"),
+        (
+            f"{p}method_family",
+            "string",
+            f.StringField("method_family"),
+            "method_family",
+            None,
+            "dft, ml (machine-learned potential) or other",
+        ),
+    ]
+
+
+def fields() -> dict[str, f.Field]:
+    return {row[0]: row[2] for row in property_table()}
+
+
+def sort_columns() -> dict[str, str]:
+    return {row[0]: row[3] for row in property_table() if row[3]}
+
+
+def info_properties() -> dict[str, dict]:
+    out = {}
+    sortable = sort_columns()
+    for name, kind, _field, _sort, unit, description in property_table():
+        item = {"description": description, "type": kind, "sortable": name in sortable}
+        if unit:
+            item["unit"] = unit
+        out[name] = item
+    return out
+
+
+COLUMNS = [
+    "id",
+    "public_id",
+    "updated_at",
+    "composition",
+    "structure",
+    "formula",
+    "reduced_formula",
+    "anonymous_formula",
+    "nelements",
+    "nsites",
+    "spacegroup_number",
+    "e_above_hull",
+    "formation_energy_per_atom",
+    "decomposition_energy",
+    "is_stable",
+    "energy_per_atom",
+    "band_gap",
+    "source",
+    "method",
+    "method_family",
+]
+
+
+def structure_resource(row: dict, base_url: str) -> dict:
+    """A row of :data:`COLUMNS` as an OPTIMADE structures resource."""
+    p = f"_{prefix()}_"
+    composition = row["composition"]
+    elements = sorted(composition)
+    total = sum(composition.values())
+    ratios = [composition[el] / total for el in elements]
+    species, species_at_sites, features = _sites(row["structure"])
+    positions = [site["xyz"] for site in row["structure"]["sites"]]
+    attributes = {
+        "last_modified": f.rfc3339(row["updated_at"]),
+        "elements": elements,
+        "nelements": row["nelements"],
+        "elements_ratios": ratios,
+        "chemical_formula_descriptive": row["formula"],
+        "chemical_formula_reduced": optimade_reduced_formula(row["reduced_formula"]),
+        "chemical_formula_anonymous": optimade_anonymous_formula(row["anonymous_formula"]),
+        "dimension_types": [1, 1, 1],
+        "nperiodic_dimensions": 3,
+        "lattice_vectors": row["structure"]["lattice"]["matrix"],
+        "cartesian_site_positions": positions,
+        "nsites": len(positions),
+        "species": species,
+        "species_at_sites": species_at_sites,
+        "structure_features": features,
+        "space_group_it_number": row["spacegroup_number"],
+        f"{p}energy_above_hull": row["e_above_hull"],
+        f"{p}formation_energy_per_atom": row["formation_energy_per_atom"],
+        f"{p}decomposition_energy": row["decomposition_energy"],
+        f"{p}is_stable": row["is_stable"],
+        f"{p}energy_per_atom": row["energy_per_atom"],
+        f"{p}band_gap": row["band_gap"],
+        f"{p}source": row["source"],
+        f"{p}method": row["method"],
+        f"{p}method_family": row["method_family"],
+    }
+    return {
+        "id": row["public_id"],
+        "type": "structures",
+        "attributes": attributes,
+        "links": {"self": f"{base_url}/structures/{row['public_id']}"},
+    }
+
+
+def _sites(structure: dict) -> tuple[list[dict], list[str], list[str]]:
+    species: dict[str, dict] = {}
+    at_sites = []
+    disordered = False
+    for site in structure["sites"]:
+        parts = [(re.sub(r"[^A-Za-z]", "", s["element"]), float(s.get("occu", 1.0))) for s in site["species"]]
+        if len(parts) == 1 and abs(parts[0][1] - 1.0) < 1e-9:
+            name = parts[0][0]
+            entry = {"name": name, "chemical_symbols": [name], "concentration": [1.0]}
+        else:
+            disordered = True
+            name = "".join(f"{el}{occu:g}" for el, occu in parts)
+            symbols = [el for el, _ in parts]
+            concentration = [occu for _, occu in parts]
+            vacancy = 1.0 - sum(concentration)
+            if vacancy > 1e-9:
+                symbols.append("vacancy")
+                concentration.append(vacancy)
+            entry = {"name": name, "chemical_symbols": symbols, "concentration": concentration}
+        species.setdefault(name, entry)
+        at_sites.append(name)
+    return list(species.values()), at_sites, ["disorder"] if disordered else []

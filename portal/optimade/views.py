@@ -1,0 +1,372 @@
+"""The OPTIMADE v1.2 API: /optimade/v1/ (info, info/<entry>, structures, references, links, versions) and the
+index meta-database at /optimade/index/v1/ (info, links).
+
+Counting ``data_returned``: the count of a filter is cached (Django cache, :data:`COUNT_SECONDS`) under a key
+made of the filter text, the largest entry id and the hull sets' versions, so paging through a result (or
+repeating a query) counts once; a new ingest or hull update changes the key and the next page counts afresh.
+
+References: the papers behind the data and methods, kept in code (:mod:`portal.optimade.references`).
+"""
+
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import F, Max, QuerySet, Sum
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+
+from hull.models import Entry, HullSetState
+from hull.search import EntrySearch, search_entries
+from portal.api.throttling import AnonThrottle, UserThrottle
+from portal.optimade import filters, references, resources
+
+API_VERSION = "1.2.0"
+DEFAULT_PAGE_LIMIT = 20
+MAX_PAGE_LIMIT = 500
+COUNT_SECONDS = 300
+ENTRY_TYPES = ("structures", "references")
+
+
+class OptimadeError(Exception):
+    def __init__(self, status: int, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail = status, title, detail
+
+
+def _base(request: HttpRequest, index: bool = False) -> str:
+    return request.build_absolute_uri("/optimade/index/v1" if index else "/optimade/v1").rstrip("/")
+
+
+def _provider() -> dict:
+    return {
+        "name": "Materials discovery portal",
+        "description": "Computed crystal structures with convex-hull stability and ML-guided discovery rounds",
+        "prefix": settings.PORTAL_ID_PREFIX,
+        "homepage": None,
+    }
+
+
+def _meta(request: HttpRequest, **extra) -> dict:
+    meta = {
+        "query": {"representation": request.get_full_path().split("/v1", 1)[-1] or "/"},
+        "api_version": API_VERSION,
+        "more_data_available": False,
+        "time_stamp": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "provider": _provider(),
+        "implementation": {"name": "materials-discovery-portal", "version": "0.1.0"},
+        "schema": {"href": "https://schemas.optimade.org/openapi/v1.2/optimade.json"},
+    }
+    meta.update(extra)
+    return meta
+
+
+def _json(payload: dict, status: int = 200) -> JsonResponse:
+    return JsonResponse(payload, status=status, content_type="application/vnd.api+json")
+
+
+def optimade_view(view: Callable) -> Callable:
+    """GET only; OPTIMADE errors (and filter errors) become error documents with the right status."""
+
+    @require_GET
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        try:
+            _throttle(request)
+            return view(request, *args, **kwargs)
+        except OptimadeError as exc:
+            error = exc
+        except filters.FilterNotImplemented as exc:
+            error = OptimadeError(501, "Not Implemented", str(exc))
+        except filters.FilterError as exc:
+            error = OptimadeError(400, "Bad Request", str(exc))
+        body = {
+            "errors": [{"status": str(error.status), "title": error.title, "detail": error.detail}],
+            "meta": _meta(request),
+        }
+        return _json(body, status=error.status)
+
+    return wrapped
+
+
+def _throttle(request: HttpRequest) -> None:
+    """The REST API's rate limits (anonymous and per user) apply here too."""
+    for throttle in (AnonThrottle(), UserThrottle()):
+        if not throttle.allow_request(request, None):
+            wait = throttle.wait()
+            raise OptimadeError(429, "Too Many Requests", f"rate limit reached; retry in {wait or 60:.0f} s")
+
+
+# --- info, links, versions --------------------------------------------------------------------------------
+
+
+@optimade_view
+def info(request: HttpRequest) -> JsonResponse:
+    base = _base(request)
+    attributes = {
+        "api_version": API_VERSION,
+        "available_api_versions": [{"url": f"{base}/", "version": API_VERSION}],
+        "formats": ["json"],
+        "entry_types_by_format": {"json": list(ENTRY_TYPES)},
+        "available_endpoints": ["info", "links", *ENTRY_TYPES],
+        "is_index": False,
+    }
+    return _json({"data": {"type": "info", "id": "/", "attributes": attributes}, "meta": _meta(request)})
+
+
+@optimade_view
+def entry_info(request: HttpRequest, entry: str) -> JsonResponse:
+    if entry == "structures":
+        properties = resources.info_properties()
+        description = "Computed crystal structures of the catalogue (entries that have a structure)"
+    elif entry == "references":
+        properties = references.info_properties()
+        description = "The papers behind the portal's data and methods"
+    else:
+        raise OptimadeError(
+            404, "Not Found", f"no entry type {entry!r}: choose one of {', '.join(ENTRY_TYPES)}"
+        )
+    data = {
+        "id": entry,
+        "type": "info",
+        "description": description,
+        "properties": properties,
+        "formats": ["json"],
+        "output_fields_by_format": {"json": list(properties)},
+    }
+    return _json({"data": data, "meta": _meta(request)})
+
+
+def _links(request: HttpRequest) -> list[dict]:
+    root = request.build_absolute_uri("/optimade").rstrip("/")
+    common = {"description": "", "homepage": None, "logo": None, "aggregate": "ok"}
+    return [
+        {
+            "id": settings.PORTAL_ID_PREFIX,
+            "type": "links",
+            "attributes": {
+                **common,
+                "name": "Materials discovery portal",
+                "description": "The portal's catalogue of computed crystal structures",
+                "base_url": root,
+                "link_type": "child",
+            },
+        },
+        {
+            "id": "index",
+            "type": "links",
+            "attributes": {
+                **common,
+                "name": "Materials discovery portal index",
+                "description": "Index meta-database of the portal",
+                "base_url": f"{root}/index",
+                "link_type": "root",
+            },
+        },
+    ]
+
+
+@optimade_view
+def links(request: HttpRequest) -> JsonResponse:
+    data = _links(request)
+    return _json({"data": data, "meta": _meta(request, data_returned=len(data), data_available=len(data))})
+
+
+@optimade_view
+def index_info(request: HttpRequest) -> JsonResponse:
+    base = _base(request, index=True)
+    attributes = {
+        "api_version": API_VERSION,
+        "available_api_versions": [{"url": f"{base}/", "version": API_VERSION}],
+        "formats": ["json"],
+        "entry_types_by_format": {"json": []},
+        "available_endpoints": ["info", "links"],
+        "is_index": True,
+    }
+    relationships = {"default": {"data": {"type": "links", "id": settings.PORTAL_ID_PREFIX}}}
+    data = {"type": "info", "id": "/", "attributes": attributes, "relationships": relationships}
+    return _json({"data": data, "meta": _meta(request)})
+
+
+@require_GET
+def versions(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("version\n1\n", content_type="text/csv; header=present")
+
+
+@optimade_view
+def unsupported_version(request: HttpRequest, version: str, rest: str = "") -> JsonResponse:
+    raise OptimadeError(553, "Version Not Supported", f"API version {version!r} is not served; use /v1")
+
+
+@optimade_view
+def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
+    raise OptimadeError(404, "Not Found", f"no OPTIMADE endpoint {request.path!r}")
+
+
+# --- entries -----------------------------------------------------------------------------------------------
+
+
+def _structures() -> QuerySet[Entry]:
+    return search_entries(EntrySearch()).filter(structure__isnull=False).order_by()
+
+
+def _int_param(request: HttpRequest, name: str, default: int, minimum: int) -> int:
+    raw = request.GET.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise OptimadeError(400, "Bad Request", f"{name} must be an integer, not {raw!r}") from exc
+    if value < minimum:
+        raise OptimadeError(400, "Bad Request", f"{name} must be at least {minimum}")
+    return value
+
+
+def _response_fields(request: HttpRequest, properties) -> tuple[set[str] | None, list[dict]]:
+    raw = request.GET.get("response_fields")
+    if raw is None:
+        return None, []
+    wanted = {name.strip() for name in raw.split(",") if name.strip()}
+    known = set(properties)
+    unknown = sorted(wanted - known)
+    warnings = [
+        {
+            "type": "warning",
+            "detail": f"unknown response field {name!r} left out",
+            "title": "UnknownResponseField",
+        }
+        for name in unknown
+        if not name.startswith("_") or name.startswith(f"_{settings.PORTAL_ID_PREFIX}_")
+    ]
+    return wanted & known, warnings
+
+
+def _order(request: HttpRequest) -> list:
+    raw = request.GET.get("sort")
+    if not raw:
+        return ["id"]
+    columns = resources.sort_columns()
+    order = []
+    for item in raw.split(","):
+        name = item.strip().lstrip("-")
+        if name not in columns:
+            raise OptimadeError(
+                400, "Bad Request", f"cannot sort by {name!r}: sortable are {', '.join(columns)}"
+            )
+        expression = F(columns[name])
+        order.append(expression.desc(nulls_last=True) if item.strip().startswith("-") else expression.asc())
+    return [*order, "id"]
+
+
+def _catalogue_state() -> tuple:
+    """What changes when entries are added or stabilities recomputed: the largest id and the hull versions."""
+    return Entry.objects.aggregate(n=Max("id"))["n"], HullSetState.objects.aggregate(v=Sum("version"))["v"]
+
+
+def _count(text: str, queryset: QuerySet, state: tuple) -> int:
+    """The number of rows of a filter, cached per (filter, catalogue state); see the module doc."""
+    key = "optimade-count:" + hashlib.sha256(f"{text}\0{state}".encode()).hexdigest()
+    value = cache.get(key)
+    if value is None:
+        value = queryset.count()
+        cache.set(key, value, COUNT_SECONDS)
+    return value
+
+
+@optimade_view
+def structures(request: HttpRequest) -> JsonResponse:
+    text = request.GET.get("filter", "").strip()
+    q = filters.parse_filter(text, resources.fields())
+    limit = _int_param(request, "page_limit", DEFAULT_PAGE_LIMIT, 0)
+    if limit > MAX_PAGE_LIMIT:
+        raise OptimadeError(403, "Forbidden", f"page_limit may be at most {MAX_PAGE_LIMIT}")
+    offset = _int_param(request, "page_offset", 0, 0)
+    wanted, warnings = _response_fields(request, resources.fields())
+    base = _structures()
+    queryset = base.filter(q)
+    rows = list(queryset.order_by(*_order(request)).values(*resources.COLUMNS)[offset : offset + limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    url = _base(request)
+    data = [_select(resources.structure_resource(row, url), wanted) for row in rows]
+    state = _catalogue_state()
+    counts = {"data_returned": _count(text, queryset, state), "data_available": _count("", base, state)}
+    return _page(
+        request, "structures", data, more=more, offset=offset, limit=limit, warnings=warnings, **counts
+    )
+
+
+@optimade_view
+def structure(request: HttpRequest, public_id: str) -> JsonResponse:
+    wanted, warnings = _response_fields(request, resources.fields())
+    row = _structures().filter(public_id=public_id).values(*resources.COLUMNS).first()
+    if row is None:
+        raise OptimadeError(404, "Not Found", f"no structure with id {public_id!r}")
+    meta = _meta(request, data_returned=1, data_available=_count("", _structures(), _catalogue_state()))
+    if warnings:
+        meta["warnings"] = warnings
+    data = _select(resources.structure_resource(row, _base(request)), wanted)
+    return _json({"data": data, "links": {"next": None}, "meta": meta})
+
+
+def _page(
+    request: HttpRequest,
+    endpoint: str,
+    data: list,
+    *,
+    more: bool,
+    offset: int,
+    limit: int,
+    warnings: list,
+    **counts,
+) -> JsonResponse:
+    """A page of entries with its ``next`` link (offset-based) and meta."""
+    links = {"next": None}
+    if more:
+        params = request.GET.copy()
+        params["page_offset"] = str(offset + limit)
+        params["page_limit"] = str(limit)
+        links["next"] = f"{_base(request)}/{endpoint}?{params.urlencode()}"
+    meta = _meta(request, more_data_available=more, **counts)
+    if warnings:
+        meta["warnings"] = warnings
+    return _json({"data": data, "links": links, "meta": meta})
+
+
+def _select(resource: dict, wanted: set[str] | None) -> dict:
+    if wanted is not None:
+        resource["attributes"] = {k: v for k, v in resource["attributes"].items() if k in wanted}
+    return resource
+
+
+@optimade_view
+def reference_list(request: HttpRequest) -> JsonResponse:
+    rows = references.references_matching(request.GET.get("filter", "").strip())
+    limit = _int_param(request, "page_limit", DEFAULT_PAGE_LIMIT, 0)
+    offset = _int_param(request, "page_offset", 0, 0)
+    wanted, warnings = _response_fields(request, references.info_properties())
+    url = _base(request)
+    page = rows[offset : offset + limit]
+    more = len(rows) > offset + limit
+    data = [_select(references.reference_resource(row, url), wanted) for row in page]
+    counts = {"data_returned": len(rows), "data_available": len(references.REFERENCES)}
+    return _page(
+        request, "references", data, more=more, offset=offset, limit=limit, warnings=warnings, **counts
+    )
+
+
+@optimade_view
+def reference(request: HttpRequest, reference_id: str) -> JsonResponse:
+    wanted, warnings = _response_fields(request, references.info_properties())
+    rows = [row for row in references.references_matching("") if row["id"] == reference_id]
+    if not rows:
+        raise OptimadeError(404, "Not Found", f"no reference with id {reference_id!r}")
+    meta = _meta(request, data_returned=1, data_available=len(references.REFERENCES))
+    if warnings:
+        meta["warnings"] = warnings
+    data = _select(references.reference_resource(rows[0], _base(request)), wanted)
+    return _json({"data": data, "links": {"next": None}, "meta": meta})

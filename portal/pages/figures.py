@@ -1,0 +1,493 @@
+"""Plotly figures of the pages, built from plain data (the maths modules never import plotting).
+
+Every builder returns a figure as a plotly JSON dict (``{"data": [...], "layout": {...}}``) rather than a
+``plotly.graph_objects.Figure``: the object layer validates and deep-copies every array, which costs up to a
+second on a diagram of a thousand entries, far over the pages' budget. The tests check every figure against
+the graph-objects schema instead (``go.Figure(figure)``). ``figure_json`` turns a figure into JSON that is
+safe inside a ``<script type="application/json">`` element, which ``portal.js`` hands to plotly.js."""
+
+import math
+from itertools import combinations
+
+from django.utils.safestring import SafeString, mark_safe
+from plotly.io.json import to_json_plotly
+
+from hull.phase_diagrams import DiagramEntry, PhaseDiagramData
+from hull.structure_tools import CellGeometry
+
+STABLE_COLOUR = "#1f4e9e"
+NEW_COLOUR = "#d6336c"
+HULL_COLOUR = "#2b2d42"
+OLD_HULL_COLOUR = "#e07a1f"
+UNSTABLE_SCALE = "YlOrRd"
+_BARE_AXIS = {
+    "showbackground": False,
+    "showgrid": False,
+    "zeroline": False,
+    "showticklabels": False,
+    "title": {"text": ""},
+}
+_BARE_SCENE = {"xaxis": _BARE_AXIS, "yaxis": _BARE_AXIS, "zaxis": _BARE_AXIS, "aspectmode": "data"}
+_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
+
+
+Figure = dict
+
+
+def figure_json(fig: Figure) -> SafeString:
+    return mark_safe(to_json_plotly(fig).translate(_ESCAPES))  # noqa: S308 - HTML-significant characters escaped
+
+
+def _trace(kind: str, **properties) -> dict:
+    return {"type": kind, **properties}
+
+
+def _figure(traces) -> Figure:
+    return {"data": traces if isinstance(traces, list) else [traces], "layout": {}}
+
+
+def _layout(fig: Figure, **extra) -> Figure:
+    layout = {
+        "margin": {"l": 60, "r": 20, "t": 30, "b": 60},
+        "paper_bgcolor": "#fff",
+        "plot_bgcolor": "#fff",
+        "font": {"family": "system-ui, sans-serif", "size": 13},
+        "legend": {"orientation": "h", "y": -0.22, "yanchor": "top"},
+    }
+    fig["layout"].update({**layout, **extra})
+    if not any(key in extra for key in ("scene", "ternary")):
+        for axis in ("xaxis", "yaxis"):
+            fig["layout"][axis] = {
+                "gridcolor": "#e6e9ef",
+                "zerolinecolor": "#c9ced8",
+                **fig["layout"].get(axis, {}),
+            }
+    return fig
+
+
+# --- home ----------------------------------------------------------------------------------------
+
+
+def stable_by_nelements(counts: dict[int, int]) -> Figure:
+    fig = _figure(
+        _trace(
+            "bar",
+            x=[str(n) for n in counts],
+            y=list(counts.values()),
+            marker={"color": STABLE_COLOUR},
+            hovertemplate="%{x} elements: %{y} stable<extra></extra>",
+        )
+    )
+    return _layout(
+        fig,
+        xaxis={"title": {"text": "number of elements"}},
+        yaxis={"title": {"text": "stable entries"}},
+        height=320,
+        showlegend=False,
+    )
+
+
+def stable_growth(growth: dict) -> Figure:
+    fig = _figure(
+        _trace(
+            "scatter",
+            x=growth["days"],
+            y=growth["cumulative"],
+            mode="lines+markers",
+            line={"shape": "hv"},
+            marker={"color": STABLE_COLOUR},
+            name="stable entries",
+            hovertemplate="%{x}: %{y} stable<extra></extra>",
+        )
+    )
+    return _layout(
+        fig,
+        xaxis={"title": {"text": "added to the catalogue"}},
+        yaxis={"title": {"text": "stable entries"}},
+        height=320,
+    )
+
+
+def stable_by_round(growth: dict) -> Figure:
+    rounds = [f"round {n}" for n, _ in growth["rounds"]]
+    added = [n for _, n in growth["rounds"]]
+    cumulative = [sum(added[: i + 1]) for i in range(len(added))]
+    fig = _figure(
+        [
+            _trace("bar", x=rounds, y=added, name="stable entries added", marker={"color": STABLE_COLOUR}),
+            _trace(
+                "scatter",
+                x=rounds,
+                y=cumulative,
+                name="cumulative",
+                mode="lines+markers",
+                marker={"color": NEW_COLOUR},
+            ),
+        ]
+    )
+    return _layout(fig, yaxis={"title": {"text": "stable entries"}}, height=320)
+
+
+# --- material ------------------------------------------------------------------------------------
+
+
+def structure_view(geometry: CellGeometry, colours: dict[str, str]) -> Figure:
+    """Atoms as spheres coloured by element (one trace per element, so the legend names them) inside the
+    cell's edges."""
+    traces = []
+    xs, ys, zs = [], [], []
+    for start, end in geometry.edges:
+        for axis, values in enumerate((xs, ys, zs)):
+            values.extend([start[axis], end[axis], None])
+    traces.append(
+        _trace(
+            "scatter3d",
+            x=xs,
+            y=ys,
+            z=zs,
+            mode="lines",
+            line={"color": "#555", "width": 3},
+            hoverinfo="skip",
+            name="cell",
+        )
+    )
+    for symbol in sorted(set(geometry.symbols)):
+        picked = [i for i, s in enumerate(geometry.symbols) if s == symbol]
+        traces.append(
+            _trace(
+                "scatter3d",
+                x=[geometry.coords[i][0] for i in picked],
+                y=[geometry.coords[i][1] for i in picked],
+                z=[geometry.coords[i][2] for i in picked],
+                mode="markers",
+                name=symbol,
+                text=[geometry.labels[i] for i in picked],
+                hovertemplate="%{text}<br>%{x:.3f}, %{y:.3f}, %{z:.3f} Å<extra></extra>",
+                marker={
+                    "size": 9,
+                    "color": colours.get(symbol, "#ff1493"),
+                    "line": {"color": "#333", "width": 1},
+                },
+            )
+        )
+    fig = _figure(traces)
+    return _layout(
+        fig,
+        height=420,
+        scene=_BARE_SCENE,
+        margin={"l": 0, "r": 0, "t": 10, "b": 0},
+        uirevision="structure",
+    )
+
+
+# --- phase diagrams ------------------------------------------------------------------------------
+
+TETRAHEDRON = [
+    (0.0, 0.0, 0.0),
+    (1.0, 0.0, 0.0),
+    (0.5, math.sqrt(3) / 2, 0.0),
+    (0.5, math.sqrt(3) / 6, math.sqrt(6) / 3),
+]
+
+
+def _position(entry: DiagramEntry, elements: list[str]) -> tuple:
+    """Coordinates of an entry in the diagram of ``elements`` (2: x; 3: ternary a, b, c; 4: 3D)."""
+    fractions = entry.fractions
+    if len(elements) == 2:
+        return (round(fractions.get(elements[1], 0.0), 6),)
+    if len(elements) == 3:
+        return tuple(round(fractions.get(el, 0.0), 6) for el in elements)
+    f = [fractions.get(el, 0.0) for el in elements]
+    return (
+        round(f[1] * TETRAHEDRON[1][0] + f[2] * TETRAHEDRON[2][0] + f[3] * TETRAHEDRON[3][0], 6),
+        round(f[2] * TETRAHEDRON[2][1] + f[3] * TETRAHEDRON[3][1], 6),
+        round(f[3] * TETRAHEDRON[3][2], 6),
+    )
+
+
+def _hover(entry: DiagramEntry) -> str:
+    ef = "n/a" if entry.formation_energy_per_atom is None else f"{entry.formation_energy_per_atom:.3f}"
+    eh = "n/a" if entry.e_above_hull is None else f"{entry.e_above_hull * 1000:.0f}"
+    return (
+        f"<b>{entry.reduced_formula}</b> {entry.public_id}<br>formation energy {ef} eV/atom"
+        f"<br>above hull {eh} meV/atom<br>{entry.method}"
+    )
+
+
+def _points(entries: list[DiagramEntry], elements: list[str], *, name: str, marker: dict, ehull=False):
+    """A scatter trace of the right kind with click data ``[public_id, e_above_hull]``."""
+    positions = [_position(e, elements) for e in entries]
+    common = {
+        "mode": "markers",
+        "name": name,
+        "text": [_hover(e) for e in entries],
+        "hovertemplate": "%{text}<extra></extra>",
+        "customdata": [[e.public_id, round(e.e_above_hull or 0.0, 5)] for e in entries],
+        "marker": marker,
+    }
+    if ehull:
+        common["marker"] = {**marker, "color": [e.e_above_hull for e in entries]}
+    if len(elements) == 2:
+        return _trace(
+            "scatter", x=[p[0] for p in positions], y=[e.formation_energy_per_atom for e in entries], **common
+        )
+    if len(elements) == 3:
+        return _trace(
+            "scatterternary",
+            a=[p[0] for p in positions],
+            b=[p[1] for p in positions],
+            c=[p[2] for p in positions],
+            **common,
+        )
+    return _trace(
+        "scatter3d",
+        x=[p[0] for p in positions],
+        y=[p[1] for p in positions],
+        z=[p[2] for p in positions],
+        **common,
+    )
+
+
+def _hull_lines(data: PhaseDiagramData, elements: list[str], *, name: str, colour: str, dash: str):
+    by_key = {e.key: e for e in data.entries}
+    if len(elements) == 2:
+        stable = sorted(
+            (e for e in data.stable if all(el in elements for el in e.fractions if e.fractions[el] > 0)),
+            key=lambda e: _position(e, elements)[0],
+        )
+        return _trace(
+            "scatter",
+            x=[_position(e, elements)[0] for e in stable],
+            y=[e.formation_energy_per_atom for e in stable],
+            mode="lines",
+            name=name,
+            line={"color": colour, "dash": dash, "width": 2},
+            hoverinfo="skip",
+        )
+    edges = sorted({pair for facet in data.facets for pair in combinations(sorted(facet), 2)})
+    coords: list[list] = [[] for _ in range(3)]
+    for a, b in edges:
+        pa, pb = _position(by_key[a], elements), _position(by_key[b], elements)
+        for axis in range(3):
+            coords[axis].extend([pa[axis], pb[axis], None])
+    line = {"color": colour, "dash": dash, "width": 1.5 if len(elements) == 3 else 3}
+    if len(elements) == 3:
+        return _trace(
+            "scatterternary",
+            a=coords[0],
+            b=coords[1],
+            c=coords[2],
+            mode="lines",
+            name=name,
+            line=line,
+            hoverinfo="skip",
+        )
+    return _trace(
+        "scatter3d",
+        x=coords[0],
+        y=coords[1],
+        z=coords[2],
+        mode="lines",
+        name=name,
+        line=line,
+        hoverinfo="skip",
+    )
+
+
+def phase_diagram(
+    data: PhaseDiagramData,
+    *,
+    previous: PhaseDiagramData | None = None,
+    previous_label: str = "",
+    new_stable: set[int] = frozenset(),
+) -> Figure:
+    """The diagram of a 2-, 3- or 4-element system: hull, stable and unstable entries (unstable coloured by
+    energy above hull; the page filters them with its control), new stable phases and an earlier hull."""
+    elements = data.elements
+    if not 2 <= len(elements) <= 4:
+        raise ValueError("diagrams are drawn for 2 to 4 elements")
+    known = [e for e in data.entries if e.formation_energy_per_atom is not None]
+    stable = [e for e in known if e.is_stable and e.key not in new_stable]
+    unstable = [e for e in known if not e.is_stable]
+    traces = []
+    if previous is not None and not previous.missing_elements:
+        traces.append(
+            _hull_lines(
+                previous, elements, name=f"hull {previous_label}", colour=OLD_HULL_COLOUR, dash="dash"
+            )
+        )
+    if not data.missing_elements:
+        traces.append(_hull_lines(data, elements, name="hull today", colour=HULL_COLOUR, dash="solid"))
+    if len(elements) == 4:
+        outline = [[], [], []]
+        for a, b in combinations(TETRAHEDRON, 2):
+            for axis in range(3):
+                outline[axis].extend([a[axis], b[axis], None])
+        traces.append(
+            _trace(
+                "scatter3d",
+                x=outline[0],
+                y=outline[1],
+                z=outline[2],
+                mode="lines",
+                hoverinfo="skip",
+                line={"color": "#999", "width": 2},
+                showlegend=False,
+                name="outline",
+            )
+        )
+        traces.append(
+            _trace(
+                "scatter3d",
+                x=[v[0] for v in TETRAHEDRON],
+                y=[v[1] for v in TETRAHEDRON],
+                z=[v[2] + 0.04 for v in TETRAHEDRON],
+                mode="text",
+                text=elements,
+                hoverinfo="skip",
+                textfont={"size": 16},
+                showlegend=False,
+                name="elements",
+            )
+        )
+    size = 7 if len(elements) == 4 else 10
+    # In 3D, marker outlines and open symbols cost a quarter of the drawing time (WebGL): plain markers there.
+    outline = (
+        (lambda width, colour: {})
+        if len(elements) == 4
+        else (lambda width, colour: {"line": {"width": width, "color": colour}})
+    )
+    unstable_trace = _points(
+        unstable,
+        elements,
+        name="unstable (coloured by energy above hull)",
+        ehull=True,
+        marker={
+            "size": size - 2,
+            "symbol": "diamond",
+            "colorscale": UNSTABLE_SCALE,
+            "cmin": 0,
+            "cmax": max([e.e_above_hull for e in unstable] + [0.05]),
+            "opacity": 0.8,
+            **outline(0.5, "#555"),
+        },
+    )
+    unstable_trace["meta"] = {"role": "unstable"}
+    traces.append(unstable_trace)
+    traces.append(
+        _points(
+            stable,
+            elements,
+            name="stable",
+            marker={"size": size, "color": STABLE_COLOUR, **outline(1, "#fff")},
+        )
+    )
+    if new_stable:
+        traces.append(
+            _points(
+                [e for e in known if e.key in new_stable],
+                elements,
+                name=f"new stable since {previous_label}",
+                marker={
+                    "size": size + 4,
+                    "color": NEW_COLOUR,
+                    "symbol": "star" if len(elements) != 4 else "diamond",
+                },
+            )
+        )
+    fig = _figure(traces)
+    if len(elements) == 2:
+        return _layout(
+            fig,
+            height=480,
+            xaxis={"title": {"text": f"x in {elements[0]}(1-x){elements[1]}(x)"}, "range": [-0.02, 1.02]},
+            yaxis={"title": {"text": "formation energy (eV/atom)"}},
+            uirevision=data.chemsys,
+        )
+    if len(elements) == 3:
+        return _layout(
+            fig,
+            height=560,
+            ternary={
+                "aaxis": {"title": {"text": elements[0]}, "showticklabels": False},
+                "baxis": {"title": {"text": elements[1]}, "showticklabels": False},
+                "caxis": {"title": {"text": elements[2]}, "showticklabels": False},
+            },
+            uirevision=data.chemsys,
+        )
+    return _layout(
+        fig,
+        height=600,
+        scene=_BARE_SCENE,
+        uirevision=data.chemsys,
+    )
+
+
+# --- discovery dashboard -------------------------------------------------------------------------
+
+
+def round_metrics(rounds: list) -> list[tuple[str, Figure]]:
+    """One small chart per numeric metric that the rounds report, against the round number."""
+    ordered = sorted(rounds, key=lambda r: r.number)
+    names = sorted(
+        {
+            k
+            for r in ordered
+            for k, v in (r.metrics or {}).items()
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        }
+    )
+    charts = []
+    for name in names:
+        points = [
+            (r.number, r.metrics[name])
+            for r in ordered
+            if isinstance((r.metrics or {}).get(name), int | float) and not isinstance(r.metrics[name], bool)
+        ]
+        fig = _figure(
+            _trace(
+                "scatter",
+                x=[p[0] for p in points],
+                y=[p[1] for p in points],
+                mode="lines+markers",
+                marker={"color": STABLE_COLOUR},
+            )
+        )
+        charts.append(
+            (
+                name,
+                _layout(
+                    fig,
+                    height=260,
+                    xaxis={"title": {"text": "round"}, "dtick": 1},
+                    yaxis={"title": {"text": name}},
+                ),
+            )
+        )
+    return charts
+
+
+def scaling(result: dict, title: str) -> Figure:
+    """Test error against training-set size on log-log axes, with the fitted power law when given."""
+    sizes, maes = result["sizes"], result["test_mae"]
+    traces = [_trace("scatter", x=sizes, y=maes, mode="markers", name="test MAE", marker={"size": 10})]
+    fit = result.get("fit") or {}
+    if {"prefactor", "exponent"} <= fit.keys() and min(sizes) > 0:
+        low, high = min(sizes), max(sizes)
+        grid = [low * (high / low) ** (i / 40) for i in range(41)] if high > low else [low]
+        traces.append(
+            _trace(
+                "scatter",
+                x=grid,
+                y=[fit["prefactor"] * n ** fit["exponent"] for n in grid],
+                mode="lines",
+                name=f"MAE = {fit['prefactor']:.3g}·N^{fit['exponent']:.3f}",
+            )
+        )
+    return _layout(
+        _figure(traces),
+        title={"text": title},
+        height=380,
+        xaxis={"title": {"text": "training structures"}, "type": "log"},
+        yaxis={"title": {"text": "test MAE (eV/atom)"}, "type": "log"},
+    )

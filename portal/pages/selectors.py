@@ -1,0 +1,90 @@
+"""Reads that join the catalogue with the discovery rounds, for the pages (the catalogue itself knows nothing
+of rounds, so these live with the site rather than in ``hull``)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+
+from discovery.models import Round, TrainedModel
+from hull.errors import CatalogueError
+from hull.models import Stability
+from hull.selectors import check_hull_set
+
+
+def discovery_batch_ids() -> list[int]:
+    return list(Round.objects.exclude(batch=None).values_list("batch_id", flat=True))
+
+
+def finished_rounds() -> list[Round]:
+    return list(Round.objects.filter(finished_at__isnull=False).order_by("number"))
+
+
+def round_as_of(*, number: int) -> tuple[Round, datetime]:
+    """A finished round and the moment the catalogue stood at after it."""
+    try:
+        round_ = Round.objects.get(number=number)
+    except Round.DoesNotExist as exc:
+        raise CatalogueError(f"no discovery round number {number}") from exc
+    if round_.finished_at is None:
+        raise CatalogueError(f"round {number} has not finished; pick a finished round")
+    return round_, round_.finished_at
+
+
+def stable_growth(*, hull_set: str) -> dict:
+    """Entries stable today, counted by the day they entered the catalogue (cumulative) and by the discovery
+    round that added them."""
+    check_hull_set(hull_set)
+    stable = Stability.objects.filter(hull_set=hull_set, is_stable=True)
+    by_day = list(
+        stable.annotate(day=TruncDate("entry__created_at"))
+        .values_list("day")
+        .annotate(n=Count("id"))
+        .order_by("day")
+    )
+    days, cumulative, total = [], [], 0
+    for day, n in by_day:
+        total += n
+        days.append(day.isoformat())
+        cumulative.append(total)
+    rounds = list(
+        Round.objects.order_by("number").annotate(
+            n_stable=Count(
+                "batch__entries__stabilities",
+                filter=Q(
+                    batch__entries__stabilities__hull_set=hull_set,
+                    batch__entries__stabilities__is_stable=True,
+                ),
+            )
+        )
+    )
+    return {
+        "days": days,
+        "cumulative": cumulative,
+        "rounds": [(r.number, r.n_stable) for r in rounds],
+    }
+
+
+@dataclass
+class Dashboard:
+    rounds: list[Round]
+    models: list[TrainedModel]
+    scaling: tuple[TrainedModel, dict] | None
+
+
+def dashboard_get() -> Dashboard:
+    rounds = list(Round.objects.prefetch_related("stages").order_by("-number"))
+    models = list(TrainedModel.objects.select_related("trained_in_round").order_by("-created_at"))
+    scaling = next(((m, m.metrics["scaling"]) for m in models if _is_scaling(m.metrics.get("scaling"))), None)
+    return Dashboard(rounds=rounds, models=models, scaling=scaling)
+
+
+def _is_scaling(value) -> bool:
+    """The registry's scaling result: ``{"sizes": [...], "test_mae": [...], "fit": {...}}``."""
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("sizes"), list)
+        and isinstance(value.get("test_mae"), list)
+        and len(value["sizes"]) == len(value["test_mae"]) > 0
+    )

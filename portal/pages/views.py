@@ -1,0 +1,258 @@
+"""Pages. Thin: they parse the request, call a selector and render. A ``CatalogueError`` becomes a clear
+message on the page (status 400, or 404 for an unknown material), never a 500."""
+
+from functools import wraps
+from pathlib import Path
+
+import plotly
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import render as django_render
+from django.views.decorators.http import require_GET
+
+from hull import families, selectors
+from hull.errors import CatalogueError
+from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
+from hull.search import EntrySearch, search_entries
+from hull.structure_tools import FORMATS, cell_of, export_structure, structure_from_dict
+from portal.pages import figures, params
+from portal.pages import selectors as page_selectors
+from portal.pages.diagrams import diagram_context
+from portal.pages.materials import material_context
+
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def catalogue_errors(template: str = "portal/error.html", status: int = 400):
+    """Render a ``CatalogueError`` as a message on ``template`` (with the request's query kept)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            try:
+                return view(request, *args, **kwargs)
+            except CatalogueError as exc:
+                url_name = request.resolver_match.url_name if request.resolver_match else ""
+                context = {
+                    "message": str(exc),
+                    "error": str(exc),
+                    "hull_sets": list(HULL_SETS),
+                    "screen": (url_name or "").removeprefix("family-"),
+                    "settings": request.GET.dict(),
+                }
+                return render(request, template, context, status=status)
+
+        return require_GET(wrapper)
+
+    return decorator
+
+
+def render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    """Django's render with what the layout needs: the local plotly.js address."""
+    return django_render(request, template, {"plotly_version": plotly.__version__, **context}, status=status)
+
+
+def _hull_set(request: HttpRequest) -> str:
+    return selectors.check_hull_set(request.GET.get("hull_set", "").strip() or DEFAULT_HULL_SET)
+
+
+@catalogue_errors()
+def home(request: HttpRequest) -> HttpResponse:
+    stats = selectors.catalogue_stats(hull_set=_hull_set(request))
+    growth = page_selectors.stable_growth(hull_set=stats["hull_set"])
+    charts = {
+        "by_nelements": figures.figure_json(figures.stable_by_nelements(stats["stable_by_nelements"])),
+        "growth": figures.figure_json(figures.stable_growth(growth)),
+        "rounds": figures.figure_json(figures.stable_by_round(growth)) if growth["rounds"] else None,
+    }
+    return render(
+        request, "portal/home.html", {"stats": stats, "hull_sets": list(HULL_SETS), "charts": charts}
+    )
+
+
+@catalogue_errors("portal/search.html")
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET
+    columns = params.columns_from(query)
+    page_size = params.page_size_from(query)
+    entry_search = EntrySearch.from_params(query)
+    queryset = search_entries(entry_search).defer("structure", "data", "composition")
+    paginator = Paginator(queryset, page_size)
+    page = paginator.get_page(query.get("page"))
+    rows = [params.result_cells(entry, columns, entry_search.hull_set) for entry in page]
+    sort = entry_search.sort
+    headings = []
+    for key in columns:
+        label, sort_key = params.COLUMNS[key]
+        link = None
+        if sort_key:
+            descending = sort == sort_key
+            link = params.with_param(query, sort=f"-{sort_key}" if descending else sort_key, page=None)
+        state = "asc" if sort == sort_key else "desc" if sort == f"-{sort_key}" else ""
+        headings.append({"key": key, "label": label, "link": link, "state": state})
+    return render(
+        request,
+        "portal/search.html",
+        {
+            "search": entry_search,
+            "page": page,
+            "rows": rows,
+            "columns": columns,
+            "headings": headings,
+            "all_columns": params.COLUMNS,
+            "page_sizes": params.PAGE_SIZES,
+            "page_size": page_size,
+            "hull_sets": list(HULL_SETS),
+            "periodic_table": params.periodic_table(),
+            "prev_link": params.with_param(query, page=page.previous_page_number())
+            if page.has_previous()
+            else "",
+            "next_link": params.with_param(query, page=page.next_page_number()) if page.has_next() else "",
+            "first_link": params.with_param(query, page=1),
+            "last_link": params.with_param(query, page=paginator.num_pages),
+            "share_link": request.get_full_path(),
+        },
+    )
+
+
+@require_GET
+def material(request: HttpRequest, public_id: str) -> HttpResponse:
+    try:
+        entry = selectors.entry_get(public_id=public_id)
+    except CatalogueError as exc:
+        return render(request, "portal/error.html", {"message": str(exc)}, status=404)
+    try:
+        context = material_context(entry, symprec=params.get_float(request.GET, "symprec", None))
+    except CatalogueError as exc:
+        return render(request, "portal/error.html", {"message": str(exc), "entry": entry}, status=400)
+    return render(request, "portal/material.html", context)
+
+
+@catalogue_errors(status=404)
+def material_download(request: HttpRequest, public_id: str, fmt: str) -> HttpResponse:
+    if fmt not in FORMATS:
+        raise Http404(f"unknown format {fmt!r}")
+    entry = selectors.entry_get(public_id=public_id)
+    cell = request.GET.get("cell", "conventional")
+    symprec = params.get_float(request.GET, "symprec", entry.symprec or 0.1)
+    structure = cell_of(structure_from_dict(entry.structure), cell=cell, symprec=symprec)
+    energy = entry.energy_per_atom * len(structure)
+    text = export_structure(
+        structure, fmt=fmt, comment=f"{entry.reduced_formula} {entry.public_id} ({cell} cell)", energy=energy
+    )
+    extension, content_type = FORMATS[fmt]
+    response = HttpResponse(text, content_type=f"{content_type}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{entry.public_id}_{cell}.{extension}"'
+    return response
+
+
+@catalogue_errors("portal/phase_diagram.html")
+def phase_diagram(request: HttpRequest) -> HttpResponse:
+    context = diagram_context(request.GET)
+    context["hull_sets"] = list(HULL_SETS)
+    context["rounds"] = page_selectors.finished_rounds()
+    return render(request, "portal/phase_diagram.html", context)
+
+
+def family_index(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/families.html", {})
+
+
+@catalogue_errors("portal/family.html")
+def family_layered(request: HttpRequest) -> HttpResponse:
+    query = request.GET
+    settings = {
+        "hull_set": _hull_set(request),
+        "max_e_above_hull": params.get_float(query, "max_e_above_hull", 0.1),
+        "larsen_agrees": params.get_bool(query, "larsen_agrees", False),
+    }
+    funnel = families.layered_screen(**settings)
+    return _family(request, "layered", funnel, settings)
+
+
+@catalogue_errors("portal/family.html")
+def family_li_conductors(request: HttpRequest) -> HttpResponse:
+    query = request.GET
+    excluded = params.get_list(query, "excluded_metals")
+    settings = {
+        "hull_set": _hull_set(request),
+        "max_e_above_hull": params.get_float(query, "max_e_above_hull", 0.05),
+        "excluded_metals": families.REDOX_ACTIVE_METALS if excluded is None else excluded,
+        "min_band_gap": params.get_float(query, "min_band_gap", 1.0),
+        "band_gap_required": params.get_bool(query, "band_gap_required", False),
+        "min_li_fraction": params.get_float(query, "min_li_fraction", 0.2),
+    }
+    funnel = families.li_conductor_screen(**settings)
+    settings["excluded_metals"] = ",".join(settings["excluded_metals"])
+    return _family(request, "li-conductors", funnel, settings)
+
+
+@catalogue_errors("portal/family.html")
+def family_li_mn_oxides(request: HttpRequest) -> HttpResponse:
+    query = request.GET
+    extra = params.get_list(query, "extra_metals")
+    settings = {
+        "hull_set": _hull_set(request),
+        "extra_metals": families.TRANSITION_METALS if extra is None else extra,
+        "max_e_above_hull": params.get_float(query, "max_e_above_hull", 0.0),
+    }
+    funnel = families.li_mn_oxide_screen(**settings)
+    settings["extra_metals"] = ",".join(settings["extra_metals"])
+    return _family(request, "li-mn-oxides", funnel, settings)
+
+
+def _family(request: HttpRequest, screen: str, funnel: families.Funnel, settings: dict) -> HttpResponse:
+    return render(
+        request,
+        "portal/family.html",
+        {
+            "screen": screen,
+            "funnel": funnel,
+            "settings": settings,
+            "hull_sets": list(HULL_SETS),
+            "top": max(funnel.counts + [1]),
+        },
+    )
+
+
+@catalogue_errors("portal/prototypes.html")
+def family_prototypes(request: HttpRequest) -> HttpResponse:
+    hull_set = _hull_set(request)
+    novel_only = params.get_bool(request.GET, "novel", False)
+    groups, summary = families.prototype_groups(
+        hull_set=hull_set, discovery_batch_ids=page_selectors.discovery_batch_ids()
+    )
+    shown = [g for g in groups if g.novel] if novel_only else groups
+    return render(
+        request,
+        "portal/prototypes.html",
+        {
+            "groups": shown[:300],
+            "truncated": len(shown) > 300,
+            "summary": summary,
+            "hull_set": hull_set,
+            "hull_sets": list(HULL_SETS),
+            "novel_only": novel_only,
+        },
+    )
+
+
+def discovery(request: HttpRequest) -> HttpResponse:
+    dashboard = page_selectors.dashboard_get()
+    charts = [(name, figures.figure_json(fig)) for name, fig in figures.round_metrics(dashboard.rounds)]
+    scaling = None
+    if dashboard.scaling:
+        model, result = dashboard.scaling
+        scaling = (model, figures.figure_json(figures.scaling(result, f"Data scaling of {model.name}")))
+    return render(
+        request, "portal/discovery.html", {"dashboard": dashboard, "charts": charts, "scaling": scaling}
+    )
+
+
+def plotly_js(request: HttpRequest, version: str) -> FileResponse:
+    """plotly.js from the installed plotly package (no CDN); the version in the URL makes it cacheable."""
+    if version != plotly.__version__:
+        raise Http404("unknown plotly version")
+    response = FileResponse(open(PLOTLY_JS, "rb"), content_type="text/javascript")  # noqa: SIM115
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response

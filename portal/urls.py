@@ -1,0 +1,9 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("portal.pages.urls")),
+    path("api/", include("portal.api.urls")),
+    path("optimade/", include("portal.optimade.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,212 @@
+"""The materials endpoints: filters (same meaning as the shared catalogue search), cursor pages, fields,
+detail with structure files, export, phase diagrams and the stability check."""
+
+import gzip
+import json
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from pymatgen.core import Structure
+from pymatgen.io.cif import CifParser
+from rest_framework.test import APIClient, APIRequestFactory
+
+from discovery.models import Round
+from hull.models import Entry, EntryFeatures
+from hull.phase_diagrams import hypothetical_stability, phase_diagram_get
+from hull.search import EntrySearch, search_entries
+from portal.api.pagination import KeysetCursorPagination
+from tests.api.conftest import ingest_items
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client(catalogue):
+    return APIClient()
+
+
+def all_rows(client, **params):
+    rows, url, pages = [], "/api/v1/materials/", 0
+    response = client.get(url, params)
+    while True:
+        assert response.status_code == 200, response.content
+        body = response.json()
+        rows += body["results"]
+        pages += 1
+        if not body["next"]:
+            return rows, pages
+        response = client.get(body["next"])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"elements": "Li,O", "e_above_hull_max": "0.05"},
+        {"chemsys": "Li-*-O"},
+        {"chemsys": "Fe-O", "sort": "-formation_energy_per_atom"},
+        {"elements_only": "Li,O", "is_stable": "true"},
+        {"formula": "O2Li", "hull_set": "all"},
+        {"exclude_elements": "Fe", "nsites_max": "8", "sort": "nsites"},
+        {"anonymous_formula": "AB2", "sort": "-band_gap"},
+    ],
+)
+def test_list_filters_match_the_shared_search(client, params):
+    rows, _ = all_rows(client, page_size=7, **params)
+    search = EntrySearch.from_params({"sort": "id", **params})
+    expected = list(search_entries(search).values_list("public_id", flat=True))
+    assert [r["public_id"] for r in rows] == expected
+    assert expected  # every case selects something real
+
+
+def test_bad_parameters_are_400_with_the_message(client):
+    response = client.get("/api/v1/materials/", {"elements": "Li,Xx"})
+    assert response.status_code == 400 and "unknown element 'Xx'" in response.json()["detail"]
+    response = client.get("/api/v1/materials/", {"e_above_hull_min": "1", "e_above_hull_max": "0"})
+    assert response.status_code == 400 and "larger than" in response.json()["detail"]
+    assert client.get("/api/v1/materials/", {"fields": "public_id,nope"}).status_code == 400
+    assert client.get("/api/v1/materials/", {"cursor": "garbage"}).status_code == 404
+    assert client.get("/api/v1/materials/", {"page_size": "0"}).status_code == 400
+
+
+def test_fields_selection_and_heavy_fields_on_request(client):
+    body = client.get("/api/v1/materials/", {"fields": "public_id,e_above_hull", "page_size": 2}).json()
+    assert all(set(row) == {"public_id", "e_above_hull"} for row in body["results"])
+    plain = client.get("/api/v1/materials/", {"page_size": 1}).json()["results"][0]
+    assert "structure" not in plain and "e_above_hull" in plain
+    heavy = client.get("/api/v1/materials/", {"page_size": 1, "fields": "public_id,structure"}).json()
+    assert Structure.from_dict(heavy["results"][0]["structure"])
+
+
+def test_cursor_pages_cover_everything_once_with_a_maximum_size(client, catalogue):
+    rows, pages = all_rows(client, page_size=50)
+    assert len(rows) == len(catalogue) == len({r["public_id"] for r in rows})
+    assert pages == -(-len(catalogue) // 50)
+    body = client.get("/api/v1/materials/", {"page_size": 100000}).json()
+    assert body["page_size"] == KeysetCursorPagination.max_page_size
+
+
+@pytest.mark.parametrize("sort", ["", "-nsites", "created_at"])
+def test_cursor_pages_are_stable_while_a_round_inserts(client, catalogue, tmp_path, lifeo_items, sort):
+    first = client.get("/api/v1/materials/", {"page_size": 100, "sort": sort}).json()
+    seen = [r["public_id"] for r in first["results"]]
+    # a round ingests new entries (some sort before, some after the cursor) while the client pages
+    extra = []
+    for i, item in enumerate(lifeo_items[:30]):
+        new = dict(item, entry_id=f"round-{i}")
+        new["energy"] = item["energy"] + (-0.5 if i % 2 else 3.0) * sum(item["composition"].values())
+        extra.append(new)
+    ingest_items(tmp_path, extra, source="round-1")
+    response = client.get(first["next"])
+    while True:
+        body = response.json()
+        seen += [r["public_id"] for r in body["results"]]
+        if not body["next"]:
+            break
+        response = client.get(body["next"])
+    assert len(seen) == len(set(seen))  # nothing repeated
+    originals = set(Entry.objects.exclude(source="round-1").values_list("public_id", flat=True))
+    assert originals <= set(seen)  # nothing skipped
+
+
+def test_pagination_refuses_unordered_querysets():
+    request = APIRequestFactory().get("/api/v1/materials/")
+    from rest_framework.request import Request
+
+    with pytest.raises(ImproperlyConfigured):
+        KeysetCursorPagination().paginate_queryset(Entry.objects.order_by(), Request(request))
+    with pytest.raises(ImproperlyConfigured):
+        KeysetCursorPagination().paginate_queryset(Entry.objects.order_by("nsites"), Request(request))
+
+
+def test_family_flags_and_round_filter(client, catalogue):
+    layered, bulk = Entry.objects.filter(chemsys_id="Li-O")[:2]
+    EntryFeatures.objects.create(entry=layered, dimensionality_cheon=2)
+    EntryFeatures.objects.create(entry=bulk, dimensionality_cheon=3)
+    ids = [r["public_id"] for r in client.get("/api/v1/materials/", {"layered": "true"}).json()["results"]]
+    assert ids == [layered.public_id]
+    ids = [r["public_id"] for r in client.get("/api/v1/materials/", {"layered": "false"}).json()["results"]]
+    assert ids == [bulk.public_id]
+
+    conductors, _ = all_rows(client, li_conductor="true")
+    assert conductors and all(
+        "Li" in r["elements"] and "Fe" not in r["elements"] and r["e_above_hull"] <= 0.05 for r in conductors
+    )
+    wider, _ = all_rows(client, li_conductor="true", li_conductor_max_e_above_hull="0.5")
+    assert len(wider) > len(conductors)
+
+    batch = Entry.objects.first().batch
+    Round.objects.create(number=7, batch=batch)
+    rows, _ = all_rows(client, round=7)
+    assert len(rows) == Entry.objects.filter(batch=batch).count()
+    assert client.get("/api/v1/materials/", {"round": 8}).json()["results"] == []
+
+
+def test_detail_has_everything_and_structure_files(client):
+    entry = Entry.objects.filter(nsites__lte=8).first()
+    body = client.get(f"/api/v1/materials/{entry.public_id}/").json()
+    assert body["public_id"] == entry.public_id and body["energy"] == pytest.approx(entry.energy)
+    assert {s["hull_set"] for s in body["stabilities"]} == {"dft", "all"}
+    assert body["batch"]["source"] == "mp" and body["discovery_round"] is None
+    structure = Structure.from_dict(body["structure"])
+    assert structure.composition.reduced_formula == entry.reduced_formula
+
+    cif = client.get(f"/api/v1/materials/{entry.public_id}/", {"format": "cif"})
+    assert cif.status_code == 200 and cif["Content-Type"].startswith("chemical/x-cif")
+    parsed = CifParser.from_str(cif.content.decode()).parse_structures(primitive=False)[0]
+    assert parsed.composition.reduced_formula == entry.reduced_formula
+    poscar = client.get(f"/api/v1/materials/{entry.public_id}/", {"format": "poscar"}).content.decode()
+    assert Structure.from_str(poscar, fmt="poscar").composition == structure.composition
+    extxyz = client.get(f"/api/v1/materials/{entry.public_id}/", {"format": "extxyz"}).content.decode()
+    lines = extxyz.splitlines()
+    assert int(lines[0]) == len(structure) and "Lattice=" in lines[1] and len(lines) == len(structure) + 2
+    assert client.get(f"/api/v1/materials/{entry.public_id}/", {"format": "xyz"}).status_code == 400
+    assert client.get("/api/v1/materials/mdp-nope/").status_code == 404
+
+
+def test_export_streams_json_lines_and_gzip(client):
+    response = client.get("/api/v1/materials/export/", {"elements": "Li"})
+    assert response.streaming and response["Content-Type"] == "application/x-ndjson"
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    expected, _ = all_rows(client, elements="Li")
+    assert [json.loads(line)["public_id"] for line in lines] == [r["public_id"] for r in expected]
+    packed = client.get("/api/v1/materials/export/", {"elements": "Li", "compress": "gzip", "structure": "1"})
+    rows = [json.loads(line) for line in gzip.decompress(b"".join(packed.streaming_content)).splitlines()]
+    assert len(rows) == len(lines) and Structure.from_dict(rows[0]["structure"])
+    assert client.get("/api/v1/materials/export/", {"elements": "Qq"}).status_code == 400
+
+
+def test_phase_diagram_endpoint_is_the_selector(client):
+    body = client.get("/api/v1/phase-diagrams/O-Li-Fe/", {"hull_set": "dft"}).json()
+    data = phase_diagram_get(chemsys="Fe-Li-O")
+    assert body["chemsys"] == "Fe-Li-O" and body["stable_keys"] == data.stable_keys
+    assert body["facets"] == data.facets and len(body["entries"]) == len(data.entries)
+    by_key = {e.key: e for e in data.entries}
+    for item in body["entries"]:
+        assert item["e_above_hull"] == pytest.approx(by_key[item["key"]].e_above_hull)
+    assert client.get("/api/v1/phase-diagrams/Li-Xx/").status_code == 400
+    assert client.get("/api/v1/phase-diagrams/Fe-Li-O/", {"hull_set": "nope"}).status_code == 400
+
+
+def test_stability_check_writes_nothing(client):
+    before = Entry.objects.count()
+    payload = {"composition": {"Li": 1, "Fe": 1, "O": 2}, "energy_per_atom": -6.9}
+    body = client.post("/api/v1/stability/", payload, format="json").json()
+    expected = hypothetical_stability(composition={"Li": 1.0, "Fe": 1.0, "O": 2.0}, energy_per_atom=-6.9)
+    assert body["e_above_hull"] == pytest.approx(expected["e_above_hull"])
+    assert body["decomposition"] == expected["decomposition"]
+    structure = Structure.from_dict(Entry.objects.filter(reduced_formula="Li2O").first().structure)
+    by_structure = client.post(
+        "/api/v1/stability/",
+        {"structure": structure.as_dict(), "energy": -4.0 * len(structure)},
+        format="json",
+    ).json()
+    assert by_structure["chemsys"] == "Li-O"
+    assert Entry.objects.count() == before
+    for bad in (
+        {"composition": "LiFeO2"},
+        {"composition": "Xx2", "energy": 1.0},
+        {"composition": "LiO", "structure": {}, "energy": 1.0},
+        {"structure": {"lattice": 1}, "energy": 1.0},
+        {"composition": "Li", "energy_per_atom": "nan"},
+    ):
+        assert client.post("/api/v1/stability/", bad, format="json").status_code == 400, bad

@@ -1,0 +1,52 @@
+"""Fixtures shared by every area: the real data files beside the project, read in place."""
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(
+    os.environ.get("PORTAL_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data")
+)
+
+
+def shared_file(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"real data file {path} is absent (set PORTAL_SHARED_DATA to the folder that holds it)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mp_entry_dicts() -> list[dict]:
+    """The 3,176 Materials Project ComputedStructureEntry dicts of ../shared/data/mp_entries.json.gz."""
+    with gzip.open(shared_file("mp_entries.json.gz"), "rt") as handle:
+        return json.load(handle)
+
+
+@pytest.fixture(scope="session")
+def wbm_dicts() -> list[dict]:
+    with gzip.open(shared_file("wbm_972.json.gz"), "rt") as handle:
+        return json.load(handle)
+
+
+def chemsys_of_dict(item: dict) -> str:
+    return "-".join(sorted(item["composition"]))
+
+
+def subset(items: list[dict], elements: set[str]) -> list[dict]:
+    """Entries whose elements all lie in ``elements`` (a closed chemical space)."""
+    return [item for item in items if set(item["composition"]) <= elements]
+
+
+from tests.catalogue_files import (  # noqa: E402,F401 - fixtures shared by every area
+    cif_folder,
+    extxyz_file,
+    gnome_release,
+    li_o_entries,
+    li_o_file,
+    poscar_folder,
+    small_structures,
+)

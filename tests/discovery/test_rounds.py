@@ -1,0 +1,82 @@
+"""A discovery round end to end in-process, with the real generators, a tiny trained ensemble, real CHGNet
+relaxations and the real catalogue; stages are idempotent; cancelled rounds stop."""
+
+import pytest
+
+from discovery.ml_adapter import models_train
+from discovery.models import Candidate, Round, RoundStage
+from discovery.rounds import run_round_inline, run_stage
+from discovery.services import round_cancel, round_create
+from hull.hull_check import hull_differences
+from hull.models import Entry, Stability
+from hull.services.ingest import ingest_file
+from tests.catalogue_files import write_json
+from tests.conftest import subset
+
+pytestmark = pytest.mark.django_db
+
+CONFIG = {
+    "elements": ["Li", "Na", "Co", "O"],
+    "generators": ["substitution", "saps", "composition"],
+    "budget": 12,
+    "eval_budget": 3,
+    "baseline_size": 1,
+    "threshold": 1.0,
+    "ensemble_size": 1,
+    "volumes": 2,
+    "relax_steps": 15,
+    "hull_set": "all",
+}
+
+
+@pytest.fixture
+def flywheel(tmp_path, mp_entry_dicts, settings):
+    settings.PORTAL_MODEL_DIR = tmp_path / "models"
+    items = [i for i in subset(mp_entry_dicts, {"Li", "Na", "Co", "O"}) if len(i["structure"]["sites"]) <= 40]
+    ingest_file(path=write_json(tmp_path / "catalogue.json", items))
+    models_train(kind="structural", config_name="tiny", n_models=1, epochs=2, name="tiny-structural")
+    models_train(kind="compositional", config_name="tiny", n_models=1, epochs=2, name="tiny-compositional")
+
+
+def test_a_round_turns_the_flywheel(flywheel):
+    entries_before = Entry.objects.count()
+    round = run_round_inline(round_create(config=CONFIG, enqueue=False))
+    assert round.status == Round.Status.SUCCEEDED, round.error
+    assert list(round.stages.values_list("status", flat=True)) == ["succeeded"] * 5 + ["skipped", "succeeded"]
+    metrics = round.metrics
+    assert 0 < metrics["generated"] <= 12
+    assert set(metrics["by_generator"]) <= {"substitution", "saps", "airss"}
+    assert (
+        metrics["evaluated"] + metrics["failed"]
+        == round.candidates.filter(status__in=["evaluated", "failed", "ingested"]).count()
+        <= 4
+    )
+    for key in ("hit_rate", "baseline_hit_rate", "model_mae", "new_stable", "pushed_off_hull"):
+        assert key in metrics
+    new = Entry.objects.filter(source="discovery")
+    assert new.count() == round.candidates.filter(status=Candidate.Status.INGESTED).count() > 0
+    assert Entry.objects.count() == entries_before + new.count()
+    assert set(new.values_list("method", flat=True)) == {"CHGNet 0.3.0"}
+    # CHGNet results join the "all" hull only; the DFT hull is untouched
+    assert not Stability.objects.filter(entry__in=new, hull_set="dft").exists()
+    assert round.batch_id is not None and set(new.values_list("batch_id", flat=True)) == {round.batch_id}
+    assert hull_differences() == []
+
+    # stages run again, as after a worker died mid-stage: nothing is added twice
+    candidates = round.candidates.count()
+    for name in ("generate", "ingest"):
+        RoundStage.objects.filter(round=round, name=name).update(status=RoundStage.Status.RUNNING)
+        run_stage(round, name)
+        assert RoundStage.objects.get(round=round, name=name).status == RoundStage.Status.SUCCEEDED
+    assert round.candidates.count() == candidates
+    assert Entry.objects.filter(source="discovery").count() == new.count()
+    assert hull_differences() == []
+
+
+def test_a_cancelled_round_stops(flywheel):
+    round = round_create(config=CONFIG, enqueue=False)
+    round_cancel(round=round)
+    round = run_round_inline(round)
+    assert round.status == Round.Status.CANCELLED
+    assert not round.candidates.exists()
+    assert set(round.stages.values_list("status", flat=True)) == {RoundStage.Status.CANCELLED}

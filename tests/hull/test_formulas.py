@@ -1,0 +1,40 @@
+"""Formula helpers: OPTIMADE anonymous formulas (also for pymatgen's special diatomic cases) and parsing."""
+
+import pytest
+
+from hull.errors import CatalogueError
+from hull.formulas import anonymous_formula, normalise_anonymous_formula, parse_chemsys, parse_composition
+
+
+@pytest.mark.parametrize(
+    ("composition", "expected"),
+    [
+        ({"O": 2}, "A"),
+        ({"Li": 2, "O": 2}, "AB"),
+        ({"Li": 2, "O": 1}, "A2B"),
+        ({"Fe": 3, "O": 4}, "A4B3"),
+        ({"Li": 1, "Fe": 1, "P": 1, "O": 4}, "A4BCD"),
+        ({"Li": 0.5, "O": 0.25}, "A2B"),
+    ],
+)
+def test_anonymous_formula(composition, expected):
+    assert anonymous_formula(composition) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [("ABO3", "A3BC"), ("AB2", "A2B"), ("A2B", "A2B"), ("A", "A")])
+def test_normalise_anonymous_formula(text, expected):
+    assert normalise_anonymous_formula(text) == expected
+
+
+@pytest.mark.parametrize("text", ["A²", "a2b", "", "A2.3.4B"])
+def test_bad_anonymous_formulas_are_clear_errors(text):
+    with pytest.raises(CatalogueError, match="not an anonymous formula"):
+        normalise_anonymous_formula(text)
+
+
+def test_parsing_errors_name_the_problem():
+    with pytest.raises(CatalogueError, match="unknown element 'Qq'"):
+        parse_composition("Qq2O")
+    with pytest.raises(CatalogueError, match="repeats an element"):
+        parse_chemsys("Li-O-Li")
+    assert parse_chemsys("O-Li-Fe") == "Fe-Li-O"

@@ -1,0 +1,132 @@
+"""The hull service: incremental updates equal a full rebuild, plans stay small, check_hull catches drift,
+concurrent updates do not corrupt the hull."""
+
+import random
+import threading
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from hull.hull_check import hull_differences
+from hull.models import Entry, HullRecord, Stability
+from hull.services.ingest import ingest_file
+from hull.services.stability import hull_update
+from tests.catalogue_files import write_json
+from tests.conftest import subset
+
+
+def computed_entry(entry_id: str, composition: dict, energy_per_atom: float) -> dict:
+    n = sum(composition.values())
+    return {
+        "@module": "pymatgen.entries.computed_entries",
+        "@class": "ComputedEntry",
+        "energy": energy_per_atom * n,
+        "composition": composition,
+        "entry_id": entry_id,
+        "correction": 0.0,
+        "parameters": {"run_type": "GGA"},
+        "data": {},
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_batches_equal_a_full_rebuild(tmp_path, mp_entry_dicts, seed):
+    items = subset(mp_entry_dicts, {"Li", "Fe", "O"})
+    rng = random.Random(seed)
+    rng.shuffle(items)
+    cuts = sorted(rng.sample(range(1, len(items)), 3))
+    batches = [items[a:b] for a, b in zip([0, *cuts], [*cuts, len(items)], strict=True)]
+    for i, batch in enumerate(batches):
+        ingest_file(path=write_json(tmp_path / f"batch{i}.json", batch))
+        assert hull_differences() == [], f"after batch {i}"
+    # an update that moves a stable phase off the hull, then back
+    stable = Entry.objects.filter(
+        stabilities__hull_set="dft", stabilities__is_stable=True, nelements=2
+    ).first()
+    moved = [dict(item) for item in items if item["entry_id"] == stable.source_id]
+    moved[0]["energy"] += 3.0 * stable.nsites
+    ingest_file(path=write_json(tmp_path / "moved.json", moved))
+    assert Entry.objects.get(pk=stable.pk).stabilities.get(hull_set="dft").is_stable is False
+    assert hull_differences() == []
+
+
+@pytest.mark.django_db
+def test_an_entry_above_the_hull_changes_only_its_own_system(tmp_path, mp_entry_dicts):
+    ingest_file(path=write_json(tmp_path / "base.json", subset(mp_entry_dicts, {"Li", "Fe", "O"})))
+    ternary_version = HullRecord.objects.get(hull_set="dft", chemsys_id="Fe-Li-O").version
+    fe2o3 = Entry.objects.filter(reduced_formula="Fe2O3").order_by("energy_per_atom").first()
+    high = computed_entry("test-high", {"Fe": 2, "O": 3}, fe2o3.energy_per_atom + 1.0)
+    report = ingest_file(path=write_json(tmp_path / "high.json", [high]), source="test")
+    assert report.hull.systems == {"dft": 1, "all": 1}
+    assert HullRecord.objects.get(hull_set="dft", chemsys_id="Fe-Li-O").version == ternary_version
+    assert Entry.objects.get(source_id="test-high").stabilities.get(hull_set="dft").e_above_hull > 0.9
+
+    low = computed_entry("test-low", {"Fe": 2, "O": 3}, fe2o3.energy_per_atom - 0.5)
+    report = ingest_file(path=write_json(tmp_path / "low.json", [low]), source="test")
+    assert report.hull.systems["dft"] == 2  # Fe-O and the Fe-Li-O that contains it
+    assert HullRecord.objects.get(hull_set="dft", chemsys_id="Fe-Li-O").version > ternary_version
+    assert Entry.objects.get(source_id="test-low").stabilities.get(hull_set="dft").is_stable
+    assert hull_differences() == []
+
+
+@pytest.mark.django_db
+def test_ml_results_stay_out_of_the_dft_hull(tmp_path, li_o_entries):
+    ingest_file(path=write_json(tmp_path / "dft.json", li_o_entries))
+    li2o = Entry.objects.filter(reduced_formula="Li2O").order_by("energy_per_atom").first()
+    chgnet = computed_entry("chgnet-1", {"Li": 2, "O": 1}, li2o.energy_per_atom - 0.2)
+    ingest_file(
+        path=write_json(tmp_path / "ml.json", [chgnet]),
+        source="chgnet",
+        method="CHGNet 0.3.0",
+        method_family="ml",
+    )
+    new = Entry.objects.get(source_id="chgnet-1")
+    assert list(new.stabilities.values_list("hull_set", flat=True)) == ["all"]
+    assert new.stabilities.get().is_stable
+    assert li2o.stabilities.get(hull_set="dft").is_stable is True
+    assert li2o.stabilities.get(hull_set="all").is_stable is False
+    assert hull_differences() == []
+
+
+@pytest.mark.django_db
+def test_check_hull_lists_what_differs(tmp_path, li_o_file, capsys):
+    ingest_file(path=li_o_file)
+    call_command("check_hull")
+    assert "equals a full rebuild" in capsys.readouterr().out
+    row = Stability.objects.filter(hull_set="dft", is_stable=False).first()
+    Stability.objects.filter(pk=row.pk).update(e_above_hull=row.e_above_hull + 0.1)
+    with pytest.raises(CommandError, match="1 stored values differ"):
+        call_command("check_hull")
+    assert f"{row.entry.public_id} e_above_hull" in capsys.readouterr().out
+    call_command("rebuild_hull")
+    assert hull_differences() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_overlapping_updates_leave_a_consistent_hull(tmp_path, mp_entry_dicts):
+    items = subset(mp_entry_dicts, {"Li", "Fe", "O"})
+    first = [i for i in items if set(i["composition"]) <= {"Li", "O"}]
+    second = [i for i in items if i not in first]
+    paths = [write_json(tmp_path / "a.json", first), write_json(tmp_path / "b.json", second)]
+    errors = []
+
+    def run(path):
+        try:
+            ingest_file(path=path)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in paths]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert errors == []
+    assert Entry.objects.count() == len(items)
+    assert hull_differences() == []
+    hull_update()  # a full rebuild changes nothing either
+    assert hull_differences() == []

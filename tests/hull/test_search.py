@@ -1,0 +1,76 @@
+"""The shared catalogue search: parameters, validation and results on the real Li-O space."""
+
+import re
+
+import pytest
+from django.http import QueryDict
+
+from hull.errors import CatalogueError
+from hull.search import EntrySearch, search_entries
+from hull.services.ingest import ingest_file
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def catalogue(li_o_file):
+    ingest_file(path=li_o_file)
+
+
+def run(query: str):
+    return list(search_entries(EntrySearch.from_params(QueryDict(query))))
+
+
+def test_formula_matches_reduced_formula(catalogue):
+    rows = run("formula=Li4O2")
+    assert rows and {row.reduced_formula for row in rows} == {"Li2O"}
+
+
+def test_anonymous_formula_in_any_order(catalogue):
+    assert {r.reduced_formula for r in run("anonymous_formula=AB2")} == {
+        r.reduced_formula for r in run("anonymous_formula=A2B")
+    }
+    assert "Li2O" in {r.reduced_formula for r in run("anonymous_formula=AB2")}
+
+
+def test_wildcard_chemsys(catalogue):
+    assert {r.chemsys_id for r in run("chemsys=Li-*")} == {"Li-O"}
+    assert {r.chemsys_id for r in run("chemsys=*")} == {"Li", "O"}
+    assert {r.chemsys_id for r in run("chemsys=O-Li")} == {"Li-O"}
+
+
+def test_stability_filters_and_sort(catalogue):
+    stable = run("is_stable=true&sort=formation_energy_per_atom")
+    assert stable and all(r.is_stable for r in stable)
+    energies = [r.formation_energy_per_atom for r in stable]
+    assert energies == sorted(energies)
+    near = run("e_above_hull_max=0.05&sort=-e_above_hull")
+    assert all(r.e_above_hull <= 0.05 for r in near)
+    assert [r.e_above_hull for r in near] == sorted((r.e_above_hull for r in near), reverse=True)
+
+
+def test_element_lists_repeat_or_comma(catalogue):
+    assert len(run("elements=Li&elements=O")) == len(run("elements=Li,O")) == 25
+    assert len(run("elements_only=Li")) == 9
+    assert len(run("elements_any=Li&exclude_elements=O")) == 9
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("elements=Xx", "unknown element 'Xx'"),
+        ("chemsys=Li--O", "malformed chemical system"),
+        ("chemsys=C-Cl-K-Li-Na-O-P-Y-Fe", "has 9 elements; at most 8"),
+        ("e_above_hull_max=abc", "parameter 'e_above_hull_max' is 'abc'"),
+        ("e_above_hull_max=nan", "parameter 'e_above_hull_max' is 'nan'"),
+        ("nsites_min=10&nsites_max=2", "nsites_min (10) is larger than nsites_max (2)"),
+        ("hull_set=mine", "unknown hull set 'mine'"),
+        ("sort=colour", "cannot sort by 'colour'"),
+        ("formula=Qq2O", "cannot read formula"),
+        ("spacegroup_number=231", "between 1 and 230"),
+        ("is_stable=maybe", "parameter 'is_stable' is 'maybe'"),
+    ],
+)
+def test_bad_parameters_name_what_is_wrong(query, message):
+    with pytest.raises(CatalogueError, match=re.escape(message)):
+        EntrySearch.from_params(QueryDict(query))

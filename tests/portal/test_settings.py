@@ -1,0 +1,57 @@
+"""Settings come from the environment; production refuses to start without a secret key."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run_check(env_extra: dict) -> subprocess.CompletedProcess:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DJANGO_SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL")
+    }
+    env.update(env_extra)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.DATABASES['default']['ENGINE'], settings.CELERY_BROKER_URL)",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_needs_a_secret_key():
+    result = _run_check({"DJANGO_SETTINGS_MODULE": "portal.settings.production", "DJANGO_ALLOWED_HOSTS": "x"})
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_production_reads_database_and_broker_from_the_environment():
+    result = _run_check(
+        {
+            "DJANGO_SETTINGS_MODULE": "portal.settings.production",
+            "DJANGO_SECRET_KEY": "x" * 50,
+            "DJANGO_ALLOWED_HOSTS": "portal.example.org",
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/portal",
+            "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+        }
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.postgresql", "redis://127.0.0.1:6379/0"]
+
+
+def test_local_default_is_embedded():
+    result = _run_check({"DJANGO_SETTINGS_MODULE": "portal.settings.local"})
+    assert result.returncode == 0, result.stderr
+    engine, broker = result.stdout.split()
+    assert engine == "django.db.backends.sqlite3" and broker == "filesystem://"
