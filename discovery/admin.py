@@ -1,21 +1,9 @@
-from django import forms
 from django.contrib import admin, messages
 
+from discovery.forms import RoundLaunchForm
 from discovery.models import Candidate, Round, RoundStage, TrainedModel
-from discovery.services import (
-    EVALUATORS,
-    GENERATORS,
-    SELECTIONS,
-    RoundConfig,
-    round_cancel,
-    round_create,
-    round_resume,
-    round_retry,
-)
+from discovery.services import round_cancel, round_create, round_resume, round_retry
 from hull.errors import CatalogueError
-from hull.hull_sets import HULL_SETS
-
-DEFAULTS = RoundConfig()
 
 
 class RoundStageInline(admin.TabularInline):
@@ -24,61 +12,6 @@ class RoundStageInline(admin.TabularInline):
     fields = ("name", "status", "done", "total", "message", "started_at", "finished_at")
     readonly_fields = fields
     can_delete = False
-
-
-class RoundLaunchForm(forms.ModelForm):
-    """What an admin chooses when launching a round; the service validates it again."""
-
-    elements = forms.CharField(required=False, help_text="scope: elements, comma-separated (e.g. Li, Mn, O)")
-    chemsys = forms.CharField(
-        required=False, help_text="scope: chemical systems, comma-separated (e.g. Li-Co-O)"
-    )
-    generators = forms.MultipleChoiceField(
-        choices=[(g, g) for g in GENERATORS], initial=DEFAULTS.generators, widget=forms.CheckboxSelectMultiple
-    )
-    budget = forms.IntegerField(initial=DEFAULTS.budget, min_value=1, help_text="candidates generated")
-    eval_budget = forms.IntegerField(
-        initial=DEFAULTS.eval_budget, min_value=1, help_text="candidates evaluated"
-    )
-    baseline_size = forms.IntegerField(initial=DEFAULTS.baseline_size, min_value=0)
-    threshold = forms.FloatField(
-        initial=DEFAULTS.threshold, help_text="eV/atom above the hull kept by the filter"
-    )
-    selection = forms.ChoiceField(choices=[(s, s) for s in SELECTIONS], initial=DEFAULTS.selection)
-    evaluator = forms.ChoiceField(choices=[(e, e) for e in EVALUATORS], initial=DEFAULTS.evaluator)
-    ensemble_size = forms.IntegerField(initial=DEFAULTS.ensemble_size, min_value=1, max_value=32)
-    retrain = forms.BooleanField(required=False, initial=DEFAULTS.retrain)
-    launch_hull_set = forms.ChoiceField(label="Hull set", choices=[(h, h) for h in HULL_SETS], initial="all")
-
-    class Meta:
-        model = Round
-        fields = ()
-
-    def config(self) -> dict:
-        data = self.cleaned_data
-        return {
-            "elements": [e.strip() for e in data["elements"].split(",") if e.strip()],
-            "chemsys": [c.strip() for c in data["chemsys"].split(",") if c.strip()],
-            "generators": list(data["generators"]),
-            "budget": data["budget"],
-            "eval_budget": data["eval_budget"],
-            "baseline_size": data["baseline_size"],
-            "threshold": data["threshold"],
-            "selection": data["selection"],
-            "evaluator": data["evaluator"],
-            "ensemble_size": data["ensemble_size"],
-            "retrain": data["retrain"],
-            "hull_set": data["launch_hull_set"],
-        }
-
-    def clean(self):
-        cleaned = super().clean()
-        if not self.errors:
-            try:
-                RoundConfig.from_data(self.config())
-            except CatalogueError as exc:
-                raise forms.ValidationError(str(exc)) from exc
-        return cleaned
 
 
 @admin.register(Round)

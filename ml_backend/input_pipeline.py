@@ -70,23 +70,21 @@ def _round_up(value: float, quantum: int) -> int:
     return int(math.ceil(value / quantum) * quantum)
 
 
-def _nice_size(value: float) -> int:
-    """Round up to 1, 1.25, 1.5 or 1.75 times a power of two (<= 25% waste, few distinct sizes)."""
-    value = max(int(math.ceil(value)), 8)
-    power = 2 ** int(math.floor(math.log2(value)))
-    for factor in (1.0, 1.25, 1.5, 1.75, 2.0):
-        if power * factor >= value:
-            return int(power * factor)
-    return 2 * power
+#: Budgets are rounded up to a multiple of this: one budget is fixed per model (it is stored in the
+#: checkpoint), so coarser rounding would only buy padding, not fewer compilations.
+SIZE_QUANTUM = 16
 
 
 def budget_ladder(
-    graphs: Sequence[jraph.GraphsTuple], batch_size: int, num_rungs: int = 3, headroom: float = 1.0
+    graphs: Sequence[jraph.GraphsTuple], batch_size: int, num_rungs: int = 4, headroom: float = 1.0
 ) -> list[Budget]:
     """Budgets derived from the data: the largest holds ``batch_size`` average graphs.
 
-    Every rung can hold the largest single graph, so any graph fits alone in any rung.
-    Returned smallest first.
+    Nodes and edges are sized in the data's own ratio, so a batch packed against them fills both;
+    the graph count may reach twice ``batch_size`` (padding graphs cost one global row each), so a
+    run of small graphs is bound by nodes and edges, not by the count. Each lower rung halves the
+    top one, for the last, partial batch of a run. Every rung holds the largest single graph, so any
+    graph fits alone in any rung. Returned smallest first.
     """
     if not graphs:
         raise ValueError("need at least one graph to choose budgets")
@@ -96,9 +94,9 @@ def budget_ladder(
     rungs = []
     for level in range(num_rungs):
         size = max(1, batch_size // 2**level)
-        node = _nice_size(max(size * n_nodes.mean() * headroom, n_nodes.max()) + 1)
-        edge = _nice_size(max(size * n_edges.mean() * headroom, n_edges.max(), 1))
-        rungs.append(Budget(n_node=node, n_edge=edge, n_graph=size + 1))
+        node = _round_up(max(size * n_nodes.mean() * headroom, n_nodes.max()) + 1, SIZE_QUANTUM)
+        edge = _round_up(max(size * n_edges.mean() * headroom, n_edges.max(), 1), SIZE_QUANTUM)
+        rungs.append(Budget(n_node=node, n_edge=edge, n_graph=2 * size + 1))
         if size == 1:
             break
     return sorted(set(rungs))
@@ -111,28 +109,53 @@ def extend_ladder(ladder: Sequence[Budget], graph: jraph.GraphsTuple) -> list[Bu
         return list(ladder)
     top = max(ladder)
     return sorted(
-        [*ladder, Budget(max(top.n_node, _nice_size(n + 1)), max(top.n_edge, _nice_size(e)), top.n_graph)]
+        [
+            *ladder,
+            Budget(
+                max(top.n_node, _round_up(n + 1, SIZE_QUANTUM)),
+                max(top.n_edge, _round_up(e, SIZE_QUANTUM)),
+                top.n_graph,
+            ),
+        ]
     )
 
 
 def pack_indices(
     graphs: Sequence[jraph.GraphsTuple], order: Sequence[int], budget: Budget
 ) -> Iterator[list[int]]:
-    """Greedily group graph indices (in ``order``) so each group fits ``budget``."""
-    group: list[int] = []
-    nodes = edges = 0
+    """Group graph indices so each group fits ``budget``, first fit over the open groups.
+
+    Graphs are taken in ``order`` (shuffled for training, largest first for inference) and each goes
+    into the first open group with room for it, so small graphs fill the gaps that large ones leave
+    (a plain greedy cut leaves each group's last gap empty). A group is closed once it is nearly full
+    and then yielded; groups keep their members in ``order``.
+    """
+    open_groups: list[list] = []  # [indices, nodes, edges]
+    smallest_nodes = smallest_edges = None
     for i in order:
         n, e = int(graphs[i].n_node.sum()), int(graphs[i].n_edge.sum())
         if not budget.fits(n, e, 1):
             raise ValueError(f"graph {i} ({n} nodes, {e} edges) does not fit {budget}")
-        if group and not budget.fits(nodes + n, edges + e, len(group) + 1):
-            yield group
-            group, nodes, edges = [], 0, 0
-        group.append(i)
-        nodes += n
-        edges += e
-    if group:
-        yield group
+        smallest_nodes = n if smallest_nodes is None else min(smallest_nodes, n)
+        smallest_edges = e if smallest_edges is None else min(smallest_edges, e)
+        for group in open_groups:
+            if budget.fits(group[1] + n, group[2] + e, len(group[0]) + 1):
+                group[0].append(i)
+                group[1] += n
+                group[2] += e
+                break
+        else:
+            open_groups.append([[i], n, e])
+        # Yield the groups no graph seen so far could still join.
+        still_open = []
+        for group in open_groups:
+            if budget.fits(group[1] + smallest_nodes, group[2] + smallest_edges, len(group[0]) + 1):
+                still_open.append(group)
+            else:
+                yield group[0]
+        open_groups = still_open
+    for group in open_groups:
+        yield group[0]
 
 
 def smallest_fitting(ladder: Sequence[Budget], graphs: jraph.GraphsTuple) -> Budget:
@@ -171,9 +194,14 @@ def iterate_batches(
     """Padded batches over all graphs, shuffled when ``rng`` is given.
 
     Groups are packed against the largest budget; each is padded to the smallest budget
-    that fits it (only the last, partial groups use the smaller rungs).
+    that fits it (only the last, partial groups use the smaller rungs). Without ``rng`` the
+    graphs are packed largest first (first fit decreasing), which leaves the least padding.
     """
-    order = rng.permutation(len(graphs)) if rng is not None else np.arange(len(graphs))
+    if rng is not None:
+        order = rng.permutation(len(graphs))
+    else:
+        edges = np.array([int(g.n_edge.sum()) for g in graphs])
+        order = np.argsort(-edges, kind="stable")
     for group in pack_indices(graphs, order, max(ladder)):
         batch, budget = make_batch(graphs, group, ladder, targets)
         if stats is not None:

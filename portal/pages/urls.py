@@ -14,5 +14,6 @@ urlpatterns = [
     path("families/li-mn-oxides/", views.family_li_mn_oxides, name="family-li-mn-oxides"),
     path("families/prototypes/", views.family_prototypes, name="family-prototypes"),
     path("discovery/", views.discovery, name="discovery"),
+    path("discovery/launch/", views.discovery_launch, name="discovery-launch"),
     path("assets/plotly-<str:version>.min.js", views.plotly_js, name="plotly-js"),
 ]

@@ -5,11 +5,16 @@ from functools import wraps
 from pathlib import Path
 
 import plotly
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.shortcuts import render as django_render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from discovery.forms import RoundLaunchForm
+from discovery.services import round_create
 from hull import families, selectors
 from hull.errors import CatalogueError
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
@@ -238,15 +243,37 @@ def family_prototypes(request: HttpRequest) -> HttpResponse:
 
 
 def discovery(request: HttpRequest) -> HttpResponse:
+    return _discovery_page(request, RoundLaunchForm() if request.user.is_staff else None)
+
+
+@require_POST
+def discovery_launch(request: HttpRequest) -> HttpResponse:
+    """Staff launch a round from the dashboard: the form parses, ``round_create`` validates and enqueues."""
+    if not request.user.is_staff:
+        raise PermissionDenied("only staff can launch discovery rounds")
+    form = RoundLaunchForm(request.POST)
+    if form.is_valid():
+        try:
+            launched = round_create(config=form.config(), user=request.user, enqueue=True)
+        except CatalogueError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Round {launched.number} launched.")
+            return redirect("discovery")
+    return _discovery_page(request, form, status=400)
+
+
+def _discovery_page(
+    request: HttpRequest, launch_form: RoundLaunchForm | None, status: int = 200
+) -> HttpResponse:
     dashboard = page_selectors.dashboard_get()
     charts = [(name, figures.figure_json(fig)) for name, fig in figures.round_metrics(dashboard.rounds)]
     scaling = None
     if dashboard.scaling:
         model, result = dashboard.scaling
         scaling = (model, figures.figure_json(figures.scaling(result, f"Data scaling of {model.name}")))
-    return render(
-        request, "portal/discovery.html", {"dashboard": dashboard, "charts": charts, "scaling": scaling}
-    )
+    context = {"dashboard": dashboard, "charts": charts, "scaling": scaling, "launch_form": launch_form}
+    return render(request, "portal/discovery.html", context, status=status)
 
 
 def plotly_js(request: HttpRequest, version: str) -> FileResponse:
