@@ -94,11 +94,12 @@ class CandidateAdmin(admin.ModelAdmin):
         "generator",
         "composition",
         "status",
+        "kept",
         "baseline",
         "predicted_decomposition_energy",
         "decomposition_energy",
     )
-    list_filter = ("status", "generator", "baseline", "round")
+    list_filter = ("status", "generator", "kept", "baseline", "round")
     search_fields = ("=candidate_id", "composition", "parent_id")
     raw_id_fields = ("round", "entry")
 

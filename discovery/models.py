@@ -148,8 +148,11 @@ class Candidate(models.Model):
     chemsys = models.CharField(max_length=200)
     structure = models.JSONField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.GENERATED, db_index=True)
+    kept = models.BooleanField(default=False, help_text="kept by the filter for evaluation")
     baseline = models.BooleanField(
-        default=False, help_text="in the random unfiltered sample evaluated as the baseline"
+        default=False,
+        help_text="in the random sample of all generated candidates evaluated as the baseline "
+        "(a candidate may also be kept)",
     )
     predicted_formation_energy = models.FloatField(
         null=True, blank=True, help_text="ensemble median, eV/atom"

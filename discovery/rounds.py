@@ -275,12 +275,15 @@ def stage_filter(round: Round) -> RoundStage:
         stage_progress(stage, start + len(block))
     kept = select_candidates(candidates, plan)
     kept_ids = {c.pk for c in kept}
-    rest = [c for c in candidates if c.pk not in kept_ids]
-    baseline = random.Random(plan.seed + round.number).sample(rest, min(plan.baseline_size, len(rest)))
+    # The baseline is a random sample of everything generated (what evaluating without the models would find);
+    # a sampled candidate that the filter also kept is evaluated once and counts in both hit rates.
+    baseline = random.Random(plan.seed + round.number).sample(
+        candidates, min(plan.baseline_size, len(candidates))
+    )
     baseline_ids = {c.pk for c in baseline}
     with transaction.atomic():
-        round.candidates.update(status=Candidate.Status.REJECTED, baseline=False)
-        round.candidates.filter(pk__in=kept_ids).update(status=Candidate.Status.SELECTED)
+        round.candidates.update(status=Candidate.Status.REJECTED, kept=False, baseline=False)
+        round.candidates.filter(pk__in=kept_ids).update(status=Candidate.Status.SELECTED, kept=True)
         round.candidates.filter(pk__in=baseline_ids).update(status=Candidate.Status.SELECTED, baseline=True)
     stage_finish(
         stage,
@@ -363,7 +366,9 @@ def evaluator_for(plan: RoundConfig):
         if plan.evaluator == "chgnet":
             from discovery.evaluation.chgnet_evaluator import CHGNetEvaluator
 
-            _evaluators[key] = CHGNetEvaluator(steps=plan.relax_steps)
+            _evaluators[key] = CHGNetEvaluator(
+                steps=plan.relax_steps, threads=getattr(settings, "PORTAL_EVALUATOR_THREADS", None)
+            )
         elif plan.evaluator == "vasp":
             from discovery.evaluation.vasp_evaluator import VaspEvaluator
 
@@ -581,13 +586,16 @@ def round_metrics(round: Round) -> dict:
             )
         if distance is None:
             continue
-        judged["baseline" if c.baseline else "filtered"].append(distance <= 0.0)
+        if c.kept:
+            judged["filtered"].append(distance <= 0.0)
+        if c.baseline:
+            judged["baseline"].append(distance <= 0.0)
         if c.predicted_formation_energy is not None and formation is not None:
             errors.append(abs(c.predicted_formation_energy - formation))
     count = {s: sum(1 for c in candidates if c.status == s) for s in Candidate.Status.values}
     return {
         "generated": len(candidates),
-        "kept": sum(1 for c in candidates if c.status != Candidate.Status.REJECTED and not c.baseline),
+        "kept": sum(1 for c in candidates if c.kept),
         "evaluated": count[Candidate.Status.EVALUATED] + count[Candidate.Status.INGESTED],
         "failed": count[Candidate.Status.FAILED],
         "hit_rate": _rate(judged["filtered"]),

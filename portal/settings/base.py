@@ -126,6 +126,9 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 PORTAL_CPU_QUEUE = env.str("PORTAL_CPU_QUEUE", default="cpu")
 PORTAL_GPU_QUEUE = env.str("PORTAL_GPU_QUEUE", default="gpu")
 PORTAL_VASP_COMMAND = env.str("PORTAL_VASP_COMMAND", default="")
+# torch threads per worker process for CHGNet relaxations: a prefork worker runs one process per core, and
+# more threads than that oversubscribe the cores (on this 2-core machine 2 threads each were 10x slower).
+PORTAL_EVALUATOR_THREADS = env.int("PORTAL_EVALUATOR_THREADS", default=1)
 
 # --- REST API (Django REST framework, drf-spectacular) -----------------------------------------------
 REST_FRAMEWORK = {

@@ -53,6 +53,15 @@ def test_a_round_turns_the_flywheel(flywheel):
     )
     for key in ("hit_rate", "baseline_hit_rate", "model_mae", "new_stable", "pushed_off_hull"):
         assert key in metrics
+    # the baseline is drawn from all generated candidates, so it may overlap the kept ones; each is evaluated once
+    kept = set(round.candidates.filter(kept=True).values_list("pk", flat=True))
+    sampled = set(round.candidates.filter(baseline=True).values_list("pk", flat=True))
+    assert metrics["kept"] == len(kept) <= CONFIG["eval_budget"]
+    assert len(sampled) == min(CONFIG["baseline_size"], metrics["generated"])
+    assert set(round.candidates.exclude(status="rejected").values_list("pk", flat=True)) == kept | sampled
+    judged = round.candidates.filter(decomposition_energy__isnull=False)
+    assert metrics["hits"] == judged.filter(kept=True, decomposition_energy__lte=0).count()
+    assert metrics["baseline_hits"] == judged.filter(baseline=True, decomposition_energy__lte=0).count()
     new = Entry.objects.filter(source="discovery")
     assert new.count() == round.candidates.filter(status=Candidate.Status.INGESTED).count() > 0
     assert Entry.objects.count() == entries_before + new.count()
