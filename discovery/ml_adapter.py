@@ -18,7 +18,7 @@ from hull.selectors import check_hull_set
 from ml_backend.baselines import LinearElementBaseline
 from ml_backend.configs.base import Config, config_to_dict
 from ml_backend.data import Sample, fingerprint, hash_split
-from ml_backend.ensemble import Ensemble, train_ensemble
+from ml_backend.ensemble import NO_AUGMENTATION, Ensemble, train_ensemble
 
 CONFIGS = {"structural": "cpu_structural", "compositional": "cpu_compositional"}
 
@@ -161,9 +161,11 @@ def _members(directory: Path) -> int:
 
 
 def ensemble_mae(ensemble: Ensemble, samples: list[Sample]) -> float:
+    """Mean absolute error of the ensemble median on ``samples``. Their structures are relaxed, so they are
+    predicted as they are: the volume scan of the filter (minimum over strained copies) would bias low."""
     targets = np.array([s.target for s in samples])
     if ensemble.kind == "structural":
-        predicted = ensemble.predict_structures([s.structure for s in samples]).median
+        predicted = ensemble.predict_structures([s.structure for s in samples], NO_AUGMENTATION).median
     else:
         predicted = ensemble.predict_compositions([s.structure.composition for s in samples]).median
     return float(np.mean(np.abs(predicted - targets)))

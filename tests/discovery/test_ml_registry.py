@@ -6,6 +6,7 @@ from django.core.management import CommandError, call_command
 
 from discovery.ml_adapter import active_ensemble, catalogue_samples, models_train
 from discovery.models import TrainedModel
+from ml_backend.data import hash_split
 from hull.services.ingest import ingest_file
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +33,15 @@ def test_train_models_command_registers_an_active_ensemble(catalogue, capsys):
     assert model.is_active and model.n_train + model.n_test == 57
     assert model.split["method"].startswith("md5")
     assert np.isfinite(model.metrics["test_mae"]) and np.isfinite(model.metrics["baseline_mae"])
+    # the registered test MAE is that of the members' median on the relaxed test structures as they are
+    _, ensemble = active_ensemble("structural")
+    _, test = hash_split(catalogue_samples(hull_set="dft"))
+    targets = np.array([s.target for s in test])
+    members = np.stack([p.predict([s.structure for s in test]) for p in ensemble.predictors])
+    assert model.metrics["test_mae"] == pytest.approx(
+        np.mean(np.abs(np.median(members, 0) - targets)), abs=1e-5
+    )
+    assert model.metrics["test_mae"] <= np.mean(np.abs(members - targets)) + 1e-6
     # a second model of the same kind takes over as the active one
     models_train(config_name="tiny", n_models=1, epochs=2, name="tiny-b")
     assert list(TrainedModel.objects.filter(is_active=True).values_list("name", flat=True)) == ["tiny-b"]
