@@ -101,7 +101,12 @@ class SubstitutionModel:
 
 @cache
 def _oxidation_states(formula: str) -> tuple[tuple[str, float], ...] | None:
-    guesses = Composition(formula).oxi_state_guesses(max_sites=-20)
+    """The first oxidation-state guess of the reduced formula; ``None`` when there is none or the formula has
+    more than 20 atoms (pymatgen refuses those: the bond-valence analyser takes over)."""
+    try:
+        guesses = Composition(formula).oxi_state_guesses(max_sites=-20)
+    except ValueError:
+        return None
     if not guesses:
         return None
     return tuple(sorted(guesses[0].items()))

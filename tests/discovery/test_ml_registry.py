@@ -6,8 +6,8 @@ from django.core.management import CommandError, call_command
 
 from discovery.ml_adapter import active_ensemble, catalogue_samples, models_train
 from discovery.models import TrainedModel
-from ml_backend.data import hash_split
 from hull.services.ingest import ingest_file
+from ml_backend.data import hash_split
 
 pytestmark = pytest.mark.django_db
 
