@@ -89,3 +89,30 @@ def test_a_cancelled_round_stops(flywheel):
     assert round.status == Round.Status.CANCELLED
     assert not round.candidates.exists()
     assert set(round.stages.values_list("status", flat=True)) == {RoundStage.Status.CANCELLED}
+
+
+def test_run_discovery_prints_the_round_table_and_reports_stored_rounds(flywheel, capsys):
+    from django.core.management import call_command
+
+    args = ["--budget", "12", "--eval-budget", "3", "--baseline-size", "1", "--elements", "Li,Na,Co,O"]
+    args += ["--threshold", "1.0", "--ensemble-size", "1", "--volumes", "2", "--relax-steps", "15"]
+    call_command("run_discovery", "--rounds", "1", *args)
+    lines = capsys.readouterr().out.strip().splitlines()
+    header, row = lines[0], lines[-1]
+    round = Round.objects.get()
+    metrics = round.metrics
+    assert header.split()[:3] == ["round", "status", "generated"]
+    cells = row.split()
+    assert cells[:6] == [
+        "1",
+        "succeeded",
+        str(metrics["generated"]),
+        str(metrics["kept"]),
+        str(metrics["evaluated"]),
+        str(metrics["failed"]),
+    ]
+    call_command("run_discovery", "--report")
+    reported = capsys.readouterr().out.strip().splitlines()
+    assert reported[0] == header and len(reported) == 2, lines
+    assert reported[1].split()[:-1] == cells[:-1]
+    assert Round.objects.count() == 1  # --report launches nothing

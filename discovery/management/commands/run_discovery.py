@@ -54,8 +54,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--timeout", type=float, default=7200, help="seconds to wait for a round (--celery)"
         )
+        parser.add_argument(
+            "--report",
+            action="store_true",
+            help="print the table of the rounds already stored (however they were launched) and exit",
+        )
 
     def handle(self, *args, **options):
+        if options["report"]:
+            self.stdout.write("  ".join(name.rjust(width) for name, width in COLUMNS))
+            for round in Round.objects.order_by("number"):
+                seconds = None
+                if round.started_at and round.finished_at:
+                    seconds = (round.finished_at - round.started_at).total_seconds()
+                self.stdout.write(self._row(round, seconds))
+            return
         config = {
             "elements": [e for e in options["elements"].split(",") if e],
             "chemsys": [c for c in options["chemsys"].split(",") if c],
@@ -97,7 +110,7 @@ class Command(BaseCommand):
             f"round {round.number} did not finish within {timeout:.0f} s (still {round.status})"
         )
 
-    def _row(self, round: Round, seconds: float) -> str:
+    def _row(self, round: Round, seconds: float | None) -> str:
         m = round.metrics or {}
 
         def pct(value):
@@ -115,6 +128,6 @@ class Command(BaseCommand):
             "-" if m.get("model_mae") is None else f"{m['model_mae']:.3f}",
             m.get("new_stable", "-"),
             m.get("pushed_off_hull", "-"),
-            f"{seconds:.0f}",
+            "-" if seconds is None else f"{seconds:.0f}",
         ]
         return "  ".join(str(cell).rjust(width) for cell, (_, width) in zip(cells, COLUMNS, strict=True))
