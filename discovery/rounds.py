@@ -74,6 +74,8 @@ def stage_start(round: Round, name: str, total: int = 0) -> RoundStage:
 
 
 def stage_finish(stage: RoundStage, message: str = "", status: str = RoundStage.Status.SUCCEEDED) -> None:
+    if not stage.total:  # progress went straight to the database (stage_progress): keep it
+        stage.refresh_from_db(fields=["done", "total"])
     stage.status = status
     stage.message = message[:2000]
     stage.finished_at = timezone.now()
@@ -484,6 +486,7 @@ def stage_ingest(round: Round) -> RoundStage:
             batch_id=report.batch_id, metrics={**(round.metrics or {}), "stable_before": stable_before}
         )
     round.refresh_from_db()
+    stage_progress(stage, len(ids), len(evaluated))
     stage_finish(stage, report.summary())
     return stage
 

@@ -70,6 +70,8 @@ def test_a_round_turns_the_flywheel(flywheel):
     assert not Stability.objects.filter(entry__in=new, hull_set="dft").exists()
     assert round.batch_id is not None and set(new.values_list("batch_id", flat=True)) == {round.batch_id}
     assert hull_differences() == []
+    ingest = round.stages.get(name="ingest")
+    assert ingest.total == ingest.done == new.count()
 
     # stages run again, as after a worker died mid-stage: nothing is added twice
     candidates = round.candidates.count()
