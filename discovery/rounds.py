@@ -486,7 +486,6 @@ def stage_ingest(round: Round) -> RoundStage:
             batch_id=report.batch_id, metrics={**(round.metrics or {}), "stable_before": stable_before}
         )
     round.refresh_from_db()
-    stage_progress(stage, len(ids), len(evaluated))
     stage_finish(stage, report.summary())
     return stage
 
