@@ -1,6 +1,6 @@
 """Static-shape batching of crystal graphs (pattern of flax ``examples/ogbg_molpcba``).
 
-XLA compiles one program per input shape, so graphs are packed greedily into batches and
+XLA compiles one program per input shape, so graphs are packed into batches (first fit) and
 padded with ``jraph.pad_with_graphs`` to one of a few fixed budgets (a "ladder": the full
 budget and its halves). A whole training or inference run therefore compiles at most
 ``len(ladder)`` programs. Padded graphs are masked out of losses and metrics with
