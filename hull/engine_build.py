@@ -150,28 +150,41 @@ def compute_hulls(
             keep(chemsys, compute_one(chemsys, by_system[chemsys], refs, stable_below))
         return result
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers) as pool:
-        for _, level in itertools.groupby(order, key=lambda cs: cs.count("-")):
-            batch = list(level)
-            tasks = [(cs, by_system[cs], refs, _below_of(cs, stable_below)) for cs in batch]
-            chunk = max(1, len(tasks) // (8 * workers))
-            for chemsys, packed in zip(
-                batch, pool.imap(_compute_packed, tasks, chunksize=chunk), strict=True
-            ):
-                keep(chemsys, _unpack(packed))
+    for _, level in itertools.groupby(order, key=lambda cs: cs.count("-")):
+        batch = list(level)
+        if len(batch) < 2 * workers:
+            for chemsys in batch:
+                keep(chemsys, compute_one(chemsys, by_system[chemsys], refs, stable_below))
+            continue
+        # forked per level: the children inherit every input (and the subsystems' results
+        # so far) by copy-on-write, so only chemical-system names travel to them
+        _SHARED.update(by_system=by_system, refs=refs, stable_below=stable_below)
+        n_chunks = min(len(batch), 8 * workers)
+        chunks = [batch[i::n_chunks] for i in range(n_chunks)]
+        try:
+            with context.Pool(workers) as pool:
+                for chunk, packed in zip(chunks, pool.imap(_compute_chunk, chunks), strict=True):
+                    for chemsys, one in zip(chunk, packed, strict=True):
+                        keep(chemsys, _unpack(one))
+        finally:
+            _SHARED.clear()
     return result
 
 
-def _below_of(chemsys: str, stable_below: Mapping[str, StablePoints]) -> dict[str, StablePoints]:
-    return {sub: stable_below[sub] for sub in subsystems(chemsys, proper=True) if sub in stable_below}
+_SHARED: dict = {}
+"""Inputs of the forked workers of one level of ``compute_hulls`` (set just before the fork)."""
 
 
-def _compute_packed(task: tuple) -> tuple:
-    """Worker side: compute one system and return it as plain tuples (cheap to unpickle)."""
-    outcome = compute_one(*task)
-    thermo = [tuple(getattr(t, f) for f in EntryThermo.__slots__) for t in outcome.thermo.values()]
-    hull = tuple(getattr(outcome.hull, f) for f in SystemHull.__slots__)
-    return hull, thermo, outcome.own_stable
+def _compute_chunk(chunk: list[str]) -> list[tuple]:
+    """Worker side: compute systems of one level and return them as plain tuples (cheap to unpickle)."""
+    by_system, refs, stable_below = _SHARED["by_system"], _SHARED["refs"], _SHARED["stable_below"]
+    packed = []
+    for chemsys in chunk:
+        outcome = compute_one(chemsys, by_system[chemsys], refs, stable_below)
+        thermo = [tuple(getattr(t, f) for f in EntryThermo.__slots__) for t in outcome.thermo.values()]
+        hull = tuple(getattr(outcome.hull, f) for f in SystemHull.__slots__)
+        packed.append((hull, thermo, outcome.own_stable))
+    return packed
 
 
 def _unpack(packed: tuple) -> SystemOutcome:

@@ -16,6 +16,8 @@ of the facet, so the hull energy of many compositions at once is a maximum over 
 
 from __future__ import annotations
 
+import functools
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +28,8 @@ DEGENERATE_DET = 1e-14
 BARY_TOL = 1e-9
 """A composition is inside a facet when all its barycentric coordinates are >= -BARY_TOL."""
 _CHUNK = 1024
+MAX_SUBSETS = 2000
+"""Neighbourhoods with more point subsets than this are handed to qhull instead of enumerated."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,16 +42,18 @@ class LowerHull:
     energies: np.ndarray  # (F, n): formation energies of the vertices
 
 
-def qhull_simplices(points: np.ndarray) -> np.ndarray:
-    """Simplices of the convex hull of ``points`` (the one qhull call of the engine).
+def qhull_facets(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Simplices of the convex hull of ``points`` and the energy component of their outward normals.
 
-    ``Qt`` triangulates non-simplicial facets; ``i`` returns vertex indices. Where qhull
-    gives up on precision (nearly degenerate input), joggled input ``QJ`` is the fallback.
+    The one qhull call of the engine. ``Qt`` triangulates non-simplicial facets; ``i``
+    returns vertex indices. Where qhull gives up on precision (nearly degenerate input),
+    joggled input ``QJ`` is the fallback.
     """
     try:
-        return ConvexHull(points, qhull_options="Qt i").simplices
+        hull = ConvexHull(points, qhull_options="Qt i")
     except QhullError:
-        return ConvexHull(points, qhull_options="QJ i").simplices
+        hull = ConvexHull(points, qhull_options="QJ i")
+    return np.asarray(hull.simplices, dtype=np.int64), hull.equations[:, -2]
 
 
 def build_lower_hull(
@@ -55,38 +61,42 @@ def build_lower_hull(
 ) -> LowerHull:
     """Lower hull of points with composition ``coords`` (m, n-1) and ``energies`` (m,).
 
-    ``simplices`` (canonical, as ``lower_simplices`` returns them) skips the qhull call
-    when the facets are already known.
+    ``simplices`` (canonical: each row sorted, rows in lexicographic order, as a built
+    hull's ``vertices``) skips the qhull call when the facets are already known.
     """
-    if simplices is None:
-        simplices = lower_simplices(coords, energies)
-    return hull_from_simplices(coords, energies, simplices)
-
-
-def lower_simplices(coords: np.ndarray, energies: np.ndarray) -> np.ndarray:
-    """Lower-hull simplices as point indices, each row sorted, rows in lexicographic order.
-
-    The extra top point sits above the mean composition, inside the points' projection.
-    For a system's hull the element corners are among the points, so the lower hull
-    covers the whole composition simplex.
-    """
+    if simplices is not None:
+        return hull_from_simplices(coords, energies, simplices)
     m, dim = coords.shape
     n = dim + 1
+    # the extra top point sits above the mean composition, inside the points' projection;
+    # for a system's hull the element corners are among the points, so the lower hull
+    # covers the whole composition simplex
     top = np.empty(n)
     top[:-1] = coords.mean(axis=0)
     top[-1] = max(float(energies.max(initial=0.0)), 0.0) + 1.0
     points = np.vstack([np.column_stack([coords, energies]), top])
-    simplices = np.asarray(qhull_simplices(points), dtype=np.int64)
-    simplices = simplices[(simplices < m).all(axis=1)]
+    simplices, normal_energy = qhull_facets(points)
+    # upper facets (those through the top point, or facing up) are dropped before any algebra
+    simplices = simplices[(simplices < m).all(axis=1) & (normal_energy < 0.0)]
+    if not len(simplices):
+        return hull_from_simplices(coords, energies, simplices.reshape(0, n))
     simplices.sort(axis=1)
-    simplices = simplices[np.lexsort(simplices.T[::-1])] if len(simplices) else simplices.reshape(0, n)
+    simplices = simplices[np.lexsort(simplices.T[::-1])]
     matrices = np.concatenate([coords[simplices], np.ones((len(simplices), n, 1))], axis=2)
-    dets = np.linalg.det(matrices) if len(simplices) else np.zeros(0)
-    simplices = simplices[np.abs(dets) > DEGENERATE_DET]
-    planes = hull_from_simplices(coords, energies, simplices).planes
-    # a lower facet lies on or below every point: drop upper/vertical ones by testing the
-    # top point, which any lower facet plane passes underneath
-    return simplices[planes[:, :-1] @ top[:-1] + planes[:, -1] < top[-1]]
+    regular = np.abs(np.linalg.det(matrices)) > DEGENERATE_DET
+    simplices, matrices = simplices[regular], matrices[regular]
+    facet_energies = energies[simplices]
+    inverse = np.linalg.inv(matrices)
+    planes = np.einsum("fij,fj->fi", inverse, facet_energies)
+    # a lower facet lies on or below every point: drop upper ones by testing the top
+    # point, which any lower facet plane passes underneath
+    lower = planes[:, :-1] @ top[:-1] + planes[:, -1] < top[-1]
+    return LowerHull(simplices[lower], inverse[lower], planes[lower], facet_energies[lower])
+
+
+def lower_simplices(coords: np.ndarray, energies: np.ndarray) -> np.ndarray:
+    """Lower-hull simplices as point indices, each row sorted, rows in lexicographic order."""
+    return build_lower_hull(coords, energies).vertices
 
 
 def hull_from_simplices(coords: np.ndarray, energies: np.ndarray, simplices: np.ndarray) -> LowerHull:
@@ -97,6 +107,12 @@ def hull_from_simplices(coords: np.ndarray, energies: np.ndarray, simplices: np.
     inverse = np.linalg.inv(matrices)
     planes = np.einsum("fij,fj->fi", inverse, facet_energies)
     return LowerHull(simplices, inverse, planes, facet_energies)
+
+
+@functools.lru_cache(maxsize=256)
+def subsets(k: int, n: int) -> np.ndarray:
+    """All ``n``-subsets of ``range(k)`` as rows of indices (cached: reused for every vertex)."""
+    return np.array(list(itertools.combinations(range(k), n)), dtype=np.int64).reshape(-1, n)
 
 
 def strictly_above_facets(hull: LowerHull, coords: np.ndarray, energies: np.ndarray, margin: float) -> bool:

@@ -21,6 +21,7 @@ entry itself); for elements and all other entries, the energy above the hull.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,8 @@ from scipy.spatial import QhullError
 
 from hull.engine_geometry import (
     BARY_TOL,
+    DEGENERATE_DET,
+    MAX_SUBSETS,
     LowerHull,
     build_lower_hull,
     hull_energies,
@@ -35,6 +38,9 @@ from hull.engine_geometry import (
     hull_vertex_mask,
     locate,
     strictly_above_facets,
+)
+from hull.engine_geometry import (
+    subsets as _subsets,
 )
 from hull.engine_types import EntryThermo, SystemHull
 
@@ -173,10 +179,10 @@ def compute_system(
     e_above = np.maximum(formation - hull_energy, 0.0)
 
     gnome = e_above.copy()
-    for row in stable_rows:
-        separation = _hull_without(
-            row, own, group, candidate_rows, keys, fractions, point_energy, hull, facet, e_above
-        )
+    separations = _separations(
+        own, group, candidate_rows, keys, fractions, point_energy, hull, facet, e_above, stable_rows
+    )
+    for row, separation in zip(stable_rows.tolist(), separations, strict=True):
         members = group == group[row]
         gnome[members] = formation[members] - separation
 
@@ -249,8 +255,7 @@ def _embed(below: list[StablePoints], elements: tuple[str, ...], size: int) -> n
     return out
 
 
-def _hull_without(
-    row: int,
+def _separations(
     own: SystemEntries,
     group: np.ndarray,
     candidate_rows: np.ndarray,
@@ -260,41 +265,98 @@ def _hull_without(
     hull: LowerHull,
     facet: np.ndarray,
     e_above: np.ndarray,
-) -> float:
-    """Hull formation energy at ``row``'s composition with every entry of that composition removed.
+    stable_rows: np.ndarray,
+) -> list[float]:
+    """For each stable row, the hull formation energy at its composition without that composition.
 
     Only points that can lie on the hull without the removed vertex are admissible: the
     subsystems' points, the other vertices, and own candidates whose facet touches the
     vertex or that lie on the hull (anything else is above a facet that survives the
-    removal). The hull is first rebuilt from the removed vertex's neighbourhood alone (its
-    link plus the candidates under its star); the facet found there is accepted when its
-    plane lies below every admissible point (then it supports the full hull too),
-    otherwise the full admissible set is used.
+    removal). The hull near the removed vertex is first taken from its neighbourhood
+    alone (its link plus the candidates under its star), by enumerating the simplices of
+    those few points for all stable rows at once; the result is accepted when the plane of
+    the lowest simplex lies below every admissible point (then it supports the full hull
+    too). Otherwise that vertex falls back to qhull, on the neighbourhood and then on the
+    whole admissible set.
     """
-    n_below = len(keys) - len(candidate_rows)
-    removed = n_below + int(np.flatnonzero(candidate_rows == row)[0])
-    other = np.ones(len(keys), dtype=bool)
-    other[n_below:] = group[candidate_rows] != group[row]
-    own_vertex = hull_vertex_mask(hull, len(keys))[n_below:]
-    touches = (hull.vertices[facet[candidate_rows]] == removed).any(axis=1)
+    if not len(stable_rows):
+        return []
+    n_points = len(keys)
+    n_below = n_points - len(candidate_rows)
+    n = fractions.shape[1]
+    candidate_index = np.searchsorted(candidate_rows, stable_rows)
+    removed = n_below + candidate_index  # point index of each stable row
+    facet_has = (hull.vertices[None, :, :] == removed[:, None, None]).any(axis=2)  # (V, F)
+    incidence = np.zeros((len(hull.vertices), n_points), dtype=bool)
+    np.put_along_axis(incidence, hull.vertices, True, axis=1)
+    star_points = (facet_has.astype(np.int64) @ incidence) > 0  # (V, P)
+    touches = facet_has[:, facet[candidate_rows]]  # (V, C): candidate located in the removed star
+    other = np.ones((len(stable_rows), n_points), dtype=bool)
+    other[:, n_below:] = group[candidate_rows][None, :] != group[stable_rows][:, None]
+    own_vertex = hull_vertex_mask(hull, n_points)[n_below:]
     admissible = other.copy()
-    admissible[n_below:] &= own_vertex | touches | (e_above[candidate_rows] <= ON_HULL_TOL)
-    local = np.zeros(len(keys), dtype=bool)
-    local[hull.vertices[(hull.vertices == removed).any(axis=1)].ravel()] = True
-    local[n_below:] |= touches
+    admissible[:, n_below:] &= own_vertex | touches | (e_above[candidate_rows] <= ON_HULL_TOL)
+    local = star_points
+    local[:, n_below:] |= touches
     local &= other
-    where = own.fractions[row : row + 1, 1:]
+    coords = fractions[:, 1:]
+    where = own.fractions[stable_rows, 1:]
+
+    # enumerate the simplices of every vertex's neighbourhood in one batch
+    owners, subsets = [], []
+    for v, mask in enumerate(local):
+        members = np.flatnonzero(mask)
+        if len(members) >= n and math.comb(len(members), n) <= MAX_SUBSETS:
+            chosen = members[_subsets(len(members), n)]
+            subsets.append(chosen)
+            owners.append(np.full(len(chosen), v))
+    result: list[float | None] = [None] * len(stable_rows)
+    if subsets:
+        subsets_all = np.concatenate(subsets)
+        owner = np.concatenate(owners)
+        matrices = np.concatenate([coords[subsets_all], np.ones((len(subsets_all), n, 1))], axis=2)
+        regular = np.abs(np.linalg.det(matrices)) > DEGENERATE_DET
+        subsets_all, owner, matrices = subsets_all[regular], owner[regular], matrices[regular]
+        target = np.column_stack([where, np.ones(len(where))])[owner]
+        weights = np.linalg.solve(np.swapaxes(matrices, 1, 2), target[..., None])[..., 0]
+        values = np.einsum("sj,sj->s", weights, point_energy[subsets_all])
+        values[weights.min(axis=1) < -BARY_TOL] = np.inf
+        order = np.lexsort((values, owner))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = owner[order][1:] != owner[order][:-1]
+        best = order[first]
+        best = best[np.isfinite(values[best])]
+        if len(best):
+            planes = np.linalg.solve(matrices[best], point_energy[subsets_all[best]][..., None])[..., 0]
+            heights = point_energy[None, :] - (planes[:, :-1] @ coords.T + planes[:, -1:])
+            heights[~admissible[owner[best]]] = np.inf
+            supported = heights.min(axis=1) >= -ON_HULL_TOL
+            for v, value in zip(
+                owner[best][supported].tolist(), values[best][supported].tolist(), strict=True
+            ):
+                result[v] = value
+    for v, value in enumerate(result):
+        if value is None:
+            result[v] = _separation_by_qhull(coords, point_energy, local[v], admissible[v], where[v])
+    return result
+
+
+def _separation_by_qhull(
+    coords: np.ndarray, energies: np.ndarray, local: np.ndarray, admissible: np.ndarray, where: np.ndarray
+) -> float:
+    """Hull energy at ``where`` from the neighbourhood's qhull if it supports the admissible points, else from all."""
+    target = where[None, :]
     try:
-        reduced = build_lower_hull(fractions[local, 1:], point_energy[local])
-        sub_facet, bary = locate(reduced, where)
+        reduced = build_lower_hull(coords[local], energies[local])
+        sub_facet, bary = locate(reduced, target)
         plane = reduced.planes[sub_facet[0]]
-        below_plane = point_energy[admissible] - (fractions[admissible, 1:] @ plane[:-1] + plane[-1])
+        below_plane = energies[admissible] - (coords[admissible] @ plane[:-1] + plane[-1])
         if bary.min() >= -BARY_TOL and below_plane.min() >= -ON_HULL_TOL:
             return float(hull_energies(reduced, sub_facet, bary)[0])
     except (ValueError, IndexError, np.linalg.LinAlgError, QhullError):
         pass
-    reduced = build_lower_hull(fractions[admissible, 1:], point_energy[admissible])
-    sub_facet, bary = locate(reduced, where)
+    reduced = build_lower_hull(coords[admissible], energies[admissible])
+    sub_facet, bary = locate(reduced, target)
     return float(hull_energies(reduced, sub_facet, bary)[0])
 
 
