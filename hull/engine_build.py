@@ -25,6 +25,7 @@ from hull.engine_types import (
     subsystems,
     system_order,
 )
+from hull.gc_pause import gc_paused
 
 Reference = tuple[float, int]
 """An elemental reference as (energy per atom, key): the minimum of these over unary entries."""
@@ -132,6 +133,11 @@ def compute_hulls(
     (systems of equal size are independent); the result is identical. Keep the default
     inside daemonic processes such as Celery's prefork workers, which cannot fork.
     """
+    with gc_paused():
+        return _compute_hulls(entries, systems, workers)
+
+
+def _compute_hulls(entries: Iterable[PhaseEntry], systems: Iterable[str] | None, workers: int) -> HullResult:
     by_system = group_by_system(entries)
     requested = None if systems is None else {"-".join(sorted(set(cs.split("-")))) for cs in systems}
     refs = elemental_references(by_system)

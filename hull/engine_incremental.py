@@ -46,6 +46,7 @@ from hull.engine_types import (
     subsystems,
     system_order,
 )
+from hull.gc_pause import gc_paused
 
 
 def current_references(
@@ -182,7 +183,13 @@ def update_hulls(
     systems whose inputs change are recomputed; the result equals ``compute_hulls`` over
     all entries exactly. Raises ``ValueError`` for invalid entries or keys already present.
     """
-    new_entries = list(new_entries)
+    with gc_paused():
+        return _update_hulls(state, entries_by_key, list(new_entries))
+
+
+def _update_hulls(
+    state: HullResult, entries_by_key: Mapping[int, PhaseEntry], new_entries: list[PhaseEntry]
+) -> HullResult:
     for entry in new_entries:
         check_entry(entry)
         if entry.key in state.thermo:

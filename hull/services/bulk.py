@@ -3,12 +3,13 @@
 Django's ``bulk_create`` binds every value as a query parameter, which costs more than the hull computation
 itself at catalogue scale. On PostgreSQL rows are streamed with ``COPY`` into a temporary table and merged
 with one ``INSERT ... ON CONFLICT``; on SQLite one prepared ``INSERT ... ON CONFLICT`` runs over all rows.
-Both run inside the caller's transaction.
+Both run inside the caller's transaction. A plain insert on PostgreSQL is one ``COPY`` into the table.
 """
 
 import json
 from collections.abc import Sequence
 
+import orjson
 from django.db import connection, models
 
 
@@ -51,13 +52,18 @@ def bulk_upsert(
     def encoded(row: Sequence) -> list:
         values = list(row)
         for i in json_positions:
-            values[i] = json.dumps(values[i]) if values[i] is not None else None
+            values[i] = _json_text(values[i]) if values[i] is not None else None
         for i in datetime_positions:
             values[i] = connection.ops.adapt_datetimefield_value(values[i])
         return values
 
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            if not unique_fields:  # a plain insert streams straight into the table
+                with cursor.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(encoded(row))
+                return len(rows)
             temp = connection.ops.quote_name(f"upsert_{meta.db_table}")
             cursor.execute(f"DROP TABLE IF EXISTS {temp}")
             cursor.execute(
@@ -76,18 +82,52 @@ def bulk_upsert(
     return len(rows)
 
 
-def bulk_insert(objs: Sequence[models.Model]) -> int:
-    """Insert unsaved model instances through :func:`bulk_upsert` (every concrete field but the primary key);
-    ``auto_now``/``auto_now_add`` fields get the current time."""
-    if not objs:
-        return 0
-    from django.utils import timezone
+def _json_text(value) -> str:
+    """JSON text of a field value: orjson where it can (about ten times faster), the standard library for the
+    rest (numpy scalars, integers beyond 64 bits, non-string keys)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
 
-    meta = objs[0]._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    now = timezone.now()
-    stamped = {
-        f.attname for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-    }
-    rows = [[now if f.attname in stamped else getattr(obj, f.attname) for f in fields] for obj in objs]
-    return bulk_upsert(model=type(objs[0]), fields=[f.name for f in fields], rows=rows)
+
+def copy_rows_postgres(
+    *,
+    model: type[models.Model],
+    fields: Sequence[str],
+    where: dict[str, object],
+    keys_field: str,
+    keys: Sequence[int],
+    values: dict[str, object],
+    unique_fields: Sequence[str],
+    update_fields: Sequence[str],
+) -> int:
+    """PostgreSQL only: upsert copies of the rows matching ``where`` whose ``keys_field`` is in ``keys``, with
+    the columns in ``values`` replaced by those constants. One statement; the data never leaves the server.
+    """
+    meta = model._meta
+    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return quote(meta.get_field(name).column)
+
+    select, params = [], []
+    for name in fields:
+        if name in values:
+            select.append("%s")
+            params.append(values[name])
+        else:
+            select.append(column(name))
+    conditions = [f"{column(name)} = %s" for name in where]
+    params.extend(where.values())
+    targets = ", ".join(column(f) for f in unique_fields)
+    sets = ", ".join(f"{column(f)} = EXCLUDED.{column(f)}" for f in update_fields)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(column(f) for f in fields)}) "
+        f"SELECT {', '.join(select)} FROM {quote(meta.db_table)} "
+        f"WHERE {' AND '.join(conditions)} AND {column(keys_field)} = ANY(%s) "
+        f"ON CONFLICT ({targets}) DO UPDATE SET {sets}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, list(keys)])
+        return cursor.rowcount

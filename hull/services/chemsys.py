@@ -4,6 +4,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from hull.engine import subsystems
 from hull.models import ChemicalSystem, ChemicalSystemElement
+from hull.services.bulk import bulk_upsert
 
 # Stay well below SQLite's limit on bound variables in one statement.
 IN_CHUNK = 900
@@ -23,16 +24,20 @@ def chemsys_ensure(*, names: Iterable[str]) -> None:
     new = [name for name in wanted if name not in existing]
     if not new:
         return
-    created = ChemicalSystem.objects.bulk_create(
-        [ChemicalSystem(name=name, nelements=name.count("-") + 1) for name in new], batch_size=2000
+    bulk_upsert(
+        model=ChemicalSystem,
+        fields=("name", "nelements"),
+        rows=[(name, name.count("-") + 1) for name in new],
+        unique_fields=("name",),
     )
-    ChemicalSystemElement.objects.bulk_create(
-        [
-            ChemicalSystemElement(chemsys_id=row.pk, symbol=symbol)
-            for row in created
-            for symbol in row.name.split("-")
-        ],
-        batch_size=5000,
+    ids: dict[str, int] = {}
+    for chunk in chunked(new):
+        ids.update(ChemicalSystem.objects.filter(name__in=chunk).values_list("name", "id"))
+    bulk_upsert(
+        model=ChemicalSystemElement,
+        fields=("chemsys", "symbol"),
+        rows=[(ids[name], symbol) for name in new for symbol in name.split("-")],
+        unique_fields=("chemsys", "symbol"),
     )
 
 

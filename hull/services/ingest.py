@@ -11,12 +11,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from hull.errors import CatalogueError
+from hull.gc_pause import gc_paused
 from hull.hull_sets import METHOD_FAMILIES
 from hull.ingest import readers
 from hull.ingest.prepare import PreparedEntry, prepare, public_id_for
 from hull.ingest.records import EntryRecord, FileProblem, RowProblem, check_record
 from hull.models import Entry, IngestBatch
-from hull.services.bulk import bulk_insert
+from hull.services.bulk import bulk_upsert
 from hull.services.chemsys import chemsys_ensure, chunked
 from hull.services.stability import HullUpdateSummary, hull_update
 
@@ -109,6 +110,13 @@ def ingest_file(
     Any bad row fails the whole batch and writes nothing, unless ``skip_invalid``, in which case the good rows
     are stored and the bad ones reported.
     """
+    with gc_paused():
+        return _ingest_file(path, fmt, source, skip_invalid, method, method_family, energies, structures)
+
+
+def _ingest_file(
+    path, fmt, source, skip_invalid, method, method_family, energies, structures
+) -> IngestReport:
     started = time.perf_counter()
     path = Path(path)
     if not path.exists():
@@ -151,6 +159,11 @@ def ingest_records(
 
     One transaction: a failure anywhere leaves the catalogue as it was.
     """
+    with gc_paused():
+        return _ingest_records(rows, source, fmt, label, skip_invalid, started)
+
+
+def _ingest_records(rows, source, fmt, label, skip_invalid, started) -> IngestReport:
     started = time.perf_counter() if started is None else started
     report = IngestReport(path=label, fmt=fmt, source=source)
     prepared = _check_and_prepare(rows, report)
@@ -261,23 +274,26 @@ def _store(
         if known is not None and known[1] == item.content_hash:
             report.skipped += 1
             continue
-        entry = Entry(
-            source=source,
-            source_id=item.source_id,
-            public_id=public_id_for(prefix, source, item.source_id),
-            chemsys_id=item.chemsys,
-            content_hash=item.content_hash,
-            batch=batch,
+        values = {
+            "source": source,
+            "source_id": item.source_id,
+            "public_id": public_id_for(prefix, source, item.source_id),
+            "content_hash": item.content_hash,
             **item.fields,
-        )
+        }
         if known is None:
-            new.append(entry)
+            new.append(
+                {**values, "chemsys": item.chemsys, "batch": batch.pk, "created_at": now, "updated_at": now}
+            )
         else:
+            entry = Entry(chemsys_id=item.chemsys, batch=batch, **values)
             entry.pk = known[0]
             entry.updated_at = now
             touched.update((known[2], item.chemsys))
             changed.append(entry)
-    bulk_insert(new)
+    if new:
+        fields = list(new[0])
+        bulk_upsert(model=Entry, fields=fields, rows=[[row[f] for f in fields] for row in new])
     Entry.objects.bulk_update(changed, fields=list(UPDATABLE_FIELDS), batch_size=500)
     report.loaded, report.updated = len(new), len(changed)
     added = list(batch.entries.values_list("id", flat=True)) if new else []

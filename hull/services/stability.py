@@ -1,18 +1,21 @@
 """The hull service: keeps every entry's stability current, per hull set, after the catalogue changes."""
 
+import multiprocessing
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from hull import engine
 from hull.hull_sets import HULL_SETS
 from hull.models import ChemicalSystem, Entry, HullRecord, HullSetState, Stability
-from hull.services.bulk import bulk_upsert
-from hull.services.chemsys import chunked, supersystems_among
+from hull.services.bulk import bulk_upsert, copy_rows_postgres
+from hull.services.chemsys import IN_CHUNK, chunked, supersystems_among
 
 ComputeHulls = Callable[..., engine.HullResult]
 
@@ -59,14 +62,15 @@ def hull_update(
         base = (
             set(all_systems) if full else supersystems_among(touched=set(touched or ()), systems=all_systems)
         )
+        added_rows = _added_rows(added) if added else []
         affected_by_set = {}
         for hull_set, families in HULL_SETS.items():
             affected_by_set[hull_set] = base | (
-                _plan_for_added(hull_set, families, added, all_systems) if added else set()
+                _plan_for_added(hull_set, families, added_rows, all_systems) if added_rows else set()
             )
         union = set().union(*affected_by_set.values())
         rows = _load_rows(union, all_systems) if union else []
-        previous: list[tuple[frozenset[int], frozenset[str], engine.HullResult]] = []
+        previous: list[tuple[frozenset[int], frozenset[str], engine.HullResult, str]] = []
         for step, (hull_set, families) in enumerate(HULL_SETS.items()):
             if progress is not None:
                 progress(step, len(HULL_SETS), f"hull set {hull_set}")
@@ -77,32 +81,92 @@ def hull_update(
             needed = {sub for name in affected for sub in engine.subsystems(name)}
             members = [row for row in rows if row[3] in families and row[4] in needed]
             keys, systems = frozenset(row[0] for row in members), frozenset(affected)
-            result = next((res for k, sy, res in previous if k == keys and sy == systems), None)
-            if result is None:
-                result = compute(
-                    [engine.PhaseEntry(row[0], row[1], row[2]) for row in members], systems=affected
+            same_as = next((item for item in previous if item[0] == keys and item[1] == systems), None)
+            if same_as is None:
+                phase_entries = [engine.PhaseEntry(row[0], row[1], row[2]) for row in members]
+                if compute is engine.compute_hulls:
+                    result = compute(phase_entries, systems=affected, workers=_workers_for(len(members)))
+                else:
+                    result = compute(phase_entries, systems=affected)
+                previous.append((keys, systems, result, hull_set))
+                labels = {row[0]: (row[5], row[6]) for row in members}
+                summary.entries[hull_set] = _write_stability(hull_set, result, labels, versions[hull_set])
+            else:
+                # the same entries in the same systems: the other set's rows are this set's rows too
+                result = same_as[2]
+                if connection.vendor == "postgresql":
+                    summary.entries[hull_set] = _copy_stability(
+                        same_as[3], hull_set, result, versions[hull_set]
+                    )
+                else:
+                    labels = {row[0]: (row[5], row[6]) for row in members}
+                    summary.entries[hull_set] = _write_stability(hull_set, result, labels, versions[hull_set])
+            if same_as is not None and connection.vendor == "postgresql":
+                summary.systems[hull_set] = _copy_hulls(
+                    same_as[3], hull_set, result, versions[hull_set], affected
                 )
-                previous.append((keys, systems, result))
-            labels = {row[0]: (row[5], row[6]) for row in members}
-            summary.entries[hull_set] = _write_stability(hull_set, result, labels, versions[hull_set])
-            summary.systems[hull_set] = _write_hulls(hull_set, result, versions[hull_set], affected)
+            else:
+                summary.systems[hull_set] = _write_hulls(hull_set, result, versions[hull_set], affected)
         if progress is not None:
             progress(len(HULL_SETS), len(HULL_SETS), "done")
     summary.seconds = time.perf_counter() - started
     return summary
 
 
+PARALLEL_MIN_ENTRIES = 20_000
+"""Hull updates over fewer entries stay in the calling process (forking costs more than it saves)."""
+
+
+def _workers_for(n_entries: int) -> int:
+    """Processes for a hull computation: ``PORTAL_HULL_WORKERS`` for large ones, outside daemonic processes."""
+    if n_entries < PARALLEL_MIN_ENTRIES or _in_daemon_process():
+        return 1
+    return max(1, settings.PORTAL_HULL_WORKERS)
+
+
+def _in_daemon_process() -> bool:
+    """True inside daemonic processes (multiprocessing's, or billiard's: Celery's prefork pool children)."""
+    if multiprocessing.current_process().daemon:
+        return True
+    try:
+        import billiard.process
+    except ImportError:  # Celery is a requirement; without it there are no billiard children either
+        return False
+    return bool(billiard.process.current_process().daemon)
+
+
+def _added_rows(added: list[int]) -> list[tuple]:
+    """(pk, composition, energy per atom, chemsys, method family) of the added entries.
+
+    Queried by runs of consecutive ids (a bulk insert's ids mostly are), so a batch of 100,000 new entries
+    costs a few queries rather than one bound parameter per id.
+    """
+    rows: list[tuple] = []
+    fields = ("id", "composition", "energy_per_atom", "chemsys_id", "method_family")
+    for chunk in chunked(id_runs(added), size=IN_CHUNK // 2):
+        condition = Q()
+        for first, last in chunk:
+            condition |= Q(pk=first) if first == last else Q(pk__range=(first, last))
+        rows.extend(Entry.objects.filter(condition).values_list(*fields))
+    return rows
+
+
+def id_runs(ids: Iterable[int]) -> list[tuple[int, int]]:
+    """Sorted distinct ids as maximal runs of consecutive integers, ``(first, last)`` each."""
+    runs: list[tuple[int, int]] = []
+    for pk in sorted(set(ids)):
+        if runs and pk == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], pk)
+        else:
+            runs.append((pk, pk))
+    return runs
+
+
 def _plan_for_added(
-    hull_set: str, families: frozenset[str], added: list[int], all_systems: list[str]
+    hull_set: str, families: frozenset[str], added_rows: list[tuple], all_systems: list[str]
 ) -> set[str]:
     """The systems that the added entries of this hull set can change, from the stored hulls."""
-    new_rows = []
-    for chunk in chunked(added):
-        new_rows.extend(
-            Entry.objects.filter(pk__in=chunk, method_family__in=sorted(families)).values_list(
-                "id", "composition", "energy_per_atom", "chemsys_id"
-            )
-        )
+    new_rows = [row[:4] for row in added_rows if row[4] in families]
     if not new_rows:
         return set()
     own_systems = {row[3] for row in new_rows}
@@ -233,6 +297,26 @@ def _write_stability(hull_set: str, result: engine.HullResult, labels: dict, ver
     )
 
 
+def _copy_stability(from_set: str, hull_set: str, result: engine.HullResult, version: int) -> int:
+    """PostgreSQL: write ``hull_set``'s rows as copies of ``from_set``'s rows for the same result (written just
+    before), without sending them again."""
+    copied = copy_rows_postgres(
+        model=Stability,
+        fields=STABILITY_FIELDS,
+        where={"hull_set": from_set},
+        keys_field="entry",
+        keys=list(result.thermo),
+        values={"hull_set": hull_set, "hull_version": version, "updated_at": timezone.now()},
+        unique_fields=("entry", "hull_set"),
+        update_fields=STABILITY_FIELDS[2:],
+    )
+    if copied != len(result.thermo):
+        raise RuntimeError(
+            f"hull set {hull_set}: copied {copied} stability rows, expected {len(result.thermo)}"
+        )
+    return copied
+
+
 HULL_FIELDS = (
     "hull_set",
     "chemsys",
@@ -243,6 +327,29 @@ HULL_FIELDS = (
     "version",
     "computed_at",
 )
+
+
+def _copy_hulls(
+    from_set: str, hull_set: str, result: engine.HullResult, version: int, affected: set[str]
+) -> int:
+    """PostgreSQL: ``hull_set``'s hull records as copies of ``from_set``'s for the same result."""
+    copy_rows_postgres(
+        model=HullRecord,
+        fields=HULL_FIELDS,
+        where={"hull_set": from_set},
+        keys_field="chemsys",
+        keys=sorted(result.hulls),
+        values={"hull_set": hull_set, "version": version, "computed_at": timezone.now()},
+        unique_fields=("hull_set", "chemsys"),
+        update_fields=HULL_FIELDS[2:],
+    )
+    _delete_stale_hulls(hull_set, affected - set(result.hulls))
+    return len(result.hulls)
+
+
+def _delete_stale_hulls(hull_set: str, stale: set[str]) -> None:
+    for chunk in chunked(sorted(stale)):
+        HullRecord.objects.filter(hull_set=hull_set, chemsys_id__in=chunk).delete()
 
 
 def _write_hulls(hull_set: str, result: engine.HullResult, version: int, affected: set[str]) -> int:
@@ -268,7 +375,5 @@ def _write_hulls(hull_set: str, result: engine.HullResult, version: int, affecte
         unique_fields=("hull_set", "chemsys"),
         update_fields=HULL_FIELDS[2:],
     )
-    stale = affected - set(result.hulls)
-    for chunk in chunked(sorted(stale)):
-        HullRecord.objects.filter(hull_set=hull_set, chemsys_id__in=chunk).delete()
+    _delete_stale_hulls(hull_set, affected - set(result.hulls))
     return len(rows)

@@ -6,6 +6,7 @@
 ``PORTAL_SHARED_DATA``  folder with the real data files (default: ``../shared/data`` beside the project root)
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -174,6 +175,9 @@ PORTAL_SHARED_DATA = Path(env.str("PORTAL_SHARED_DATA", default=str(BASE_DIR.par
 PORTAL_ID_PREFIX = env.str("PORTAL_ID_PREFIX", default="mdp")
 # spglib tolerance (Å) used for the stored space group of every structure.
 PORTAL_SYMPREC = env.float("PORTAL_SYMPREC", default=0.1)
+# Processes for large hull updates (ingests of 20,000+ entries, rebuilds) run outside Celery's daemonic
+# workers, which cannot fork; 1 computes in the calling process.
+PORTAL_HULL_WORKERS = env.int("PORTAL_HULL_WORKERS", default=min(os.cpu_count() or 1, 4))
 # Trained model checkpoints (the registry's rows point here).
 PORTAL_MODEL_DIR = Path(env.str("PORTAL_MODEL_DIR", default=str(VAR_DIR / "models")))
 # Sites closer than this (Å) make a structure invalid at ingest.

@@ -130,3 +130,84 @@ def test_concurrent_overlapping_updates_leave_a_consistent_hull(tmp_path, mp_ent
     assert hull_differences() == []
     hull_update()  # a full rebuild changes nothing either
     assert hull_differences() == []
+
+
+@pytest.mark.django_db
+def test_both_hull_sets_hold_the_same_rows_for_dft_only_entries(tmp_path, mp_entry_dicts):
+    """Where the sets hold the same entries, the second set's rows are copies (in SQL on PostgreSQL) of the
+    first's, each stamped with its own set's version."""
+    from hull.models import HullSetState
+
+    ingest_file(path=write_json(tmp_path / "base.json", subset(mp_entry_dicts, {"Li", "Fe", "O"})))
+    fields = (
+        "formation_energy_per_atom",
+        "e_above_hull",
+        "decomposition_energy",
+        "decomposition",
+        "is_stable",
+    )
+    rows = {
+        name: {s["entry_id"]: s for s in Stability.objects.filter(hull_set=name).values("entry_id", *fields)}
+        for name in ("dft", "all")
+    }
+    assert rows["dft"] and rows["dft"] == rows["all"]
+    for name in ("dft", "all"):
+        version = HullSetState.objects.get(hull_set=name).version
+        assert set(Stability.objects.filter(hull_set=name).values_list("hull_version", flat=True)) == {
+            version
+        }
+        assert set(HullRecord.objects.filter(hull_set=name).values_list("version", flat=True)) == {version}
+    hulls = {
+        name: dict(HullRecord.objects.filter(hull_set=name).values_list("chemsys_id", "facets"))
+        for name in ("dft", "all")
+    }
+    assert hulls["dft"] == hulls["all"]
+
+
+@pytest.mark.django_db
+def test_a_large_update_forks_workers_with_the_same_result(tmp_path, mp_entry_dicts, settings, monkeypatch):
+    from hull.services import stability
+
+    settings.PORTAL_HULL_WORKERS = 2
+    monkeypatch.setattr(stability, "PARALLEL_MIN_ENTRIES", 1)
+    assert stability._workers_for(10) == 2
+    # four elements: six binary systems, enough for a level to be handed to forked workers
+    ingest_file(path=write_json(tmp_path / "base.json", subset(mp_entry_dicts, {"Li", "Fe", "Mn", "O"})))
+    calls = []
+    real = stability.engine.compute_hulls
+
+    def spy(entries, **kwargs):
+        calls.append(kwargs.get("workers"))
+        return real(entries, **kwargs)
+
+    monkeypatch.setattr(stability.engine, "compute_hulls", spy)
+    hull_update(compute=spy)
+    assert calls == [2]
+    monkeypatch.undo()
+    assert hull_differences() == []
+
+
+def test_id_runs_compress_consecutive_ids():
+    from hull.services.stability import id_runs
+
+    assert id_runs([]) == []
+    assert id_runs([7, 3, 4, 5, 9, 10, 3]) == [(3, 5), (7, 7), (9, 10)]
+    ids = random.Random(0).sample(range(10_000), 2_000)
+    assert sorted(i for first, last in id_runs(ids) for i in range(first, last + 1)) == sorted(ids)
+
+
+def test_gc_pause_nests_and_restores_the_collector():
+    import gc
+
+    from hull.gc_pause import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError), gc_paused():
+        raise ValueError("errors leave the collector on")
+    assert gc.isenabled()
