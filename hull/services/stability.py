@@ -300,21 +300,31 @@ def _write_stability(hull_set: str, result: engine.HullResult, labels: dict, ver
 def _copy_stability(from_set: str, hull_set: str, result: engine.HullResult, version: int) -> int:
     """PostgreSQL: write ``hull_set``'s rows as copies of ``from_set``'s rows for the same result (written just
     before), without sending them again."""
-    copied = copy_rows_postgres(
-        model=Stability,
-        fields=STABILITY_FIELDS,
-        where={"hull_set": from_set},
-        keys_field="entry",
-        keys=list(result.thermo),
-        values={"hull_set": hull_set, "hull_version": version, "updated_at": timezone.now()},
-        unique_fields=("entry", "hull_set"),
-        update_fields=STABILITY_FIELDS[2:],
+    stamps = {"hull_version": version, "updated_at": timezone.now()}
+    copied = _copy_set_rows(
+        Stability, STABILITY_FIELDS, "entry", list(result.thermo), from_set, hull_set, stamps
     )
     if copied != len(result.thermo):
         raise RuntimeError(
             f"hull set {hull_set}: copied {copied} stability rows, expected {len(result.thermo)}"
         )
     return copied
+
+
+def _copy_set_rows(
+    model, fields, key_field: str, keys: list, from_set: str, hull_set: str, stamps: dict
+) -> int:
+    """Upsert copies of ``from_set``'s rows with these keys as ``hull_set``'s rows, with new ``stamps``."""
+    return copy_rows_postgres(
+        model=model,
+        fields=fields,
+        where={"hull_set": from_set},
+        keys_field=key_field,
+        keys=keys,
+        values={"hull_set": hull_set, **stamps},
+        unique_fields=(key_field, "hull_set"),
+        update_fields=[f for f in fields if f not in (key_field, "hull_set")],
+    )
 
 
 HULL_FIELDS = (
@@ -333,16 +343,8 @@ def _copy_hulls(
     from_set: str, hull_set: str, result: engine.HullResult, version: int, affected: set[str]
 ) -> int:
     """PostgreSQL: ``hull_set``'s hull records as copies of ``from_set``'s for the same result."""
-    copy_rows_postgres(
-        model=HullRecord,
-        fields=HULL_FIELDS,
-        where={"hull_set": from_set},
-        keys_field="chemsys",
-        keys=sorted(result.hulls),
-        values={"hull_set": hull_set, "version": version, "computed_at": timezone.now()},
-        unique_fields=("hull_set", "chemsys"),
-        update_fields=HULL_FIELDS[2:],
-    )
+    stamps = {"version": version, "computed_at": timezone.now()}
+    _copy_set_rows(HullRecord, HULL_FIELDS, "chemsys", sorted(result.hulls), from_set, hull_set, stamps)
     _delete_stale_hulls(hull_set, affected - set(result.hulls))
     return len(result.hulls)
 
