@@ -2,6 +2,7 @@
 stability of the touched chemical systems up to date."""
 
 import logging
+import multiprocessing
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from hull.ingest.records import EntryRecord, FileProblem, RowProblem, check_reco
 from hull.models import Entry, IngestBatch
 from hull.services.bulk import bulk_upsert
 from hull.services.chemsys import chemsys_ensure, chunked
+from hull.services.parallel import workers_for
 from hull.services.stability import HullUpdateSummary, hull_update
 
 logger = logging.getLogger(__name__)
@@ -234,22 +236,60 @@ def _default_source(path: Path, fmt: str, rows: list) -> str:
     return stem or "user"
 
 
+PARALLEL_MIN_ROWS = 20_000
+"""Batches with fewer rows are checked and prepared in the calling process."""
+
+
 def _check_and_prepare(rows: list, report: IngestReport) -> list[PreparedEntry]:
+    """Check every row and prepare the good ones, in file order; repeated ids are rejected after the first."""
     prepared: list[PreparedEntry] = []
     seen: dict[str, str] = {}
-    for row in rows:
-        if isinstance(row, RowProblem):
-            report.rejected.append(row)
-            continue
-        problems = check_record(row, min_site_distance=settings.PORTAL_MIN_SITE_DISTANCE)
-        if row.source_id in seen:
-            problems.append(f"duplicate id {row.source_id!r} (first at {seen[row.source_id]})")
-        if problems:
-            report.rejected.append(RowProblem(row.location, "; ".join(problems)))
-            continue
-        seen[row.source_id] = row.location
-        prepared.append(prepare(row, symprec=settings.PORTAL_SYMPREC))
+    for row, outcome in zip(rows, _checked(rows), strict=True):
+        if isinstance(outcome, RowProblem):
+            report.rejected.append(outcome)
+        elif row.source_id in seen:
+            report.rejected.append(
+                RowProblem(row.location, f"duplicate id {row.source_id!r} (first at {seen[row.source_id]})")
+            )
+        else:
+            seen[row.source_id] = row.location
+            prepared.append(outcome)
     return prepared
+
+
+def _checked(rows: list) -> list[PreparedEntry | RowProblem]:
+    """``_check_one`` of every row, in order; large batches in forked workers that inherit the rows."""
+    options = (settings.PORTAL_MIN_SITE_DISTANCE, settings.PORTAL_SYMPREC)
+    workers = workers_for(len(rows), PARALLEL_MIN_ROWS)
+    if workers == 1:
+        return [_check_one(row, *options) for row in rows]
+    _SHARED.update(rows=rows, options=options)
+    size = -(-len(rows) // (4 * workers))
+    spans = [(start, min(start + size, len(rows))) for start in range(0, len(rows), size)]
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            return [outcome for part in pool.map(_check_span, spans, chunksize=1) for outcome in part]
+    finally:
+        _SHARED.clear()
+
+
+_SHARED: dict = {}
+"""The rows and options the forked workers of ``_checked`` inherit (set just before the fork)."""
+
+
+def _check_span(span: tuple[int, int]) -> list[PreparedEntry | RowProblem]:
+    rows, options = _SHARED["rows"], _SHARED["options"]
+    with gc_paused():
+        return [_check_one(row, *options) for row in rows[span[0] : span[1]]]
+
+
+def _check_one(row, min_site_distance: float, symprec: float) -> PreparedEntry | RowProblem:
+    if isinstance(row, RowProblem):
+        return row
+    problems = check_record(row, min_site_distance=min_site_distance)
+    if problems:
+        return RowProblem(row.location, "; ".join(problems))
+    return prepare(row, symprec=symprec)
 
 
 def _store(

@@ -1,12 +1,10 @@
 """The hull service: keeps every entry's stability current, per hull set, after the catalogue changes."""
 
-import multiprocessing
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -16,6 +14,7 @@ from hull.hull_sets import HULL_SETS
 from hull.models import ChemicalSystem, Entry, HullRecord, HullSetState, Stability
 from hull.services.bulk import bulk_upsert, copy_rows_postgres
 from hull.services.chemsys import IN_CHUNK, chunked, supersystems_among
+from hull.services.parallel import workers_for
 
 ComputeHulls = Callable[..., engine.HullResult]
 
@@ -118,21 +117,8 @@ PARALLEL_MIN_ENTRIES = 20_000
 
 
 def _workers_for(n_entries: int) -> int:
-    """Processes for a hull computation: ``PORTAL_HULL_WORKERS`` for large ones, outside daemonic processes."""
-    if n_entries < PARALLEL_MIN_ENTRIES or _in_daemon_process():
-        return 1
-    return max(1, settings.PORTAL_HULL_WORKERS)
-
-
-def _in_daemon_process() -> bool:
-    """True inside daemonic processes (multiprocessing's, or billiard's: Celery's prefork pool children)."""
-    if multiprocessing.current_process().daemon:
-        return True
-    try:
-        import billiard.process
-    except ImportError:  # Celery is a requirement; without it there are no billiard children either
-        return False
-    return bool(billiard.process.current_process().daemon)
+    """Processes for a hull computation over ``n_entries`` entries."""
+    return workers_for(n_entries, PARALLEL_MIN_ENTRIES)
 
 
 def _added_rows(added: list[int]) -> list[tuple]:

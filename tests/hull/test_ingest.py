@@ -3,12 +3,13 @@
 import gzip
 import json
 import math
+import multiprocessing
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from hull.errors import CatalogueError
-from hull.models import Entry, IngestBatch, Stability
+from hull.models import Entry, HullRecord, IngestBatch, Stability
 from hull.services.ingest import IngestFailed, ingest_file
 from tests.catalogue_files import write_json
 
@@ -243,3 +244,39 @@ def test_command_prints_report_and_fails_cleanly(tmp_path, li_o_file, capsys):
     bad.write_text("this is not xyz\n")
     with pytest.raises(CommandError, match="bad.xyz"):
         call_command("ingest", str(bad))
+
+
+def test_large_batches_are_checked_in_forked_workers_with_the_same_report(
+    tmp_path, li_o_entries, settings, monkeypatch
+):
+    """Past ``PARALLEL_MIN_ROWS`` rows are checked and prepared in forked workers: same rows stored, same
+    rejections in file order, duplicates still caught across the workers' spans."""
+    from hull.services import ingest
+
+    bad = _break(li_o_entries, "mp-1960", energy=float("inf"))
+    bad.append(dict(bad[0]))  # the same id again, at the end
+    path = write_json(tmp_path / "bad.json", bad)
+    serial = ingest.ingest_file(path=path, skip_invalid=True)
+    stored = dict(Entry.objects.values_list("source_id", "content_hash"))
+    for model in (Stability, HullRecord, Entry, IngestBatch):
+        model.objects.all().delete()
+
+    settings.PORTAL_HULL_WORKERS = 2
+    monkeypatch.setattr(ingest, "PARALLEL_MIN_ROWS", 1)
+    forks = []
+    fork_context = multiprocessing.get_context("fork")
+
+    class CountingContext:
+        def Pool(self, processes):  # noqa: N802 (multiprocessing's name)
+            forks.append(processes)
+            return fork_context.Pool(processes)
+
+    monkeypatch.setattr(ingest.multiprocessing, "get_context", lambda method: CountingContext())
+    parallel = ingest.ingest_file(path=path, skip_invalid=True)
+    assert forks == [2]
+    assert parallel.loaded == serial.loaded == len(li_o_entries) - 1
+    assert [(p.location, p.message) for p in parallel.rejected] == [
+        (p.location, p.message) for p in serial.rejected
+    ]
+    assert len(parallel.rejected) == 2 and "duplicate id" in parallel.rejected[1].message
+    assert dict(Entry.objects.values_list("source_id", "content_hash")) == stored

@@ -1,0 +1,24 @@
+"""When large batch work may fork worker processes, and how many."""
+
+import multiprocessing
+
+from django.conf import settings
+
+
+def in_daemon_process() -> bool:
+    """True inside daemonic processes (multiprocessing's, or billiard's: Celery's prefork pool children),
+    which may not fork workers of their own."""
+    if multiprocessing.current_process().daemon:
+        return True
+    try:
+        import billiard.process
+    except ImportError:  # Celery is a requirement; without it there are no billiard children either
+        return False
+    return bool(billiard.process.current_process().daemon)
+
+
+def workers_for(n_items: int, threshold: int) -> int:
+    """``PORTAL_HULL_WORKERS`` processes for ``threshold`` items or more, outside daemonic processes; else 1."""
+    if n_items < threshold or in_daemon_process():
+        return 1
+    return max(1, settings.PORTAL_HULL_WORKERS)
