@@ -130,7 +130,8 @@ class Entry(models.Model):
 class Stability(models.Model):
     """An entry's thermodynamics in one hull set."""
 
-    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="stabilities")
+    # no index of its own: the unique (entry, hull_set) constraint's index serves lookups by entry
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="stabilities", db_index=False)
     hull_set = models.CharField(max_length=16, choices=HULL_SET_CHOICES)
     formation_energy_per_atom = models.FloatField(null=True, blank=True)
     e_above_hull = models.FloatField(null=True, blank=True)

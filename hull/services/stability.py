@@ -274,6 +274,15 @@ def _write_stability(hull_set: str, result: engine.HullResult, labels: dict, ver
                 now,
             )
         )
+    if connection.vendor == "postgresql":
+        # replace rather than upsert: the rows stream by COPY straight into the table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {connection.ops.quote_name(Stability._meta.db_table)} "
+                "WHERE hull_set = %s AND entry_id = ANY(%s)",
+                [hull_set, list(result.thermo)],
+            )
+        return bulk_upsert(model=Stability, fields=STABILITY_FIELDS, rows=rows)
     return bulk_upsert(
         model=Stability,
         fields=STABILITY_FIELDS,
