@@ -1,6 +1,8 @@
 """When large batch work may fork worker processes, and how many."""
 
 import multiprocessing
+import sys
+import threading
 
 from django.conf import settings
 
@@ -17,8 +19,14 @@ def in_daemon_process() -> bool:
     return bool(billiard.process.current_process().daemon)
 
 
+def threads_in_process() -> bool:
+    """True where forking is unsafe: other Python threads run, or JAX or torch (native thread pools) are loaded,
+    as in a discovery round run in-process."""
+    return threading.active_count() > 1 or any(name in sys.modules for name in ("jax", "torch"))
+
+
 def workers_for(n_items: int, threshold: int) -> int:
-    """``PORTAL_HULL_WORKERS`` processes for ``threshold`` items or more, outside daemonic processes; else 1."""
-    if n_items < threshold or in_daemon_process():
+    """``PORTAL_HULL_WORKERS`` processes for ``threshold`` items or more, in a process that may fork; else 1."""
+    if n_items < threshold or in_daemon_process() or threads_in_process():
         return 1
     return max(1, settings.PORTAL_HULL_WORKERS)

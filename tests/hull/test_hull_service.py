@@ -166,10 +166,11 @@ def test_both_hull_sets_hold_the_same_rows_for_dft_only_entries(tmp_path, mp_ent
 
 @pytest.mark.django_db
 def test_a_large_update_forks_workers_with_the_same_result(tmp_path, mp_entry_dicts, settings, monkeypatch):
-    from hull.services import stability
+    from hull.services import parallel, stability
 
     settings.PORTAL_HULL_WORKERS = 2
     monkeypatch.setattr(stability, "PARALLEL_MIN_ENTRIES", 1)
+    monkeypatch.setattr(parallel, "threads_in_process", lambda: False)  # other tests may have loaded JAX
     assert stability._workers_for(10) == 2
     # four elements: six binary systems, enough for a level to be handed to forked workers
     ingest_file(path=write_json(tmp_path / "base.json", subset(mp_entry_dicts, {"Li", "Fe", "Mn", "O"})))
@@ -211,3 +212,27 @@ def test_gc_pause_nests_and_restores_the_collector():
     with pytest.raises(ValueError), gc_paused():
         raise ValueError("errors leave the collector on")
     assert gc.isenabled()
+
+
+def test_no_workers_where_forking_is_unsafe(settings, monkeypatch):
+    import sys
+    import threading
+
+    from hull.services import parallel
+
+    settings.PORTAL_HULL_WORKERS = 2
+    monkeypatch.delitem(sys.modules, "jax", raising=False)
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    if threading.active_count() == 1:
+        assert parallel.workers_for(100, threshold=10) == 2
+    assert parallel.workers_for(5, threshold=10) == 1
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert parallel.workers_for(100, threshold=10) == 1
+    finally:
+        stop.set()
+        thread.join()
+    monkeypatch.setitem(sys.modules, "jax", sys)
+    assert parallel.workers_for(100, threshold=10) == 1

@@ -261,8 +261,11 @@ def test_large_batches_are_checked_in_forked_workers_with_the_same_report(
     for model in (Stability, HullRecord, Entry, IngestBatch):
         model.objects.all().delete()
 
+    from hull.services import parallel
+
     settings.PORTAL_HULL_WORKERS = 2
     monkeypatch.setattr(ingest, "PARALLEL_MIN_ROWS", 1)
+    monkeypatch.setattr(parallel, "threads_in_process", lambda: False)  # other tests may have loaded JAX
     forks = []
     fork_context = multiprocessing.get_context("fork")
 
