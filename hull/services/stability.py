@@ -16,7 +16,7 @@ from hull.services.bulk import bulk_upsert, copy_rows_postgres
 from hull.services.chemsys import IN_CHUNK, chunked, supersystems_among
 from hull.services.parallel import workers_for
 
-ComputeHulls = Callable[..., engine.HullResult]
+ComputeHulls = Callable[..., engine.HullResult]  # called as compute(entries, systems=..., workers=...)
 
 
 @dataclass
@@ -83,10 +83,7 @@ def hull_update(
             same_as = next((item for item in previous if item[0] == keys and item[1] == systems), None)
             if same_as is None:
                 phase_entries = [engine.PhaseEntry(row[0], row[1], row[2]) for row in members]
-                if compute is engine.compute_hulls:
-                    result = compute(phase_entries, systems=affected, workers=_workers_for(len(members)))
-                else:
-                    result = compute(phase_entries, systems=affected)
+                result = compute(phase_entries, systems=affected, workers=_workers_for(len(members)))
                 previous.append((keys, systems, result, hull_set))
                 labels = {row[0]: (row[5], row[6]) for row in members}
                 summary.entries[hull_set] = _write_stability(hull_set, result, labels, versions[hull_set])
