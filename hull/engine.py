@@ -1,7 +1,8 @@
 """Pure convex-hull engine: formation energies, energies above hull, decompositions, stability.
 
-No Django and no pymatgen import: numpy and scipy's qhull only, so the engine can be used
-from services, notebooks, workers and benchmarks alike.
+No Django and no pymatgen import: numpy, scipy's qhull and numba-compiled inner loops
+(``hull.engine_kernels``) only, so the engine can be used from services, notebooks,
+workers and benchmarks alike.
 
 Method
 ------
@@ -49,7 +50,10 @@ Public API
 Incremental updates (``update_hulls``) recompute a system only when its own entries, an
 elemental reference it uses, or the stable set of one of its subsystems changed; each
 system's result is a deterministic function of exactly those inputs, so the result equals
-a full ``compute_hulls`` bit for bit.
+a full ``compute_hulls`` bit for bit. A state keeps what each system was computed from
+(``HullResult.inputs``: parsed entries, stable points, hull points), so an update parses
+only the new entries, and it inserts the points that joined into each system's known hull
+(beneath-beyond) instead of calling qhull, wherever the result provably is the hull.
 """
 
 from hull.engine_build import compute_hulls

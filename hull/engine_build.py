@@ -9,9 +9,11 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from hull.engine_system import (
+    KnownHull,
     StablePoints,
     SystemEntries,
     SystemOutcome,
+    composition_groups,
     compute_system,
     formation_energies,
     missing_outcome,
@@ -66,7 +68,18 @@ def _system_entries(
     keys = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
     fractions = np.array([row[1] for row in rows], dtype=np.float64).reshape(len(rows), len(elements))
     energies = np.fromiter((row[2] for row in rows), dtype=np.float64, count=len(rows))
-    return SystemEntries(elements, keys, fractions, energies)
+    group, n_groups = composition_groups(row[1] for row in rows)
+    return SystemEntries(elements, keys, fractions, energies, group, n_groups)
+
+
+def merge_system_entries(old: SystemEntries, new: SystemEntries) -> SystemEntries:
+    """One system's entries with new ones joined, exactly as ``group_by_system`` would parse them all."""
+    keys = np.concatenate([old.keys, new.keys])
+    order = np.argsort(keys, kind="stable")
+    fractions = np.concatenate([old.fractions, new.fractions])[order]
+    group, n_groups = composition_groups(fractions.tolist())
+    energies = np.concatenate([old.energies, new.energies])[order]
+    return SystemEntries(old.elements, keys[order], fractions, energies, group, n_groups)
 
 
 def elemental_references(by_system: Mapping[str, SystemEntries]) -> dict[str, Reference]:
@@ -84,7 +97,7 @@ def compute_one(
     own: SystemEntries,
     refs: Mapping[str, Reference],
     stable_below: Mapping[str, StablePoints],
-    known_facets: tuple[tuple[int, ...], ...] | None = None,
+    known: KnownHull | None = None,
 ) -> SystemOutcome:
     """Compute one system from its entries, the references and its subsystems' stable points."""
     missing = tuple(el for el in own.elements if el not in refs)
@@ -92,7 +105,7 @@ def compute_one(
         return missing_outcome(chemsys, own, missing)
     ref_energies = np.array([refs[el][0] for el in own.elements])
     below = [stable_below[sub] for sub in subsystems(chemsys, proper=True) if sub in stable_below]
-    return compute_system(chemsys, own, ref_energies, below, known_facets)
+    return compute_system(chemsys, own, ref_energies, below, known)
 
 
 def stable_points_of(
@@ -149,6 +162,7 @@ def _compute_hulls(entries: Iterable[PhaseEntry], systems: Iterable[str] | None,
         if requested is None or chemsys in requested:
             result.thermo.update(outcome.thermo)
             result.hulls[chemsys] = outcome.hull
+            result.inputs[chemsys] = (by_system[chemsys], outcome.own_stable, outcome.points)
 
     order = needed_systems(by_system, requested)
     if workers <= 1:
@@ -189,10 +203,10 @@ def _compute_chunk(chunk: list[str]) -> list[tuple]:
         outcome = compute_one(chemsys, by_system[chemsys], refs, stable_below)
         thermo = [tuple(getattr(t, f) for f in EntryThermo.__slots__) for t in outcome.thermo.values()]
         hull = tuple(getattr(outcome.hull, f) for f in SystemHull.__slots__)
-        packed.append((hull, thermo, outcome.own_stable))
+        packed.append((hull, thermo, outcome.own_stable, outcome.points))
     return packed
 
 
 def _unpack(packed: tuple) -> SystemOutcome:
-    hull, thermo, own_stable = packed
-    return SystemOutcome(SystemHull(*hull), {t[0]: EntryThermo(*t) for t in thermo}, own_stable)
+    hull, thermo, own_stable, points = packed
+    return SystemOutcome(SystemHull(*hull), {t[0]: EntryThermo(*t) for t in thermo}, own_stable, points)

@@ -12,22 +12,28 @@ Every facet stores the inverse of its ``[x, 1]`` vertex matrix, so barycentric c
 (decomposition amounts) of any composition are one row-vector product, and the affine plane
 of the facet, so the hull energy of many compositions at once is a maximum over planes
 (the lower envelope of a convex piecewise-linear function is the maximum of its pieces).
+The facet algebra and the location of compositions run in compiled kernels
+(``hull.engine_kernels``), whatever produced the simplices, so every path gives the same bits.
+
+Known hulls are updated without qhull by beneath-beyond insertion of the points that joined
+(``inserted_simplices``; Preparata and Shamos, "Computational Geometry", 1985, sec. 3.4),
+and the result is kept only when ``is_lower_hull`` proves it is the unique lower hull.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError
 
+from hull import engine_kernels as kernels
+
 DEGENERATE_DET = 1e-14
 """Facets whose ``[x, 1]`` vertex matrix has a smaller absolute determinant are vertical."""
 BARY_TOL = 1e-9
 """A composition is inside a facet when all its barycentric coordinates are >= -BARY_TOL."""
-_CHUNK = 1024
 MAX_SUBSETS = 2000
 """Neighbourhoods with more point subsets than this are handed to qhull instead of enumerated."""
 
@@ -76,43 +82,93 @@ def build_lower_hull(
     top[-1] = max(float(energies.max(initial=0.0)), 0.0) + 1.0
     points = np.vstack([np.column_stack([coords, energies]), top])
     simplices, normal_energy = qhull_facets(points)
-    # upper facets (those through the top point, or facing up) are dropped before any algebra
-    simplices = simplices[(simplices < m).all(axis=1) & (normal_energy < 0.0)]
-    if not len(simplices):
-        return hull_from_simplices(coords, energies, simplices.reshape(0, n))
-    simplices.sort(axis=1)
-    simplices = simplices[np.lexsort(simplices.T[::-1])]
-    matrices = np.concatenate([coords[simplices], np.ones((len(simplices), n, 1))], axis=2)
-    regular = np.abs(np.linalg.det(matrices)) > DEGENERATE_DET
-    simplices, matrices = simplices[regular], matrices[regular]
-    facet_energies = energies[simplices]
-    inverse = np.linalg.inv(matrices)
-    planes = np.einsum("fij,fj->fi", inverse, facet_energies)
-    # a lower facet lies on or below every point: drop upper ones by testing the top
-    # point, which any lower facet plane passes underneath
-    lower = planes[:, :-1] @ top[:-1] + planes[:, -1] < top[-1]
-    return LowerHull(simplices[lower], inverse[lower], planes[lower], facet_energies[lower])
-
-
-def lower_simplices(coords: np.ndarray, energies: np.ndarray) -> np.ndarray:
-    """Lower-hull simplices as point indices, each row sorted, rows in lexicographic order."""
-    return build_lower_hull(coords, energies).vertices
+    # upper facets (those through the top point, or facing up) are dropped before any algebra;
+    # of the rest, vertical ones and (tested against the top point, which any lower facet
+    # plane passes underneath) upper ones
+    simplices = kernels.canonical_rows(simplices[(simplices < m).all(axis=1) & (normal_energy < 0.0)])
+    return LowerHull(*kernels.lower_facets(coords, energies, simplices, top, DEGENERATE_DET))
 
 
 def hull_from_simplices(coords: np.ndarray, energies: np.ndarray, simplices: np.ndarray) -> LowerHull:
-    """Inverse vertex matrices, planes and vertex energies of the given simplices."""
+    """Inverse vertex matrices, planes and vertex energies of the given simplices (all kept)."""
+    simplices = np.ascontiguousarray(simplices, dtype=np.int64).reshape(-1, coords.shape[1] + 1)
+    return LowerHull(*kernels.lower_facets(coords, energies, simplices, _NO_TOP, -1.0))
+
+
+_NO_TOP = np.zeros(0)
+
+
+@functools.lru_cache(maxsize=16)
+def _ridge_columns(n: int) -> np.ndarray:
+    """Column indices of the ``n`` ridges of an ``n``-vertex simplex (each drops one vertex)."""
+    return np.array([[c for c in range(n) if c != dropped] for dropped in range(n)], dtype=np.int64)
+
+
+def inserted_simplices(
+    coords: np.ndarray, energies: np.ndarray, simplices: np.ndarray, new_points: np.ndarray
+) -> np.ndarray:
+    """Lower-hull simplices once ``new_points`` join a known lower hull (beneath-beyond insertion).
+
+    ``simplices`` is the lower hull of the other points (indices into ``coords``). For each
+    new point in turn, the facets whose plane passes above it are removed and the point is
+    joined to every ridge that only one removed facet has (the horizon, and the removed
+    region's boundary on the composition simplex); joins that are flat in composition (the
+    point and the ridge on one face of the simplex) are dropped. A point above the hull
+    stays above it as further points join (the hull only goes down), so such points are
+    skipped at once. Exact in exact arithmetic; the result is unchecked here (callers verify
+    it, see ``is_lower_hull``) because near-coplanar input can misclassify a facet.
+    """
     n = coords.shape[1] + 1
-    matrices = np.concatenate([coords[simplices], np.ones((len(simplices), n, 1))], axis=2)
-    facet_energies = energies[simplices]
-    inverse = np.linalg.inv(matrices)
-    planes = np.einsum("fij,fj->fi", inverse, facet_energies)
-    return LowerHull(simplices, inverse, planes, facet_energies)
+    facets = np.sort(simplices, axis=1)  # a ridge then reads the same in every facet that has it
+    planes = _planes(coords, energies, facets)
+    below = (_heights(planes, coords[new_points], energies[new_points]) < 0.0).any(axis=1)
+    ridge_columns = _ridge_columns(n)
+    for p in new_points[below].tolist():
+        visible = _heights(planes, coords[p : p + 1], energies[p : p + 1])[0] < 0.0
+        if not visible.any():
+            continue
+        ridges = facets[visible][:, ridge_columns].reshape(-1, n - 1)
+        ridges, counts = np.unique(ridges, axis=0, return_counts=True)
+        joined = np.column_stack([ridges[counts == 1], np.full((counts == 1).sum(), p)])
+        joined.sort(axis=1)
+        matrices = _matrices(coords, joined)
+        regular = np.abs(np.linalg.det(matrices)) > DEGENERATE_DET
+        joined = joined[regular]
+        new_planes = np.linalg.solve(matrices[regular], energies[joined][..., None])[..., 0]
+        facets = np.concatenate([facets[~visible], joined])
+        planes = np.concatenate([planes[~visible], new_planes])
+    return facets
 
 
-@functools.lru_cache(maxsize=256)
-def subsets(k: int, n: int) -> np.ndarray:
-    """All ``n``-subsets of ``range(k)`` as rows of indices (cached: reused for every vertex)."""
-    return np.array(list(itertools.combinations(range(k), n)), dtype=np.int64).reshape(-1, n)
+def _matrices(coords: np.ndarray, simplices: np.ndarray) -> np.ndarray:
+    """The ``[x, 1]`` vertex matrices of simplices."""
+    n = coords.shape[1] + 1
+    return np.concatenate([coords[simplices], np.ones((len(simplices), n, 1))], axis=2)
+
+
+def _planes(coords: np.ndarray, energies: np.ndarray, simplices: np.ndarray) -> np.ndarray:
+    """Affine planes through simplices (for the insertion's own tests, not stored)."""
+    return np.linalg.solve(_matrices(coords, simplices), energies[simplices][..., None])[..., 0]
+
+
+def _heights(planes: np.ndarray, coords: np.ndarray, energies: np.ndarray) -> np.ndarray:
+    """(points, facets): each point's energy above each facet plane."""
+    return energies[:, None] - (coords @ planes[:, :-1].T + planes[:, -1])
+
+
+def is_lower_hull(hull: LowerHull, coords: np.ndarray, energies: np.ndarray, margin: float) -> bool:
+    """Whether ``hull`` is provably the unique lower hull of the points (so qhull would return it).
+
+    True when every point lies more than ``margin`` above every facet it is not a vertex of
+    (each simplex is then a facet of a strictly convex lower hull) and the facets cover the
+    composition simplex (their ``|det [x, 1]|`` sum to 1, the whole simplex's).
+    """
+    n = coords.shape[1] + 1
+    if not len(hull.vertices):
+        return False
+    matrices = np.concatenate([coords[hull.vertices], np.ones((len(hull.vertices), n, 1))], axis=2)
+    covered = float(np.abs(np.linalg.det(matrices)).sum())
+    return abs(covered - 1.0) < 1e-9 and strictly_above_facets(hull, coords, energies, margin)
 
 
 def strictly_above_facets(hull: LowerHull, coords: np.ndarray, energies: np.ndarray, margin: float) -> bool:
@@ -141,23 +197,8 @@ def locate(hull: LowerHull, coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     (compositions on shared edges, or coplanar facets split by triangulation) and the
     arg-max facet does not contain the composition, the containing facet is searched.
     """
-    q = len(coords)
-    n = hull.planes.shape[1]
-    homogeneous = np.column_stack([coords, np.ones(q)])
-    facet = np.empty(q, dtype=np.int64)
-    for start in range(0, q, _CHUNK):
-        block = homogeneous[start : start + _CHUNK]
-        # einsum's own loops (not BLAS): each value is the same whatever the block size
-        facet[start : start + _CHUNK] = np.argmax(np.einsum("qi,fi->qf", block, hull.planes), axis=1)
-    bary = np.einsum("qi,qij->qj", homogeneous, hull.inverse[facet])
-    outside = np.flatnonzero(bary.min(axis=1) < -BARY_TOL)
-    for row in outside:
-        all_bary = np.einsum("i,fij->fj", homogeneous[row], hull.inverse)
-        worst = all_bary.min(axis=1)
-        best = int(np.argmax(worst))
-        facet[row] = best
-        bary[row] = all_bary[best]
-    return facet, bary.reshape(q, n)
+    facet, bary, _ = kernels.locate_rows(hull.planes, hull.inverse, hull.energies, coords, BARY_TOL)
+    return facet, bary
 
 
 def hull_energies(hull: LowerHull, facet: np.ndarray, bary: np.ndarray) -> np.ndarray:

@@ -32,11 +32,12 @@ from hull.engine_build import (
     Reference,
     compute_one,
     group_by_system,
+    merge_system_entries,
     parse_entry,
     stable_points_of,
 )
 from hull.engine_geometry import BARY_TOL, DEGENERATE_DET
-from hull.engine_system import ON_HULL_TOL, StablePoints
+from hull.engine_system import ON_HULL_TOL, HullPoints, KnownHull, StablePoints, SystemEntries
 from hull.engine_types import (
     EntryThermo,
     HullResult,
@@ -196,49 +197,90 @@ def _update_hulls(
             raise ValueError(f"entry {entry.key}: already in the hull state")
     new_by_system = group_by_system(new_entries)
     lookup = _EntryLookup(entries_by_key, new_entries)
-
-    keys_by_system: dict[str, list[int]] = {}
-    for key, thermo in state.thermo.items():
-        keys_by_system.setdefault(thermo.chemsys, []).append(key)
-    for chemsys, own in new_by_system.items():
-        keys_by_system.setdefault(chemsys, []).extend(int(k) for k in own.keys)
+    inputs = _SystemInputs(state, lookup, new_by_system)
 
     old_refs = current_references(state.hulls, entries_by_key)
     refs = updated_references(old_refs, new_entries)
-    index = SupersetIndex(keys_by_system)
+    index = SupersetIndex(inputs.systems)
     pending = set(new_by_system)
-    # systems whose inputs other than their own entries changed: their old facets are void
-    rebuild: set[str] = set()
+    # systems with a changed elemental reference: every point moved, their old hulls are void
+    moved: set[str] = set()
     for element, ref in refs.items():
         if old_refs.get(element) != ref:
-            rebuild |= index.containing(element)
-    pending |= rebuild
+            moved |= index.containing(element)
+    pending |= moved
 
     thermo = dict(state.thermo)
     hulls = dict(state.hulls)
-    stable_points: dict[str, StablePoints] = {}  # of recomputed and of read-back systems
+    computed = dict(state.inputs)
+    stable_points: dict[str, StablePoints] = {}  # of recomputed systems
     heap = [(system_order(cs), cs) for cs in pending]
     heapq.heapify(heap)
     while heap:
         _, chemsys = heapq.heappop(heap)
-        own = group_by_system(lookup[k] for k in keys_by_system[chemsys])[chemsys]
+        own = inputs.entries(chemsys)
+        below = {}
         for sub in subsystems(chemsys, proper=True):
-            if sub in keys_by_system and sub not in stable_points:
-                stable_points[sub] = _stored_stable(sub, state, lookup, refs)  # unchanged: rebuilt once
-        below = {sub: stable_points[sub] for sub in subsystems(chemsys, proper=True) if sub in keys_by_system}
-        reusable = chemsys in state.hulls and chemsys not in rebuild
-        outcome = compute_one(chemsys, own, refs, below, state.hulls[chemsys].facets if reusable else None)
+            if sub in inputs.systems:
+                if sub not in stable_points:  # not recomputed: unchanged, its refs too
+                    stable_points[sub] = inputs.stable(sub, refs)
+                below[sub] = stable_points[sub]
+        known = None
+        if chemsys in state.hulls and chemsys not in moved:
+            known = KnownHull(state.hulls[chemsys].facets, inputs.points(chemsys))
+        outcome = compute_one(chemsys, own, refs, below, known)
         before = _own_stable_keys(chemsys, state)
         stable_points[chemsys] = outcome.own_stable
         hulls[chemsys] = outcome.hull
         thermo.update(outcome.thermo)
+        computed[chemsys] = (own, outcome.own_stable, outcome.points)
         if tuple(int(k) for k in outcome.own_stable.keys) != before:
             supersets = index.supersets(chemsys)
-            rebuild |= supersets
             for superset in supersets - pending:
                 pending.add(superset)
                 heapq.heappush(heap, (system_order(superset), superset))
-    return HullResult(thermo=thermo, hulls=hulls)
+    return HullResult(thermo=thermo, hulls=hulls, inputs=computed if inputs.cached else {})
+
+
+class _SystemInputs:
+    """Each system's parsed entries and stored stable points: from the state's cache where it
+    has one for every system (a state made by ``compute_hulls`` or ``update_hulls``), else
+    parsed again from the entries."""
+
+    def __init__(
+        self, state: HullResult, lookup: Mapping[int, PhaseEntry], new_by_system: Mapping[str, SystemEntries]
+    ) -> None:
+        self._state, self._lookup, self._new = state, lookup, new_by_system
+        self.cached = bool(state.inputs) and state.inputs.keys() == state.hulls.keys()
+        if self.cached:
+            self._keys: dict[str, list[int]] = {}
+            self.systems = set(state.hulls) | set(new_by_system)
+        else:
+            self._keys = {}
+            for key, thermo in state.thermo.items():
+                self._keys.setdefault(thermo.chemsys, []).append(key)
+            for chemsys, own in new_by_system.items():
+                self._keys.setdefault(chemsys, []).extend(int(k) for k in own.keys)
+            self.systems = set(self._keys)
+
+    def entries(self, chemsys: str) -> SystemEntries:
+        new = self._new.get(chemsys)
+        if not self.cached:
+            return group_by_system(self._lookup[k] for k in self._keys[chemsys])[chemsys]
+        if chemsys not in self._state.inputs:
+            return new
+        old = self._state.inputs[chemsys][0]
+        return old if new is None else merge_system_entries(old, new)
+
+    def points(self, chemsys: str) -> HullPoints | None:
+        """The points of the earlier hull of ``chemsys``, where the state kept them."""
+        return self._state.inputs[chemsys][2] if self.cached else None
+
+    def stable(self, chemsys: str, refs: Mapping[str, Reference]) -> StablePoints:
+        if self.cached:
+            return self._state.inputs[chemsys][1]
+        keys = _own_stable_keys(chemsys, self._state)
+        return stable_points_of(chemsys, [self._lookup[k] for k in keys], refs)
 
 
 def _own_stable_keys(chemsys: str, state: HullResult) -> tuple[int, ...]:
@@ -246,12 +288,6 @@ def _own_stable_keys(chemsys: str, state: HullResult) -> tuple[int, ...]:
     if system_hull is None:
         return ()
     return tuple(k for k in system_hull.stable_keys if state.thermo[k].chemsys == chemsys)
-
-
-def _stored_stable(
-    chemsys: str, state: HullResult, lookup: Mapping[int, PhaseEntry], refs: Mapping[str, Reference]
-) -> StablePoints:
-    return stable_points_of(chemsys, [lookup[k] for k in _own_stable_keys(chemsys, state)], refs)
 
 
 class _EntryLookup(Mapping[int, PhaseEntry]):

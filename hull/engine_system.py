@@ -21,12 +21,13 @@ entry itself); for elements and all other entries, the energy above the hull.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.spatial import QhullError
 
+from hull import engine_kernels as kernels
 from hull.engine_geometry import (
     BARY_TOL,
     DEGENERATE_DET,
@@ -36,12 +37,11 @@ from hull.engine_geometry import (
     hull_energies,
     hull_from_simplices,
     hull_vertex_mask,
+    inserted_simplices,
+    is_lower_hull,
     locate,
-    strictly_above_facets,
 )
-from hull.engine_geometry import (
-    subsets as _subsets,
-)
+from hull.engine_kernels import PAD
 from hull.engine_types import EntryThermo, SystemHull
 
 FORMATION_TOL = 1e-11
@@ -64,16 +64,45 @@ class SystemEntries:
     keys: np.ndarray  # (m,) int64
     fractions: np.ndarray  # (m, n) atom fractions in ``elements`` order
     energies: np.ndarray  # (m,) eV/atom
+    group: np.ndarray  # (m,) int64: rows of equal reduced composition share a group
+    n_groups: int
 
 
 @dataclass(frozen=True, slots=True)
 class StablePoints:
-    """Stable entries whose own chemical system is this one (reused by every superset)."""
+    """Stable entries whose own chemical system is this one (reused by every superset).
+
+    ``padded`` holds the fractions zero-padded to ``PAD`` columns (or the system's width
+    when wider), so supersets gather the points of all their subsystems in one call.
+    """
 
     elements: tuple[str, ...]
     keys: np.ndarray
     fractions: np.ndarray
     formation: np.ndarray
+    padded: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        padded = np.zeros((len(self.keys), max(PAD, len(self.elements))))
+        padded[:, : len(self.elements)] = self.fractions
+        object.__setattr__(self, "padded", padded)
+
+
+@dataclass(frozen=True, slots=True)
+class HullPoints:
+    """The points a system's hull was built from: keys, compositions (all fractions but the first), formation energies."""
+
+    keys: np.ndarray
+    coords: np.ndarray
+    energies: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class KnownHull:
+    """A system's hull in an earlier state: facets as keys, and the points it was built from if known."""
+
+    facets: tuple[tuple[int, ...], ...]
+    points: HullPoints | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,26 +110,27 @@ class SystemOutcome:
     hull: SystemHull
     thermo: dict[int, EntryThermo]
     own_stable: StablePoints
+    points: HullPoints | None = None
 
 
 def formation_energies(fractions: np.ndarray, energies: np.ndarray, refs: np.ndarray) -> np.ndarray:
     """E_f = E - sum_i x_i E_i(ref), summed column by column so every row is bit-reproducible."""
-    total = np.zeros(len(energies))
-    for column in range(fractions.shape[1]):
-        total = total + fractions[:, column] * refs[column]
-    return energies - total
+    return kernels.formation_energies(fractions, energies, refs)
 
 
-def composition_groups(fractions: np.ndarray) -> tuple[np.ndarray, int]:
-    """Group rows by reduced composition: (group index of each row, number of groups)."""
-    rounded = np.round(fractions, COMPOSITION_DECIMALS)
-    order = np.lexsort(rounded.T[::-1])
-    ordered = rounded[order]
-    new_group = np.ones(len(order), dtype=bool)
-    new_group[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
-    group = np.empty(len(order), dtype=np.int64)
-    group[order] = np.cumsum(new_group) - 1
-    return group, int(new_group.sum())
+def composition_groups(fractions: Iterable[tuple[float, ...]]) -> tuple[np.ndarray, int]:
+    """Group rows by reduced composition: (group index of each row, number of groups).
+
+    Rows whose atom fractions agree after rounding to ``COMPOSITION_DECIMALS`` share a
+    group; groups are numbered in order of first appearance. Plain Python on the parsed
+    tuples: systems hold a handful of rows, where array calls cost more than they save.
+    """
+    index: dict[tuple[float, ...], int] = {}
+    labels = [
+        index.setdefault(tuple([round(x, COMPOSITION_DECIMALS) for x in row]), len(index))
+        for row in fractions
+    ]
+    return np.array(labels, dtype=np.int64), len(index)
 
 
 def group_minima(group: np.ndarray, n_groups: int, energies: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -138,61 +168,62 @@ def compute_system(
     own: SystemEntries,
     refs: np.ndarray,
     below: list[StablePoints],
-    known_facets: tuple[tuple[int, ...], ...] | None = None,
+    known: KnownHull | None = None,
 ) -> SystemOutcome:
     """Hull of ``chemsys`` and thermo of its own entries.
 
     ``refs`` are the reference energies per atom of ``own.elements``; ``below`` the
     stable points of every proper subsystem that has entries, in bottom-up order.
-    ``known_facets`` (keys) from an earlier state are reused instead of calling qhull when
-    they are provably what qhull would return now (see ``_reusable_simplices``).
+    ``known``, the hull of this system in an earlier state, is brought up to date and used
+    instead of calling qhull when that is provably what qhull would return now (see
+    ``_known_simplices``).
     """
     n = len(own.elements)
-    formation = formation_energies(own.fractions, own.energies, refs)
-    group, n_groups = composition_groups(own.fractions)
-    minima = group_minima(group, n_groups, own.energies, own.keys)
+    group, n_groups = own.group, own.n_groups
     if n == 1:
-        return _unary_outcome(chemsys, own, formation, minima)
+        formation = formation_energies(own.fractions, own.energies, refs)
+        return _unary_outcome(chemsys, own, formation, group_minima(group, n_groups, own.energies, own.keys))
 
-    candidate_rows = np.sort(minima[formation[minima] < -FORMATION_TOL])
     below = [points for points in below if len(points.keys)]
-    keys = np.concatenate([points.keys for points in below] + [own.keys[candidate_rows]])
-    point_energy = np.concatenate([points.formation for points in below] + [formation[candidate_rows]])
-    fractions = _embed(below, own.elements, len(keys))
-    n_below = len(keys) - len(candidate_rows)
-    fractions[n_below:] = own.fractions[candidate_rows]
-
-    simplices = (
-        None if known_facets is None else _reusable_simplices(known_facets, keys, fractions, point_energy)
+    below_keys, padded, columns, below_formation = _below_arrays(below, own.elements)
+    formation, candidate_rows, fractions, point_energy = kernels.system_points(
+        own.fractions, own.energies, group, n_groups, refs, padded, columns, below_formation, FORMATION_TOL
     )
-    hull = build_lower_hull(fractions[:, 1:], point_energy, simplices)
+    keys = np.concatenate([below_keys, own.keys[candidate_rows]])
+    n_below = len(below_keys)
+    coords = fractions[:, 1:]
+
+    hull = None if known is None else _known_simplices(known, keys, fractions, point_energy)
+    if hull is None:
+        hull = build_lower_hull(coords, point_energy)
     vertex = hull_vertex_mask(hull, len(keys))
-    own_vertex = vertex[n_below:]
-    stable_rows = candidate_rows[own_vertex]
+    stable_rows = candidate_rows[vertex[n_below:]]
     stable_group = np.full(n_groups, -1, dtype=np.int64)
     stable_group[group[stable_rows]] = stable_rows
 
-    facet, bary = locate(hull, own.fractions[:, 1:])
-    hull_energy = hull_energies(hull, facet, bary)
-    on_stable = stable_group[group] >= 0
-    hull_energy[on_stable] = formation[stable_group[group[on_stable]]]
+    facet, bary, hull_energy = kernels.locate_rows(
+        hull.planes, hull.inverse, hull.energies, own.fractions[:, 1:], BARY_TOL
+    )
+    stable_of_row = stable_group[group]
+    on_stable = stable_of_row >= 0
+    hull_energy[on_stable] = formation[stable_of_row[on_stable]]
     e_above = np.maximum(formation - hull_energy, 0.0)
 
     gnome = e_above.copy()
-    separations = _separations(
-        own, group, candidate_rows, keys, fractions, point_energy, hull, facet, e_above, stable_rows
-    )
-    for row, separation in zip(stable_rows.tolist(), separations, strict=True):
-        members = group == group[row]
-        gnome[members] = formation[members] - separation
+    if len(stable_rows):
+        separations = _separations(
+            group, candidate_rows, coords, point_energy, hull, facet, e_above, stable_rows, own.fractions
+        )
+        for row, separation in zip(stable_rows.tolist(), separations, strict=True):
+            members = group == group[row]
+            gnome[members] = formation[members] - separation
 
     facet_keys = keys[hull.vertices]
     own_keys = own.keys.tolist()
-    stable_of_row = stable_group[group].tolist()
     e_above[stable_rows] = 0.0
     rows = zip(
         own_keys,
-        stable_of_row,
+        stable_of_row.tolist(),
         facet_keys[facet].tolist(),
         bary.tolist(),
         formation.tolist(),
@@ -221,51 +252,83 @@ def compute_system(
     stable_points = StablePoints(
         own.elements, own.keys[stable_rows], own.fractions[stable_rows], formation[stable_rows]
     )
-    return SystemOutcome(system_hull, thermo, stable_points)
+    return SystemOutcome(system_hull, thermo, stable_points, HullPoints(keys, coords, point_energy))
 
 
-def _reusable_simplices(
-    known_facets: tuple[tuple[int, ...], ...], keys: np.ndarray, fractions: np.ndarray, energies: np.ndarray
-) -> np.ndarray | None:
-    """Earlier facets as canonical simplices of the current points, or None if qhull must run.
+def _known_simplices(
+    known: KnownHull, keys: np.ndarray, fractions: np.ndarray, energies: np.ndarray
+) -> LowerHull | None:
+    """An earlier hull brought up to date over the current points (canonical simplices), or None if qhull must run.
 
-    Reusable when every facet vertex is still a point and every point lies more than
-    ``REUSE_MARGIN`` above every facet it is not a vertex of: the lower hull is then
-    strictly convex, so its triangulation is unique and qhull would return exactly it.
+    With the earlier points at hand (the same elemental references, so every point kept its
+    place), the points that joined since are inserted into the earlier facets; without them,
+    the earlier facets are taken as they are. The result is used only when it is provably
+    the lower hull (``is_lower_hull``): strictly convex, so its triangulation is unique and
+    qhull would return exactly it, and covering the whole composition simplex.
     """
-    index_of = {int(k): i for i, k in enumerate(keys)}
-    if not known_facets or any(k not in index_of for facet in known_facets for k in facet):
+    index_of = {int(k): i for i, k in enumerate(keys.tolist())}
+    if not known.facets:
         return None
-    simplices = np.array([[index_of[k] for k in facet] for facet in known_facets], dtype=np.int64)
+    coords = fractions[:, 1:]
+    if known.points is None:
+        if any(k not in index_of for facet in known.facets for k in facet):
+            return None
+        simplices = np.array([[index_of[k] for k in facet] for facet in known.facets], dtype=np.int64)
+    else:
+        old_keys, old_coords, old_energies = known.points.keys, known.points.coords, known.points.energies
+        old_index = {int(k): i for i, k in enumerate(old_keys.tolist())}
+        joined = np.array([i for i, k in enumerate(keys.tolist()) if k not in old_index], dtype=np.int64)
+        work_keys = np.concatenate([old_keys, keys[joined]])
+        work_coords = np.concatenate([old_coords, coords[joined]])
+        work_energies = np.concatenate([old_energies, energies[joined]])
+        if any(k not in old_index for facet in known.facets for k in facet):
+            return None
+        start = np.array([[old_index[k] for k in facet] for facet in known.facets], dtype=np.int64)
+        facets = inserted_simplices(
+            work_coords, work_energies, start, np.arange(len(old_keys), len(work_keys))
+        )
+        facet_keys = work_keys[facets].tolist()
+        if any(k not in index_of for facet in facet_keys for k in facet):
+            return None  # an earlier vertex is gone without being cut off
+        simplices = np.array([[index_of[k] for k in facet] for facet in facet_keys], dtype=np.int64)
+        simplices = simplices.reshape(-1, coords.shape[1] + 1)
     simplices.sort(axis=1)
     simplices = simplices[np.lexsort(simplices.T[::-1])]
-    hull = hull_from_simplices(fractions[:, 1:], energies, simplices)
-    return simplices if strictly_above_facets(hull, fractions[:, 1:], energies, REUSE_MARGIN) else None
+    hull = hull_from_simplices(coords, energies, simplices)
+    return hull if is_lower_hull(hull, coords, energies, REUSE_MARGIN) else None
 
 
-def _embed(below: list[StablePoints], elements: tuple[str, ...], size: int) -> np.ndarray:
-    """Subsystems' atom fractions in the enclosing system's columns, zero-padded to ``size`` rows."""
+def _below_arrays(
+    below: list[StablePoints], elements: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Keys, padded fractions, target columns (-1: padding) and formation energies of the
+    subsystems' stable points, for ``kernels.system_points``."""
+    if not below:
+        width = max(PAD, len(elements))
+        return np.zeros(0, np.int64), np.zeros((0, width)), np.zeros((0, width), np.int64), np.zeros(0)
     column = {el: i for i, el in enumerate(elements)}
-    out = np.zeros((size, len(elements)))
-    start = 0
-    for points in below:
-        stop = start + len(points.keys)
-        out[start:stop, [column[el] for el in points.elements]] = points.fractions
-        start = stop
-    return out
+    width = max(PAD, len(elements))
+    maps = np.array([[column[el] for el in p.elements] + [-1] * (width - len(p.elements)) for p in below])
+    counts = [len(p.keys) for p in below]
+    padded = np.concatenate([p.padded[:, :width] for p in below])
+    return (
+        np.concatenate([p.keys for p in below]),
+        padded,
+        np.repeat(maps, counts, axis=0),
+        np.concatenate([p.formation for p in below]),
+    )
 
 
 def _separations(
-    own: SystemEntries,
     group: np.ndarray,
     candidate_rows: np.ndarray,
-    keys: np.ndarray,
-    fractions: np.ndarray,
+    coords: np.ndarray,
     point_energy: np.ndarray,
     hull: LowerHull,
     facet: np.ndarray,
     e_above: np.ndarray,
     stable_rows: np.ndarray,
+    own_fractions: np.ndarray,
 ) -> list[float]:
     """For each stable row, the hull formation energy at its composition without that composition.
 
@@ -274,70 +337,30 @@ def _separations(
     vertex or that lie on the hull (anything else is above a facet that survives the
     removal). The hull near the removed vertex is first taken from its neighbourhood
     alone (its link plus the candidates under its star), by enumerating the simplices of
-    those few points for all stable rows at once; the result is accepted when the plane of
+    those few points (``kernels.separations``); the result is accepted when the plane of
     the lowest simplex lies below every admissible point (then it supports the full hull
     too). Otherwise that vertex falls back to qhull, on the neighbourhood and then on the
     whole admissible set.
     """
-    if not len(stable_rows):
-        return []
-    n_points = len(keys)
-    n_below = n_points - len(candidate_rows)
-    n = fractions.shape[1]
-    candidate_index = np.searchsorted(candidate_rows, stable_rows)
-    removed = n_below + candidate_index  # point index of each stable row
-    facet_has = (hull.vertices[None, :, :] == removed[:, None, None]).any(axis=2)  # (V, F)
-    incidence = np.zeros((len(hull.vertices), n_points), dtype=bool)
-    np.put_along_axis(incidence, hull.vertices, True, axis=1)
-    star_points = (facet_has.astype(np.int64) @ incidence) > 0  # (V, P)
-    touches = facet_has[:, facet[candidate_rows]]  # (V, C): candidate located in the removed star
-    other = np.ones((len(stable_rows), n_points), dtype=bool)
-    other[:, n_below:] = group[candidate_rows][None, :] != group[stable_rows][:, None]
-    own_vertex = hull_vertex_mask(hull, n_points)[n_below:]
-    admissible = other.copy()
-    admissible[:, n_below:] &= own_vertex | touches | (e_above[candidate_rows] <= ON_HULL_TOL)
-    local = star_points
-    local[:, n_below:] |= touches
-    local &= other
-    coords = fractions[:, 1:]
-    where = own.fractions[stable_rows, 1:]
-
-    # enumerate the simplices of every vertex's neighbourhood in one batch
-    owners, subsets = [], []
-    for v, mask in enumerate(local):
-        members = np.flatnonzero(mask)
-        if len(members) >= n and math.comb(len(members), n) <= MAX_SUBSETS:
-            chosen = members[_subsets(len(members), n)]
-            subsets.append(chosen)
-            owners.append(np.full(len(chosen), v))
-    result: list[float | None] = [None] * len(stable_rows)
-    if subsets:
-        subsets_all = np.concatenate(subsets)
-        owner = np.concatenate(owners)
-        matrices = np.concatenate([coords[subsets_all], np.ones((len(subsets_all), n, 1))], axis=2)
-        regular = np.abs(np.linalg.det(matrices)) > DEGENERATE_DET
-        subsets_all, owner, matrices = subsets_all[regular], owner[regular], matrices[regular]
-        target = np.column_stack([where, np.ones(len(where))])[owner]
-        weights = np.linalg.solve(np.swapaxes(matrices, 1, 2), target[..., None])[..., 0]
-        values = np.einsum("sj,sj->s", weights, point_energy[subsets_all])
-        values[weights.min(axis=1) < -BARY_TOL] = np.inf
-        order = np.lexsort((values, owner))
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = owner[order][1:] != owner[order][:-1]
-        best = order[first]
-        best = best[np.isfinite(values[best])]
-        if len(best):
-            planes = np.linalg.solve(matrices[best], point_energy[subsets_all[best]][..., None])[..., 0]
-            heights = point_energy[None, :] - (planes[:, :-1] @ coords.T + planes[:, -1:])
-            heights[~admissible[owner[best]]] = np.inf
-            supported = heights.min(axis=1) >= -ON_HULL_TOL
-            for v, value in zip(
-                owner[best][supported].tolist(), values[best][supported].tolist(), strict=True
-            ):
-                result[v] = value
-    for v, value in enumerate(result):
-        if value is None:
-            result[v] = _separation_by_qhull(coords, point_energy, local[v], admissible[v], where[v])
+    where = np.ascontiguousarray(own_fractions[stable_rows, 1:])
+    values, local, admissible = kernels.separations(
+        group,
+        candidate_rows,
+        coords,
+        point_energy,
+        hull.vertices,
+        facet,
+        e_above,
+        stable_rows,
+        where,
+        MAX_SUBSETS,
+        DEGENERATE_DET,
+        BARY_TOL,
+        ON_HULL_TOL,
+    )
+    result = values.tolist()
+    for v in np.flatnonzero(np.isnan(values)).tolist():
+        result[v] = _separation_by_qhull(coords, point_energy, local[v], admissible[v], where[v])
     return result
 
 
@@ -387,4 +410,13 @@ def _unary_outcome(
     return SystemOutcome(hull, thermo, stable_points)
 
 
-__all__ = ["BARY_TOL", "SystemEntries", "StablePoints", "SystemOutcome", "compute_system", "missing_outcome"]
+__all__ = [
+    "BARY_TOL",
+    "HullPoints",
+    "KnownHull",
+    "SystemEntries",
+    "StablePoints",
+    "SystemOutcome",
+    "compute_system",
+    "missing_outcome",
+]

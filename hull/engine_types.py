@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 
 
@@ -62,10 +62,16 @@ class SystemHull:
 
 @dataclass(frozen=True)
 class HullResult:
-    """Thermo of every computed entry and the hull of every computed chemical system."""
+    """Thermo of every computed entry and the hull of every computed chemical system.
+
+    ``inputs`` caches, per computed system, what it was computed from (its parsed entries
+    and its own stable points), so ``update_hulls`` need not parse the catalogue again. It
+    is not part of the result's value: equality compares thermo and hulls only.
+    """
 
     thermo: dict[int, EntryThermo]
     hulls: dict[str, SystemHull]
+    inputs: dict[str, tuple] = field(default_factory=dict, compare=False, repr=False)
 
 
 def check_entry(entry: PhaseEntry) -> None:

@@ -58,6 +58,8 @@ def test_update_equals_full_build_and_plan_covers_changes(plan):
             state, state.thermo, batch, set(state.hulls), entries_by_key=entries_by_key
         )
         updated = update_hulls(state, entries_by_key, batch)
+        # a state without its cached inputs (as rebuilt from storage) updates to the same result
+        assert update_hulls(HullResult(state.thermo, state.hulls), entries_by_key, batch) == updated
         known += batch
         full = compute_hulls(known)
         assert updated == full
@@ -128,8 +130,9 @@ def test_update_rejects_known_keys_and_bad_energies():
         update_hulls(state, by_key, [PhaseEntry(11, {"Li": 1}, float("nan"))])
 
 
-def test_update_reuses_facets_of_strictly_convex_hulls(monkeypatch):
-    rng = random.Random(11)
+def fe_li_o_p_catalogue(*, seed: int) -> list[PhaseEntry]:
+    """Elemental references and 296 random Fe-Li-O-P compounds (2 to 4 elements)."""
+    rng = random.Random(seed)
     refs = {"Fe": -8.3, "Li": -1.9, "O": -4.9, "P": -5.4}
     entries = [PhaseEntry(i, {el: 1}, energy) for i, (el, energy) in enumerate(refs.items())]
     for key in range(4, 300):
@@ -138,6 +141,11 @@ def test_update_reuses_facets_of_strictly_convex_hulls(monkeypatch):
         total = sum(composition.values())
         mix = sum(refs[el] * a / total for el, a in composition.items())
         entries.append(PhaseEntry(key, composition, mix + rng.uniform(-2.0, 0.3)))
+    return entries
+
+
+def test_update_reuses_facets_of_strictly_convex_hulls(monkeypatch):
+    entries = fe_li_o_p_catalogue(seed=11)
     state = compute_hulls(entries)
     # new polymorphs 0.5 eV/atom above existing entries that are already above the hull
     above = [e for e in entries if state.thermo[e.key].e_above_hull > 0.05 and len(e.composition) > 1]
@@ -145,13 +153,43 @@ def test_update_reuses_facets_of_strictly_convex_hulls(monkeypatch):
         PhaseEntry(1000 + i, e.composition, e.energy_per_atom + 0.5) for i, e in enumerate(above[:40])
     ]
     reused = []
-    original = hull.engine_system._reusable_simplices
+    original = hull.engine_system._known_simplices
 
     def recording(*args):
         reused.append(original(*args))
         return reused[-1]
 
-    monkeypatch.setattr(hull.engine_system, "_reusable_simplices", recording)
+    monkeypatch.setattr(hull.engine_system, "_known_simplices", recording)
     updated = update_hulls(state, {e.key: e for e in entries}, newcomers)
     assert any(r is not None for r in reused)
     assert updated == compute_hulls([*entries, *newcomers])
+
+
+def test_update_inserts_new_stable_points_into_known_hulls(monkeypatch):
+    """New stable phases are inserted into the stored hulls of their systems and of every
+    system containing them (no qhull call there), with the full build's result."""
+    entries = fe_li_o_p_catalogue(seed=5)
+    state = compute_hulls(entries)
+    binaries = [e for e in entries if len(e.composition) == 2 and state.thermo[e.key].is_stable]
+    # 0.2 eV/atom below stable binaries: new stable phases that cut off the old ones
+    newcomers = [
+        PhaseEntry(1000 + i, e.composition, e.energy_per_atom - 0.2) for i, e in enumerate(binaries[:4])
+    ]
+    results = []
+    original = hull.engine_system._known_simplices
+
+    def recording(*args):
+        results.append(original(*args))
+        return results[-1]
+
+    qhull_calls = []
+    qhull = hull.engine_geometry.qhull_facets
+    monkeypatch.setattr(hull.engine_system, "_known_simplices", recording)
+    monkeypatch.setattr(
+        hull.engine_geometry, "qhull_facets", lambda points: qhull_calls.append(1) or qhull(points)
+    )
+    updated = update_hulls(state, {e.key: e for e in entries}, newcomers)
+    assert updated == compute_hulls([*entries, *newcomers])
+    assert len(results) > len(newcomers)  # the supersets were recomputed from their known hulls too
+    inserted = sum(r is not None for r in results)
+    assert inserted >= len(results) - len(qhull_calls) and inserted > len(results) // 2

@@ -1,0 +1,366 @@
+"""Compiled inner loops of the hull engine (numba): one call per step of a system's computation.
+
+A chemical system holds a handful to a few hundred points, so array calls cost far more in
+dispatch than in arithmetic; these kernels do each step of ``hull.engine_system`` in one
+compiled call instead. The qhull call itself stays in ``hull.engine_geometry``. Every loop
+runs in a fixed order, so a system's result depends only on its own inputs: a full build
+and an incremental update compute each system bit for bit alike.
+
+``PAD`` is the widest subsystem whose stable points are stored padded for embedding
+(``StablePoints.padded``); systems of more elements take the plain path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+PAD = 8
+
+
+@njit(cache=True)
+def formation_energies(fractions: np.ndarray, energies: np.ndarray, refs: np.ndarray) -> np.ndarray:
+    """E_f = E - sum_i x_i E_i(ref), column by column (the one place formation energies are computed)."""
+    m, n = fractions.shape
+    formation = np.empty(m)
+    for i in range(m):
+        total = 0.0
+        for c in range(n):
+            total = total + fractions[i, c] * refs[c]
+        formation[i] = energies[i] - total
+    return formation
+
+
+@njit(cache=True)
+def system_points(
+    fractions: np.ndarray,
+    energies: np.ndarray,
+    group: np.ndarray,
+    n_groups: int,
+    refs: np.ndarray,
+    below_padded: np.ndarray,
+    below_columns: np.ndarray,
+    below_formation: np.ndarray,
+    formation_tol: float,
+):
+    """Formation energies, candidate rows and the hull's input points of one system.
+
+    Rows are sorted by key, so the first of equal-energy polymorphs is the smallest key.
+    ``below_padded`` holds the subsystems' stable points in their own columns (padded to
+    ``PAD``), ``below_columns`` each row's column index in this system per own column (-1:
+    padding). Returns (formation, candidate_rows, point_fractions, point_energies): the
+    points are the subsystems' stable points, then the candidates.
+    """
+    m, n = fractions.shape
+    formation = formation_energies(fractions, energies, refs)
+    best = np.full(n_groups, -1, dtype=np.int64)
+    for i in range(m):
+        g = group[i]
+        if best[g] < 0 or energies[i] < energies[best[g]]:
+            best[g] = i
+    is_candidate = np.zeros(m, dtype=np.bool_)
+    for g in range(n_groups):
+        if formation[best[g]] < -formation_tol:
+            is_candidate[best[g]] = True
+    candidate_rows = np.flatnonzero(is_candidate)
+    b = len(below_formation)
+    points = np.zeros((b + len(candidate_rows), n))
+    point_energies = np.empty(b + len(candidate_rows))
+    for i in range(b):
+        for j in range(below_columns.shape[1]):
+            column = below_columns[i, j]
+            if column >= 0:
+                points[i, column] = below_padded[i, j]
+        point_energies[i] = below_formation[i]
+    for k in range(len(candidate_rows)):
+        row = candidate_rows[k]
+        points[b + k] = fractions[row]
+        point_energies[b + k] = formation[row]
+    return formation, candidate_rows, points, point_energies
+
+
+@njit(cache=True)
+def canonical_rows(simplices: np.ndarray) -> np.ndarray:
+    """Each row sorted, rows in lexicographic order (the engine's canonical facet order)."""
+    rows = simplices.copy()
+    for r in range(len(rows)):
+        rows[r] = np.sort(rows[r])
+    order = np.arange(len(rows))
+    for column in range(rows.shape[1] - 1, -1, -1):
+        order = order[np.argsort(rows[order, column], kind="mergesort")]
+    return rows[order]
+
+
+@njit(cache=True)
+def lower_facets(
+    coords: np.ndarray, energies: np.ndarray, simplices: np.ndarray, top: np.ndarray, det_tol: float
+):
+    """Inverse vertex matrices, planes and vertex energies of canonical simplices.
+
+    Drops simplices with ``|det [x, 1]| <= det_tol`` (vertical) and, when ``top`` is given
+    (a point above every lower facet plane; empty to skip), those whose plane passes above
+    it. Returns (vertices, inverse, planes, facet_energies).
+    """
+    count, n = simplices.shape
+    keep = np.zeros(count, dtype=np.bool_)
+    inverse = np.empty((count, n, n))
+    planes = np.empty((count, n))
+    matrix = np.empty((n, n))
+    for f in range(count):
+        for i in range(n):
+            p = simplices[f, i]
+            for j in range(n - 1):
+                matrix[i, j] = coords[p, j]
+            matrix[i, n - 1] = 1.0
+        det = _invert(matrix, inverse[f])
+        if not abs(det) > det_tol:
+            continue
+        for i in range(n):
+            value = 0.0
+            for j in range(n):
+                value = value + inverse[f, i, j] * energies[simplices[f, j]]
+            planes[f, i] = value
+        if len(top):
+            height = planes[f, n - 1]
+            for j in range(n - 1):
+                height = height + planes[f, j] * top[j]
+            if not height < top[n - 1]:
+                continue
+        keep[f] = True
+    vertices = simplices[keep]
+    facet_energies = np.empty((len(vertices), n))
+    for f in range(len(vertices)):
+        for i in range(n):
+            facet_energies[f, i] = energies[vertices[f, i]]
+    return vertices, inverse[keep], planes[keep], facet_energies
+
+
+@njit(cache=True)
+def _invert(matrix: np.ndarray, out: np.ndarray) -> float:
+    """Gauss-Jordan inverse with partial pivoting into ``out``; returns the determinant (0.0 if singular).
+
+    ``matrix`` is overwritten. Small dense matrices (at most one row per element), where a
+    LAPACK call costs more in dispatch than in arithmetic.
+    """
+    n = matrix.shape[0]
+    for i in range(n):
+        for j in range(n):
+            out[i, j] = 1.0 if i == j else 0.0
+    det = 1.0
+    for c in range(n):
+        pivot = c
+        for r in range(c + 1, n):
+            if abs(matrix[r, c]) > abs(matrix[pivot, c]):
+                pivot = r
+        if matrix[pivot, c] == 0.0:
+            return 0.0
+        if pivot != c:
+            det = -det
+            for j in range(n):
+                matrix[c, j], matrix[pivot, j] = matrix[pivot, j], matrix[c, j]
+                out[c, j], out[pivot, j] = out[pivot, j], out[c, j]
+        scale = matrix[c, c]
+        det = det * scale
+        for j in range(n):
+            matrix[c, j] = matrix[c, j] / scale
+            out[c, j] = out[c, j] / scale
+        for r in range(n):
+            if r != c:
+                factor = matrix[r, c]
+                if factor != 0.0:
+                    for j in range(n):
+                        matrix[r, j] = matrix[r, j] - factor * matrix[c, j]
+                        out[r, j] = out[r, j] - factor * out[c, j]
+    return det
+
+
+@njit(cache=True)
+def locate_rows(
+    planes: np.ndarray, inverse: np.ndarray, facet_energies: np.ndarray, coords: np.ndarray, bary_tol: float
+):
+    """Facet, barycentric coordinates and hull energy at each composition row.
+
+    The facet is the plane of maximum value (first of ties); where it does not contain the
+    composition (ties on shared edges), the facet whose smallest coordinate is largest.
+    """
+    q = coords.shape[0]
+    count, n = planes.shape
+    facet = np.zeros(q, dtype=np.int64)
+    bary = np.zeros((q, n))
+    energy = np.zeros(q)
+    point = np.empty(n)
+    for r in range(q):
+        for j in range(n - 1):
+            point[j] = coords[r, j]
+        point[n - 1] = 1.0
+        best, best_value = 0, -np.inf
+        for f in range(count):
+            value = 0.0
+            for i in range(n):
+                value = value + point[i] * planes[f, i]
+            if value > best_value:
+                best, best_value = f, value
+        worst = _weights(point, inverse[best], bary[r])
+        if worst < -bary_tol:
+            trial = np.empty(n)
+            best_worst = -np.inf
+            for f in range(count):
+                w = _weights(point, inverse[f], trial)
+                if w > best_worst:
+                    best_worst, best = w, f
+            _weights(point, inverse[best], bary[r])
+        facet[r] = best
+        total = 0.0
+        for j in range(n):
+            total = total + bary[r, j] * facet_energies[best, j]
+        energy[r] = total
+    return facet, bary, energy
+
+
+@njit(cache=True)
+def _weights(point: np.ndarray, inverse: np.ndarray, out: np.ndarray) -> float:
+    """out = point @ inverse (barycentric coordinates); returns their minimum."""
+    n = len(point)
+    smallest = np.inf
+    for j in range(n):
+        value = 0.0
+        for i in range(n):
+            value = value + point[i] * inverse[i, j]
+        out[j] = value
+        smallest = min(smallest, value)
+    return smallest
+
+
+@njit(cache=True)
+def separations(
+    group: np.ndarray,
+    candidate_rows: np.ndarray,
+    coords: np.ndarray,
+    energies: np.ndarray,
+    vertices: np.ndarray,
+    facet: np.ndarray,
+    e_above: np.ndarray,
+    stable_rows: np.ndarray,
+    where: np.ndarray,
+    max_subsets: int,
+    det_tol: float,
+    bary_tol: float,
+    on_hull_tol: float,
+):
+    """Hull energy at each stable row's composition without that composition (GNoME).
+
+    See ``hull.engine_system._separations`` for the method. Returns (values, local,
+    admissible): values NaN where the neighbourhood's enumeration could not decide (the
+    caller falls back to qhull with the ``local`` and ``admissible`` point masks).
+    """
+    n_points = len(energies)
+    n_below = n_points - len(candidate_rows)
+    count, n = vertices.shape
+    n_stable = len(stable_rows)
+    values = np.full(n_stable, np.nan)
+    local = np.zeros((n_stable, n_points), dtype=np.bool_)
+    admissible = np.zeros((n_stable, n_points), dtype=np.bool_)
+    vertex = np.zeros(n_points, dtype=np.bool_)
+    for f in range(count):
+        for i in range(n):
+            vertex[vertices[f, i]] = True
+    matrix = np.empty((n, n))
+    target = np.empty(n)
+    for v in range(n_stable):
+        row = stable_rows[v]
+        removed = n_below + np.searchsorted(candidate_rows, row)
+        has = np.zeros(count, dtype=np.bool_)
+        for f in range(count):
+            for i in range(n):
+                if vertices[f, i] == removed:
+                    has[f] = True
+        for f in range(count):
+            if has[f]:
+                for i in range(n):
+                    local[v, vertices[f, i]] = True
+        for p in range(n_points):
+            other = p < n_below or group[candidate_rows[p - n_below]] != group[row]
+            if p >= n_below:
+                c = p - n_below
+                touches = has[facet[candidate_rows[c]]]
+                if touches:
+                    local[v, p] = True
+                admissible[v, p] = other and (
+                    vertex[p] or touches or e_above[candidate_rows[c]] <= on_hull_tol
+                )
+            else:
+                admissible[v, p] = other
+            local[v, p] = local[v, p] and other
+        members = np.flatnonzero(local[v])
+        k = len(members)
+        if k < n or _comb(k, n) > max_subsets:
+            continue
+        for j in range(n - 1):
+            target[j] = where[v, j]
+        target[n - 1] = 1.0
+        best_value, best_subset = np.inf, np.empty(n, dtype=np.int64)
+        subset = np.arange(n)
+        while True:
+            for i in range(n):
+                p = members[subset[i]]
+                for j in range(n - 1):
+                    matrix[i, j] = coords[p, j]
+                matrix[i, n - 1] = 1.0
+            if abs(np.linalg.det(matrix)) > det_tol:
+                weights = np.linalg.solve(matrix.T.copy(), target)
+                if weights.min() >= -bary_tol:
+                    value = 0.0
+                    for i in range(n):
+                        value = value + weights[i] * energies[members[subset[i]]]
+                    if value < best_value:
+                        best_value = value
+                        for i in range(n):
+                            best_subset[i] = members[subset[i]]
+            if not _next_subset(subset, k):
+                break
+        if not np.isfinite(best_value):
+            continue
+        for i in range(n):
+            p = best_subset[i]
+            for j in range(n - 1):
+                matrix[i, j] = coords[p, j]
+            matrix[i, n - 1] = 1.0
+        rhs = np.empty(n)
+        for i in range(n):
+            rhs[i] = energies[best_subset[i]]
+        plane = np.linalg.solve(matrix, rhs)
+        supported = True
+        for p in range(n_points):
+            if admissible[v, p]:
+                height = energies[p] - plane[n - 1]
+                for j in range(n - 1):
+                    height = height - plane[j] * coords[p, j]
+                if height < -on_hull_tol:
+                    supported = False
+                    break
+        if supported:
+            values[v] = best_value
+    return values, local, admissible
+
+
+@njit(cache=True)
+def _comb(k: int, n: int) -> int:
+    total = 1
+    for i in range(n):
+        total = total * (k - i) // (i + 1)
+    return total
+
+
+@njit(cache=True)
+def _next_subset(subset: np.ndarray, k: int) -> bool:
+    """Advance ``subset`` (sorted indices into range(k)) to the next combination in lexicographic order."""
+    n = len(subset)
+    i = n - 1
+    while i >= 0 and subset[i] == k - n + i:
+        i -= 1
+    if i < 0:
+        return False
+    subset[i] += 1
+    for j in range(i + 1, n):
+        subset[j] = subset[j - 1] + 1
+    return True
