@@ -22,7 +22,6 @@ and the result is kept only when ``is_lower_hull`` proves it is the unique lower
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,12 +97,6 @@ def hull_from_simplices(coords: np.ndarray, energies: np.ndarray, simplices: np.
 _NO_TOP = np.zeros(0)
 
 
-@functools.lru_cache(maxsize=16)
-def _ridge_columns(n: int) -> np.ndarray:
-    """Column indices of the ``n`` ridges of an ``n``-vertex simplex (each drops one vertex)."""
-    return np.array([[c for c in range(n) if c != dropped] for dropped in range(n)], dtype=np.int64)
-
-
 def inserted_simplices(
     coords: np.ndarray, energies: np.ndarray, simplices: np.ndarray, new_points: np.ndarray
 ) -> np.ndarray:
@@ -113,47 +106,14 @@ def inserted_simplices(
     new point in turn, the facets whose plane passes above it are removed and the point is
     joined to every ridge that only one removed facet has (the horizon, and the removed
     region's boundary on the composition simplex); joins that are flat in composition (the
-    point and the ridge on one face of the simplex) are dropped. A point above the hull
-    stays above it as further points join (the hull only goes down), so such points are
-    skipped at once. Exact in exact arithmetic; the result is unchecked here (callers verify
+    point and the ridge on one face of the simplex) are dropped. Points above every plane
+    change nothing. Exact in exact arithmetic; the result is unchecked here (callers verify
     it, see ``is_lower_hull``) because near-coplanar input can misclassify a facet.
     """
-    n = coords.shape[1] + 1
-    facets = np.sort(simplices, axis=1)  # a ridge then reads the same in every facet that has it
-    planes = _planes(coords, energies, facets)
-    below = (_heights(planes, coords[new_points], energies[new_points]) < 0.0).any(axis=1)
-    ridge_columns = _ridge_columns(n)
-    for p in new_points[below].tolist():
-        visible = _heights(planes, coords[p : p + 1], energies[p : p + 1])[0] < 0.0
-        if not visible.any():
-            continue
-        ridges = facets[visible][:, ridge_columns].reshape(-1, n - 1)
-        ridges, counts = np.unique(ridges, axis=0, return_counts=True)
-        joined = np.column_stack([ridges[counts == 1], np.full((counts == 1).sum(), p)])
-        joined.sort(axis=1)
-        matrices = _matrices(coords, joined)
-        regular = np.abs(np.linalg.det(matrices)) > DEGENERATE_DET
-        joined = joined[regular]
-        new_planes = np.linalg.solve(matrices[regular], energies[joined][..., None])[..., 0]
-        facets = np.concatenate([facets[~visible], joined])
-        planes = np.concatenate([planes[~visible], new_planes])
-    return facets
-
-
-def _matrices(coords: np.ndarray, simplices: np.ndarray) -> np.ndarray:
-    """The ``[x, 1]`` vertex matrices of simplices."""
-    n = coords.shape[1] + 1
-    return np.concatenate([coords[simplices], np.ones((len(simplices), n, 1))], axis=2)
-
-
-def _planes(coords: np.ndarray, energies: np.ndarray, simplices: np.ndarray) -> np.ndarray:
-    """Affine planes through simplices (for the insertion's own tests, not stored)."""
-    return np.linalg.solve(_matrices(coords, simplices), energies[simplices][..., None])[..., 0]
-
-
-def _heights(planes: np.ndarray, coords: np.ndarray, energies: np.ndarray) -> np.ndarray:
-    """(points, facets): each point's energy above each facet plane."""
-    return energies[:, None] - (coords @ planes[:, :-1].T + planes[:, -1])
+    simplices = np.ascontiguousarray(simplices, dtype=np.int64).reshape(-1, coords.shape[1] + 1)
+    return kernels.inserted_simplices(
+        coords, energies, simplices, new_points.astype(np.int64), DEGENERATE_DET
+    )
 
 
 def is_lower_hull(hull: LowerHull, coords: np.ndarray, energies: np.ndarray, margin: float) -> bool:
@@ -163,24 +123,7 @@ def is_lower_hull(hull: LowerHull, coords: np.ndarray, energies: np.ndarray, mar
     (each simplex is then a facet of a strictly convex lower hull) and the facets cover the
     composition simplex (their ``|det [x, 1]|`` sum to 1, the whole simplex's).
     """
-    n = coords.shape[1] + 1
-    if not len(hull.vertices):
-        return False
-    matrices = np.concatenate([coords[hull.vertices], np.ones((len(hull.vertices), n, 1))], axis=2)
-    covered = float(np.abs(np.linalg.det(matrices)).sum())
-    return abs(covered - 1.0) < 1e-9 and strictly_above_facets(hull, coords, energies, margin)
-
-
-def strictly_above_facets(hull: LowerHull, coords: np.ndarray, energies: np.ndarray, margin: float) -> bool:
-    """Whether every point lies more than ``margin`` above every facet plane it is not a vertex of.
-
-    Then the lower hull is strictly convex at every ridge and every non-vertex point is
-    strictly above it, so its triangulation is unique: qhull returns it whatever further
-    points strictly above it are added.
-    """
-    heights = energies[None, :] - (hull.planes[:, :-1] @ coords.T + hull.planes[:, -1:])
-    np.put_along_axis(heights, hull.vertices, np.inf, axis=1)
-    return bool(heights.size == 0 or heights.min() > margin)
+    return kernels.is_lower_hull(coords, energies, hull.vertices, hull.planes, margin)
 
 
 def hull_vertex_mask(hull: LowerHull, m: int) -> np.ndarray:

@@ -265,6 +265,8 @@ def separations(
         for i in range(n):
             vertex[vertices[f, i]] = True
     matrix = np.empty((n, n))
+    inverse = np.empty((n, n))
+    weights = np.empty(n)
     target = np.empty(n)
     for v in range(n_stable):
         row = stable_rows[v]
@@ -306,9 +308,16 @@ def separations(
                 for j in range(n - 1):
                     matrix[i, j] = coords[p, j]
                 matrix[i, n - 1] = 1.0
-            if abs(np.linalg.det(matrix)) > det_tol:
-                weights = np.linalg.solve(matrix.T.copy(), target)
-                if weights.min() >= -bary_tol:
+            if abs(_invert(matrix, inverse)) > det_tol:
+                # barycentric weights of the target: w solves M^T w = t, so w = t @ inv(M)
+                smallest = np.inf
+                for j in range(n):
+                    w = 0.0
+                    for i in range(n):
+                        w = w + target[i] * inverse[i, j]
+                    weights[j] = w
+                    smallest = min(smallest, w)
+                if smallest >= -bary_tol:
                     value = 0.0
                     for i in range(n):
                         value = value + weights[i] * energies[members[subset[i]]]
@@ -320,15 +329,8 @@ def separations(
                 break
         if not np.isfinite(best_value):
             continue
-        for i in range(n):
-            p = best_subset[i]
-            for j in range(n - 1):
-                matrix[i, j] = coords[p, j]
-            matrix[i, n - 1] = 1.0
-        rhs = np.empty(n)
-        for i in range(n):
-            rhs[i] = energies[best_subset[i]]
-        plane = np.linalg.solve(matrix, rhs)
+        plane = np.empty(n)
+        _plane(coords, energies, best_subset, plane)
         supported = True
         for p in range(n_points):
             if admissible[v, p]:
@@ -363,4 +365,122 @@ def _next_subset(subset: np.ndarray, k: int) -> bool:
     subset[i] += 1
     for j in range(i + 1, n):
         subset[j] = subset[j - 1] + 1
+    return True
+
+
+@njit(cache=True)
+def _fill_matrix(coords: np.ndarray, simplex: np.ndarray, matrix: np.ndarray) -> None:
+    """matrix = the ``[x, 1]`` rows of the simplex's vertices."""
+    n = len(simplex)
+    for i in range(n):
+        for j in range(n - 1):
+            matrix[i, j] = coords[simplex[i], j]
+        matrix[i, n - 1] = 1.0
+
+
+@njit(cache=True)
+def _plane(coords: np.ndarray, energies: np.ndarray, simplex: np.ndarray, out: np.ndarray) -> float:
+    """out = the affine plane through the simplex (energy = out[:-1] . x + out[-1]); returns det [x, 1]."""
+    n = len(simplex)
+    matrix = np.empty((n, n))
+    inverse = np.empty((n, n))
+    _fill_matrix(coords, simplex, matrix)
+    det = _invert(matrix, inverse)
+    for i in range(n):
+        value = 0.0
+        for j in range(n):
+            value = value + inverse[i, j] * energies[simplex[j]]
+        out[i] = value
+    return det
+
+
+@njit(cache=True)
+def _height(point: int, coords: np.ndarray, energies: np.ndarray, plane: np.ndarray) -> float:
+    """Energy of a point above a plane."""
+    value = plane[len(plane) - 1]
+    for j in range(len(plane) - 1):
+        value = value + plane[j] * coords[point, j]
+    return energies[point] - value
+
+
+@njit(cache=True)
+def inserted_simplices(
+    coords: np.ndarray, energies: np.ndarray, simplices: np.ndarray, new_points: np.ndarray, det_tol: float
+) -> np.ndarray:
+    """Beneath-beyond insertion of ``new_points`` into the lower hull ``simplices``; see
+    ``hull.engine_geometry.inserted_simplices``."""
+    n = coords.shape[1] + 1
+    facets = simplices.copy()
+    for r in range(len(facets)):
+        facets[r] = np.sort(facets[r])
+    planes = np.empty((len(facets), n))
+    for f in range(len(facets)):
+        _plane(coords, energies, facets[f], planes[f])
+    for p in new_points:
+        visible = np.zeros(len(facets), dtype=np.bool_)
+        for f in range(len(facets)):
+            visible[f] = _height(p, coords, energies, planes[f]) < 0.0
+        n_visible = visible.sum()
+        if n_visible == 0:
+            continue
+        ridges = np.empty((n_visible * n, n - 1), dtype=np.int64)
+        r = 0
+        for f in np.flatnonzero(visible):
+            for dropped in range(n):
+                c = 0
+                for i in range(n):
+                    if i != dropped:
+                        ridges[r, c] = facets[f, i]
+                        c += 1
+                r += 1
+        ridges = canonical_rows(ridges)
+        joined = np.empty((len(ridges), n), dtype=np.int64)
+        joined_planes = np.empty((len(ridges), n))
+        count = 0
+        start = 0
+        while start < len(ridges):
+            stop = start + 1
+            while stop < len(ridges) and (ridges[stop] == ridges[start]).all():
+                stop += 1
+            if stop - start == 1:  # a ridge of one removed facet only: join it to the point
+                simplex = np.empty(n, dtype=np.int64)
+                simplex[: n - 1] = ridges[start]
+                simplex[n - 1] = p
+                simplex = np.sort(simplex)
+                det = _plane(coords, energies, simplex, joined_planes[count])
+                if abs(det) > det_tol:
+                    joined[count] = simplex
+                    count += 1
+            start = stop
+        kept = ~visible
+        facets = np.concatenate((facets[kept], joined[:count]))
+        planes = np.concatenate((planes[kept], joined_planes[:count]))
+    return facets
+
+
+@njit(cache=True)
+def is_lower_hull(
+    coords: np.ndarray, energies: np.ndarray, vertices: np.ndarray, planes: np.ndarray, margin: float
+) -> bool:
+    """Whether facets provably are the unique lower hull; see ``hull.engine_geometry.is_lower_hull``."""
+    count, n = vertices.shape
+    if count == 0:
+        return False
+    matrix = np.empty((n, n))
+    inverse = np.empty((n, n))
+    covered = 0.0
+    for f in range(count):
+        _fill_matrix(coords, vertices[f], matrix)
+        covered += abs(_invert(matrix, inverse))
+    if not abs(covered - 1.0) < 1e-9:
+        return False
+    is_vertex = np.zeros(len(energies), dtype=np.bool_)
+    for f in range(count):
+        for i in range(n):
+            is_vertex[vertices[f, i]] = True
+        for p in range(len(energies)):
+            if not is_vertex[p] and not _height(p, coords, energies, planes[f]) > margin:
+                return False
+        for i in range(n):
+            is_vertex[vertices[f, i]] = False
     return True

@@ -90,11 +90,13 @@ class StablePoints:
 
 @dataclass(frozen=True, slots=True)
 class HullPoints:
-    """The points a system's hull was built from: keys, compositions (all fractions but the first), formation energies."""
+    """The points a system's hull was built from (keys, compositions as all fractions but the
+    first, formation energies) and its facets as indices into them."""
 
     keys: np.ndarray
     coords: np.ndarray
     energies: np.ndarray
+    simplices: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +254,9 @@ def compute_system(
     stable_points = StablePoints(
         own.elements, own.keys[stable_rows], own.fractions[stable_rows], formation[stable_rows]
     )
-    return SystemOutcome(system_hull, thermo, stable_points, HullPoints(keys, coords, point_energy))
+    return SystemOutcome(
+        system_hull, thermo, stable_points, HullPoints(keys, coords, point_energy, hull.vertices)
+    )
 
 
 def _known_simplices(
@@ -266,36 +270,37 @@ def _known_simplices(
     the lower hull (``is_lower_hull``): strictly convex, so its triangulation is unique and
     qhull would return exactly it, and covering the whole composition simplex.
     """
-    index_of = {int(k): i for i, k in enumerate(keys.tolist())}
     if not known.facets:
         return None
     coords = fractions[:, 1:]
     if known.points is None:
-        if any(k not in index_of for facet in known.facets for k in facet):
-            return None
-        simplices = np.array([[index_of[k] for k in facet] for facet in known.facets], dtype=np.int64)
+        simplices = _positions(np.array(known.facets, dtype=np.int64), keys)
     else:
-        old_keys, old_coords, old_energies = known.points.keys, known.points.coords, known.points.energies
-        old_index = {int(k): i for i, k in enumerate(old_keys.tolist())}
-        joined = np.array([i for i, k in enumerate(keys.tolist()) if k not in old_index], dtype=np.int64)
-        work_keys = np.concatenate([old_keys, keys[joined]])
-        work_coords = np.concatenate([old_coords, coords[joined]])
-        work_energies = np.concatenate([old_energies, energies[joined]])
-        if any(k not in old_index for facet in known.facets for k in facet):
-            return None
-        start = np.array([[old_index[k] for k in facet] for facet in known.facets], dtype=np.int64)
+        old = known.points
+        joined = np.flatnonzero(_positions(keys, old.keys) < 0)
+        work_keys = np.concatenate([old.keys, keys[joined]])
         facets = inserted_simplices(
-            work_coords, work_energies, start, np.arange(len(old_keys), len(work_keys))
+            np.concatenate([old.coords, coords[joined]]),
+            np.concatenate([old.energies, energies[joined]]),
+            old.simplices,
+            np.arange(len(old.keys), len(work_keys)),
         )
-        facet_keys = work_keys[facets].tolist()
-        if any(k not in index_of for facet in facet_keys for k in facet):
-            return None  # an earlier vertex is gone without being cut off
-        simplices = np.array([[index_of[k] for k in facet] for facet in facet_keys], dtype=np.int64)
-        simplices = simplices.reshape(-1, coords.shape[1] + 1)
-    simplices.sort(axis=1)
-    simplices = simplices[np.lexsort(simplices.T[::-1])]
+        simplices = _positions(work_keys[facets], keys)
+    if (simplices < 0).any():
+        return None  # an earlier vertex is gone (without being cut off by the points that joined)
+    simplices = kernels.canonical_rows(simplices)
     hull = hull_from_simplices(coords, energies, simplices)
     return hull if is_lower_hull(hull, coords, energies, REUSE_MARGIN) else None
+
+
+def _positions(wanted: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Index of each of the ``wanted`` keys in ``keys`` (unique), -1 where it is not there."""
+    if not len(keys):
+        return np.full(wanted.shape, -1, dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    at = np.minimum(np.searchsorted(ordered, wanted), len(keys) - 1)
+    return np.where(ordered[at] == wanted, order[at], -1)
 
 
 def _below_arrays(
