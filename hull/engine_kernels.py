@@ -484,3 +484,58 @@ def is_lower_hull(
         for i in range(n):
             is_vertex[vertices[f, i]] = False
     return True
+
+
+@njit(cache=True)
+def positions(wanted: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Index of each wanted key in ``keys`` (unique), -1 where it is not there (any shape of ``wanted``)."""
+    flat = wanted.ravel()
+    out = np.full(len(flat), -1, dtype=np.int64)
+    if len(keys):
+        order = np.argsort(keys, kind="mergesort")
+        ordered = keys[order]
+        at = np.searchsorted(ordered, flat)
+        for i in range(len(flat)):
+            if at[i] < len(keys) and ordered[at[i]] == flat[i]:
+                out[i] = order[at[i]]
+    return out.reshape(wanted.shape)
+
+
+@njit(cache=True)
+def updated_hull(
+    old_keys: np.ndarray,
+    old_coords: np.ndarray,
+    old_energies: np.ndarray,
+    old_simplices: np.ndarray,
+    keys: np.ndarray,
+    coords: np.ndarray,
+    energies: np.ndarray,
+    det_tol: float,
+    margin: float,
+):
+    """An earlier hull brought up to date over the current points, if provably their lower hull.
+
+    The current points that the earlier ones lack are inserted (``inserted_simplices``) into
+    the earlier simplices; the facets are mapped to the current points (an earlier vertex
+    that is gone and was not cut off voids the result), put in canonical order, and proved
+    (``is_lower_hull``). Returns (ok, vertices, inverse, planes, facet_energies).
+    """
+    joined = np.flatnonzero(positions(keys, old_keys) < 0)
+    n_old = len(old_keys)
+    work_keys = np.concatenate((old_keys, keys[joined]))
+    work_coords = np.concatenate((old_coords, coords[joined]))
+    work_energies = np.concatenate((old_energies, energies[joined]))
+    facets = inserted_simplices(
+        work_coords, work_energies, old_simplices, np.arange(n_old, len(work_keys)), det_tol
+    )
+    simplices = positions(work_keys[facets.ravel()].reshape(facets.shape), keys)
+    n = coords.shape[1] + 1
+    empty = (np.zeros((0, n), dtype=np.int64), np.zeros((0, n, n)), np.zeros((0, n)), np.zeros((0, n)))
+    if len(simplices) == 0 or (simplices < 0).any():
+        return False, empty[0], empty[1], empty[2], empty[3]
+    vertices, inverse, planes, facet_energies = lower_facets(
+        coords, energies, canonical_rows(simplices), np.zeros(0), -1.0
+    )
+    if not is_lower_hull(coords, energies, vertices, planes, margin):
+        return False, empty[0], empty[1], empty[2], empty[3]
+    return True, vertices, inverse, planes, facet_energies

@@ -37,7 +37,6 @@ from hull.engine_geometry import (
     hull_energies,
     hull_from_simplices,
     hull_vertex_mask,
-    inserted_simplices,
     is_lower_hull,
     locate,
 )
@@ -272,35 +271,26 @@ def _known_simplices(
     """
     if not known.facets:
         return None
-    coords = fractions[:, 1:]
+    coords = np.ascontiguousarray(fractions[:, 1:])
     if known.points is None:
-        simplices = _positions(np.array(known.facets, dtype=np.int64), keys)
-    else:
-        old = known.points
-        joined = np.flatnonzero(_positions(keys, old.keys) < 0)
-        work_keys = np.concatenate([old.keys, keys[joined]])
-        facets = inserted_simplices(
-            np.concatenate([old.coords, coords[joined]]),
-            np.concatenate([old.energies, energies[joined]]),
-            old.simplices,
-            np.arange(len(old.keys), len(work_keys)),
-        )
-        simplices = _positions(work_keys[facets], keys)
-    if (simplices < 0).any():
-        return None  # an earlier vertex is gone (without being cut off by the points that joined)
-    simplices = kernels.canonical_rows(simplices)
-    hull = hull_from_simplices(coords, energies, simplices)
-    return hull if is_lower_hull(hull, coords, energies, REUSE_MARGIN) else None
-
-
-def _positions(wanted: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Index of each of the ``wanted`` keys in ``keys`` (unique), -1 where it is not there."""
-    if not len(keys):
-        return np.full(wanted.shape, -1, dtype=np.int64)
-    order = np.argsort(keys, kind="stable")
-    ordered = keys[order]
-    at = np.minimum(np.searchsorted(ordered, wanted), len(keys) - 1)
-    return np.where(ordered[at] == wanted, order[at], -1)
+        simplices = kernels.positions(np.array(known.facets, dtype=np.int64), keys)
+        if (simplices < 0).any():
+            return None  # an earlier vertex is gone
+        hull = hull_from_simplices(coords, energies, kernels.canonical_rows(simplices))
+        return hull if is_lower_hull(hull, coords, energies, REUSE_MARGIN) else None
+    old = known.points
+    ok, *arrays = kernels.updated_hull(
+        old.keys,
+        old.coords,
+        old.energies,
+        old.simplices,
+        keys,
+        coords,
+        energies,
+        DEGENERATE_DET,
+        REUSE_MARGIN,
+    )
+    return LowerHull(*arrays) if ok else None
 
 
 def _below_arrays(
