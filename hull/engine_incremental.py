@@ -252,11 +252,10 @@ class _SystemInputs:
     ) -> None:
         self._state, self._lookup, self._new = state, lookup, new_by_system
         self.cached = bool(state.inputs) and state.inputs.keys() == state.hulls.keys()
+        self._keys: dict[str, list[int]] = {}  # keys by system, where the state has no cache
         if self.cached:
-            self._keys: dict[str, list[int]] = {}
             self.systems = set(state.hulls) | set(new_by_system)
         else:
-            self._keys = {}
             for key, thermo in state.thermo.items():
                 self._keys.setdefault(thermo.chemsys, []).append(key)
             for chemsys, own in new_by_system.items():
