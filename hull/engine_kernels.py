@@ -185,6 +185,8 @@ def locate_rows(
     """
     q = coords.shape[0]
     count, n = planes.shape
+    if count == 0 and q > 0:
+        raise ValueError("no facets to locate compositions in")
     facet = np.zeros(q, dtype=np.int64)
     bary = np.zeros((q, n))
     energy = np.zeros(q)
