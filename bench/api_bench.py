@@ -196,7 +196,8 @@ def start_server(database_url: str, port: int, workers: int) -> subprocess.Popen
     )
     process = subprocess.Popen(
         [
-            str(ROOT / ".venv/bin/gunicorn"),
+            # the gunicorn next to this interpreter: a git worktree has no .venv of its own
+            str(Path(sys.executable).parent / "gunicorn"),
             "portal.wsgi:application",
             "--bind",
             f"127.0.0.1:{port}",
