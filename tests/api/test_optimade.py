@@ -284,3 +284,24 @@ def test_timestamps_round_trip(served):
     assert some_id in ids(query(f'last_modified = "{moment}"'))
     later = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     assert ids(query(f'last_modified > "{later}"')) == set()
+
+
+def test_a_repeated_filter_is_parsed_once_and_means_the_same(served, monkeypatch):
+    from portal.optimade import filters as optimade_filters
+
+    real_parse = optimade_filters.PARSER.parse
+    calls = []
+
+    def counting_parse(text):
+        calls.append(text)
+        return real_parse(text)
+
+    optimade_filters._parse_tree.cache_clear()
+    monkeypatch.setattr(optimade_filters.PARSER, "parse", counting_parse)
+    text = 'elements HAS ALL "Li","O" AND nelements=2'
+    expected = {i for i, a in served.items() if {"Li", "O"} <= set(a["elements"]) and a["nelements"] == 2}
+    assert expected
+    assert ids(query(text)) == expected and ids(query(text)) == expected
+    assert calls == [text]
+    assert query("nelements = = 2").status_code == 400 and query("nelements = = 2").status_code == 400
+    assert calls == [text, "nelements = = 2", "nelements = = 2"]  # errors are not kept
