@@ -249,6 +249,86 @@ class MaterialDetailSerializer(serializers.ModelSerializer):
         return round
 
 
+def _same(value):
+    return value
+
+
+_DETAIL_COLUMNS = {**_MATERIAL_COLUMNS, "symprec": ("symprec", float), "data": ("data", _same)}
+_DETAIL_OWN = [
+    name for name in MaterialDetailSerializer.Meta.fields if name in _DETAIL_COLUMNS
+]  # the entry's own fields; stabilities, features, batch and discovery_round come from related rows
+_FEATURES = ("dimensionality_cheon", "dimensionality_larsen", "prototype_key")
+MATERIAL_DETAIL_COLUMNS = list(
+    dict.fromkeys(
+        [
+            "id",
+            *(_DETAIL_COLUMNS[name][0] for name in _DETAIL_OWN),
+            "batch_id",
+            "batch__source",
+            "batch__fmt",
+            "batch__created_at",
+            "features__entry",  # null when the entry has no features row
+            *(f"features__{name}" for name in _FEATURES),
+        ]
+    )
+)
+_STABILITY_CONVERT = {
+    "hull_set": str,
+    "formation_energy_per_atom": float,
+    "e_above_hull": float,
+    "decomposition_energy": float,
+    "is_stable": bool,
+    "decomposition": _same,
+    "missing_elements": _same,
+    "hull_version": int,
+    "updated_at": _DATETIME.to_representation,
+}
+STABILITY_COLUMNS = StabilitySerializer.Meta.fields
+
+
+def material_detail(row: dict, stabilities: list[dict], discovery_round: int | None) -> dict:
+    """A material's page from ``.values()`` rows (:data:`MATERIAL_DETAIL_COLUMNS` of the entry,
+    :data:`STABILITY_COLUMNS` of its stabilities by hull set) and its round number: exactly what
+    :class:`MaterialDetailSerializer` makes of the entry (a test holds them equal), without building the
+    serializer's fields, the nested serializer's and the model instances for every page."""
+    item = {}
+    for name in MaterialDetailSerializer.Meta.fields:
+        if name in _DETAIL_COLUMNS:
+            column, convert = _DETAIL_COLUMNS[name]
+            value = row[column]
+            item[name] = None if value is None else convert(value)
+        elif name == "stabilities":
+            item[name] = [
+                {
+                    key: None if stability[key] is None else _STABILITY_CONVERT[key](stability[key])
+                    for key in STABILITY_COLUMNS
+                }
+                for stability in stabilities
+            ]
+        elif name == "features":
+            item[name] = None
+            if row["features__entry"] is not None:
+                cheon = row["features__dimensionality_cheon"]
+                item[name] = {
+                    "dimensionality_cheon": cheon,
+                    "dimensionality_larsen": row["features__dimensionality_larsen"],
+                    "layered": cheon == 2 if cheon is not None else None,
+                    "prototype_key": row["features__prototype_key"],
+                }
+        elif name == "batch":
+            item[name] = {
+                "id": row["batch_id"],
+                "source": row["batch__source"],
+                "format": row["batch__fmt"],
+                "created_at": row["batch__created_at"],
+            }
+        elif name == "discovery_round":
+            item[name] = discovery_round
+        else:  # a new serializer field must be added here too (the equality test fails until it is)
+            raise KeyError(name)
+    return item
+
+
 class DiagramEntrySerializer(serializers.Serializer):
     key = serializers.IntegerField()
     public_id = serializers.CharField()

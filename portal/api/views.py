@@ -12,7 +12,7 @@ from pymatgen.core import Structure
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.generics import RetrieveAPIView
+from rest_framework.generics import RetrieveAPIView, get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -93,7 +93,7 @@ class MaterialDetailView(RetrieveAPIView):
     def get(self, request, *args, **kwargs):
         fmt = request.query_params.get("format")
         if not fmt:
-            return super().get(request, *args, **kwargs)
+            return Response(self._page(request))
         if fmt not in STRUCTURE_FORMATS:
             raise ValidationError({"format": f"choose one of {', '.join(STRUCTURE_FORMATS)}"})
         entry = self.get_object()
@@ -108,6 +108,19 @@ class MaterialDetailView(RetrieveAPIView):
         suffix = {"cif": "cif", "poscar": "vasp", "extxyz": "extxyz"}[fmt]
         response["Content-Disposition"] = f'attachment; filename="{entry.public_id}.{suffix}"'
         return response
+
+    def _page(self, request) -> dict:
+        """The JSON page from ``.values()`` rows shaped like :class:`serializers.MaterialDetailSerializer` (the
+        documented schema) by :func:`serializers.material_detail`; same lookup, permissions and 404 as
+        ``get_object``."""
+        entries = Entry.objects.values(*serializers.MATERIAL_DETAIL_COLUMNS)
+        row = get_object_or_404(entries, public_id=self.kwargs[self.lookup_field])
+        self.check_object_permissions(request, row)
+        stabilities = Stability.objects.filter(entry_id=row["id"]).order_by("hull_set")
+        round_number = Round.objects.filter(batch_id=row["batch_id"]).values_list("number", flat=True).first()
+        return serializers.material_detail(
+            row, list(stabilities.values(*serializers.STABILITY_COLUMNS)), round_number
+        )
 
 
 def _extxyz(structure: Structure, entry: Entry) -> str:

@@ -17,7 +17,8 @@ from hull.models import Entry, EntryFeatures
 from hull.phase_diagrams import hypothetical_stability, phase_diagram_get
 from hull.search import EntrySearch, search_entries
 from portal.api.pagination import KeysetCursorPagination
-from portal.api.serializers import MaterialSerializer
+from portal.api.serializers import MaterialDetailSerializer, MaterialSerializer
+from portal.api.views import MaterialDetailView
 from tests.api.conftest import ingest_items
 
 pytestmark = pytest.mark.django_db
@@ -173,6 +174,24 @@ def test_family_flags_and_round_filter(client, catalogue):
     rows, _ = all_rows(client, round=7)
     assert len(rows) == Entry.objects.filter(batch=batch).count()
     assert client.get("/api/v1/materials/", {"round": 8}).json()["results"] == []
+
+
+def test_detail_is_exactly_the_serializers_output(client, catalogue):
+    """The page is built from .values() rows; it must be what MaterialDetailSerializer makes of the entry,
+    with and without features and a discovery round."""
+    layered, bulk = Entry.objects.filter(chemsys_id="Li-O")[:2]
+    EntryFeatures.objects.create(entry=layered, dimensionality_cheon=2, prototype_key="AB_1")
+    EntryFeatures.objects.create(entry=bulk)
+    Round.objects.create(number=3, batch=layered.batch)
+    entries = MaterialDetailView.queryset.order_by("id")
+    assert entries.count() == len(catalogue)
+    for entry in entries:
+        body = client.get(f"/api/v1/materials/{entry.public_id}/").json()
+        expected = json.loads(JSONRenderer().render(MaterialDetailSerializer(entry).data))
+        assert body == expected and list(body) == list(expected)
+    assert expected["discovery_round"] == 3 and expected["stabilities"]
+    assert client.get(f"/api/v1/materials/{layered.public_id}/").json()["features"]["layered"] is True
+    assert client.get(f"/api/v1/materials/{bulk.public_id}/").json()["features"]["layered"] is None
 
 
 def test_detail_has_everything_and_structure_files(client):
