@@ -7,11 +7,13 @@ import operator
 from datetime import UTC, datetime
 
 import pytest
+from django.db.models import F
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hull.models import Entry
+from hull.models import Entry, HullSetState, Stability
+from tests.api.conftest import ingest_items
 
 pytestmark = pytest.mark.django_db
 
@@ -168,6 +170,29 @@ def test_counts_are_cached_per_filter_and_follow_the_catalogue(served):
     second = Client().get(first["links"]["next"]).json()
     assert second["meta"]["data_returned"] == first["meta"]["data_returned"]
     assert not {d["id"] for d in first["data"]} & {d["id"] for d in second["data"]}
+
+
+def test_cached_counts_follow_ingests_and_hull_updates(served, tmp_path, lifeo_items):
+    text = 'elements HAS "Li"'
+    first = Client().get(URL, {"filter": text, "page_limit": 1}).json()["meta"]
+    detail = Client().get(f"{URL}/{next(iter(served))}").json()["meta"]
+    assert detail["data_available"] == first["data_available"] == len(served)
+    with_li = next(item for item in lifeo_items if "Li" in item["composition"])
+    ingest_items(tmp_path, [dict(with_li, entry_id="count-probe")], source="count-probe")
+    after = Client().get(URL, {"filter": text, "page_limit": 1}).json()["meta"]
+    assert after["data_returned"] == first["data_returned"] + 1
+    assert after["data_available"] == first["data_available"] + 1
+    detail = Client().get(f"{URL}/{next(iter(served))}").json()["meta"]
+    assert detail["data_available"] == len(served) + 1
+    # stabilities changed behind the services' back: the state is the same, so the cached count stands
+    stable = 'elements HAS "Li" AND _mdp_is_stable = TRUE'
+    before = Client().get(URL, {"filter": stable}).json()["meta"]["data_returned"]
+    assert before > 0
+    Stability.objects.filter(hull_set="dft").update(is_stable=False)
+    assert Client().get(URL, {"filter": stable}).json()["meta"]["data_returned"] == before
+    # a hull update bumps its hull set's version: counted afresh
+    HullSetState.objects.update(version=F("version") + 1)
+    assert Client().get(URL, {"filter": stable}).json()["meta"]["data_returned"] == 0
 
 
 def test_provider_fields_are_declared_and_sortable_fields_sort():
