@@ -40,6 +40,7 @@ GRAMMAR_VERSION = (1, 2, 0)
 MAX_FILTER_LENGTH = 4000
 MAX_NESTING = 30
 PARSED_FILTERS = 1024  # distinct filter texts whose parse trees are kept (each a few kB)
+PARSED_FILTER_LENGTH = 1000  # longer texts are parsed every time: their trees would make the cache large
 NOTHING = Q(pk__in=[])
 EVERYTHING = Q(pk__isnull=False)  # a true condition (an empty Q() vanishes when combined or negated)
 OPERATORS = {"=": "exact", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
@@ -95,7 +96,7 @@ def parse_filter(
     not serve); by default comparisons on them match nothing."""
     check_filter_text(text)
     try:
-        tree = _parse_tree(text)
+        tree = _parse_tree(text) if len(text) <= PARSED_FILTER_LENGTH else PARSER.parse(text)
     except BadRequest as exc:
         raise FilterError(f"cannot parse the filter: {_first_line(exc.detail)}") from exc
     except RecursionError as exc:

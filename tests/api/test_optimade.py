@@ -330,3 +330,7 @@ def test_a_repeated_filter_is_parsed_once_and_means_the_same(served, monkeypatch
     assert calls == [text]
     assert query("nelements = = 2").status_code == 400 and query("nelements = = 2").status_code == 400
     assert calls == [text, "nelements = = 2", "nelements = = 2"]  # errors are not kept
+    long = " OR ".join(["nelements=2"] * 100)
+    assert len(long) > optimade_filters.PARSED_FILTER_LENGTH
+    assert query(long).status_code == 200 and query(long).status_code == 200
+    assert calls[-2:] == [long, long]  # long texts are not kept
