@@ -4,7 +4,7 @@ import zlib
 from collections.abc import Iterator
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -113,13 +113,15 @@ class MaterialDetailView(RetrieveAPIView):
         """The JSON page from ``.values()`` rows shaped like :class:`serializers.MaterialDetailSerializer` (the
         documented schema) by :func:`serializers.material_detail`; same lookup, permissions and 404 as
         ``get_object``."""
-        entries = Entry.objects.values(*serializers.MATERIAL_DETAIL_COLUMNS)
+        # the discovery round that added the entry (through its batch), read with the entry
+        rounds = Round.objects.filter(batch_id=OuterRef("batch_id")).order_by("pk").values("number")[:1]
+        entries = Entry.objects.annotate(round_number=Subquery(rounds))
+        entries = entries.values(*serializers.MATERIAL_DETAIL_COLUMNS, "round_number")
         row = get_object_or_404(entries, public_id=self.kwargs[self.lookup_field])
         self.check_object_permissions(request, row)
         stabilities = Stability.objects.filter(entry_id=row["id"]).order_by("hull_set")
-        round_number = Round.objects.filter(batch_id=row["batch_id"]).values_list("number", flat=True).first()
         return serializers.material_detail(
-            row, list(stabilities.values(*serializers.STABILITY_COLUMNS)), round_number
+            row, list(stabilities.values(*serializers.STABILITY_COLUMNS)), row["round_number"]
         )
 
 
