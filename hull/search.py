@@ -139,11 +139,13 @@ def search_entries(search: EntrySearch) -> QuerySet[Entry]:
             exclude=search.exclude_elements,
         )
         queryset = queryset.filter(chemsys__in=systems.values("name"))
+    # Stability conditions name the annotations, so they apply to the one joined stability row; each filter()
+    # on "stab__..." would join the stability table again (the same row: (entry, hull set) is unique).
     ranges = {
         "nelements": (search.nelements_min, search.nelements_max),
         "nsites": (search.nsites_min, search.nsites_max),
-        "stab__e_above_hull": (search.e_above_hull_min, search.e_above_hull_max),
-        "stab__formation_energy_per_atom": (search.formation_energy_min, search.formation_energy_max),
+        "e_above_hull": (search.e_above_hull_min, search.e_above_hull_max),
+        "formation_energy_per_atom": (search.formation_energy_min, search.formation_energy_max),
         "band_gap": (search.band_gap_min, search.band_gap_max),
     }
     for name, (low, high) in ranges.items():
@@ -156,7 +158,7 @@ def search_entries(search: EntrySearch) -> QuerySet[Entry]:
     if search.spacegroup_symbol:
         queryset = queryset.filter(spacegroup_symbol=search.spacegroup_symbol)
     if search.is_stable is not None:
-        queryset = queryset.filter(stab__is_stable=search.is_stable)
+        queryset = queryset.filter(is_stable=search.is_stable)
     if search.source:
         queryset = queryset.filter(source__in=search.source)
     if search.method:

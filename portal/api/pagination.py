@@ -39,8 +39,11 @@ class KeysetCursorPagination(BasePagination):
         self.next_cursor = None
         if self.has_next and rows:
             last = rows[-1]
-            value = getattr(last, column) if column else None
-            self.next_cursor = self._encode(value, last.pk)
+            if isinstance(last, dict):  # a .values() queryset: the sort column and id are keys
+                value, pk = (last[column] if column else None), last["id"]
+            else:
+                value, pk = (getattr(last, column) if column else None), last.pk
+            self.next_cursor = self._encode(value, pk)
         return rows
 
     @staticmethod

@@ -97,6 +97,84 @@ class MaterialSerializer(FieldSelectionMixin, serializers.ModelSerializer):
         )
 
 
+def material_fields(request) -> list[str]:
+    """The list fields a request asks for, in :class:`MaterialSerializer`'s order and with its rules: all but
+    the optional (heavy) ones by default, exactly those named in ``?fields=`` otherwise (unknown names: 400)."""
+    names = MaterialSerializer.Meta.fields
+    raw = request.query_params.get("fields") if request is not None else None
+    if not raw:
+        return [name for name in names if name not in MaterialSerializer.optional_fields]
+    wanted = {name.strip() for name in raw.split(",") if name.strip()}
+    unknown = sorted(wanted - set(names))
+    if unknown:
+        raise serializers.ValidationError(
+            {"fields": f"unknown field(s) {', '.join(unknown)}; choose from {', '.join(names)}"}
+        )
+    return [name for name in names if name in wanted]
+
+
+_DATETIME = serializers.DateTimeField()  # DRF's own formatting (ISO 8601, current time zone, "Z" for UTC)
+
+
+def _composition(value: dict) -> dict:
+    return {str(key): float(amount) if amount is not None else None for key, amount in value.items()}
+
+
+# list field -> (column of .values(), conversion of a non-null value), mirroring MaterialSerializer's fields
+_MATERIAL_COLUMNS = {
+    "chemsys": ("chemsys_id", str),
+    "elements": ("chemsys_id", lambda chemsys: chemsys.split("-")),
+    "nelements": ("nelements", int),
+    "nsites": ("nsites", int),
+    "spacegroup_number": ("spacegroup_number", int),
+    "is_stable": ("is_stable", bool),
+    "created_at": ("created_at", _DATETIME.to_representation),
+    "updated_at": ("updated_at", _DATETIME.to_representation),
+    "composition": ("composition", _composition),
+    "structure": ("structure", lambda structure: structure),
+}
+for _name in ("public_id", "formula", "reduced_formula", "anonymous_formula", "spacegroup_symbol"):
+    _MATERIAL_COLUMNS[_name] = (_name, str)
+for _name in ("crystal_system", "source", "source_id", "method", "method_family"):
+    _MATERIAL_COLUMNS[_name] = (_name, str)
+for _name in (
+    "volume",
+    "density",
+    "energy_per_atom",
+    "band_gap",
+    "e_above_hull",
+    "formation_energy_per_atom",
+    "decomposition_energy",
+    "energy",
+    "uncorrected_energy",
+    "correction",
+):
+    _MATERIAL_COLUMNS[_name] = (_name, float)
+
+
+def material_columns(fields: list[str]) -> list[str]:
+    """The ``.values()`` columns that :func:`material_rows` needs for ``fields``."""
+    return list(dict.fromkeys(_MATERIAL_COLUMNS[name][0] for name in fields if name != "hull_set"))
+
+
+def material_rows(rows: list[dict], fields: list[str], hull_set: str) -> list[dict]:
+    """List items from ``.values()`` rows: exactly what :class:`MaterialSerializer` makes of the entries (a test
+    holds them equal), without building model instances and serializer fields for every page, which cost
+    more than the page's query."""
+    plan = [(name, *_MATERIAL_COLUMNS[name]) if name != "hull_set" else (name, None, None) for name in fields]
+    items = []
+    for row in rows:
+        item = {}
+        for name, column, convert in plan:
+            if column is None:  # hull_set: the request's, as MaterialSerializer.get_hull_set reads it
+                item[name] = hull_set
+                continue
+            value = row[column]
+            item[name] = None if value is None else convert(value)
+        items.append(item)
+    return items
+
+
 PER_HULL_SET_FIELDS = (
     "hull_set",
     "e_above_hull",
@@ -169,6 +247,86 @@ class MaterialDetailSerializer(serializers.ModelSerializer):
     def get_discovery_round(self, obj) -> int | None:
         round = Round.objects.filter(batch_id=obj.batch_id).values_list("number", flat=True).first()
         return round
+
+
+def _same(value):
+    return value
+
+
+_DETAIL_COLUMNS = {**_MATERIAL_COLUMNS, "symprec": ("symprec", float), "data": ("data", _same)}
+_DETAIL_OWN = [
+    name for name in MaterialDetailSerializer.Meta.fields if name in _DETAIL_COLUMNS
+]  # the entry's own fields; stabilities, features, batch and discovery_round come from related rows
+_FEATURES = ("dimensionality_cheon", "dimensionality_larsen", "prototype_key")
+MATERIAL_DETAIL_COLUMNS = list(
+    dict.fromkeys(
+        [
+            "id",
+            *(_DETAIL_COLUMNS[name][0] for name in _DETAIL_OWN),
+            "batch_id",
+            "batch__source",
+            "batch__fmt",
+            "batch__created_at",
+            "features__entry",  # null when the entry has no features row
+            *(f"features__{name}" for name in _FEATURES),
+        ]
+    )
+)
+_STABILITY_CONVERT = {
+    "hull_set": str,
+    "formation_energy_per_atom": float,
+    "e_above_hull": float,
+    "decomposition_energy": float,
+    "is_stable": bool,
+    "decomposition": _same,
+    "missing_elements": _same,
+    "hull_version": int,
+    "updated_at": _DATETIME.to_representation,
+}
+STABILITY_COLUMNS = StabilitySerializer.Meta.fields
+
+
+def material_detail(row: dict, stabilities: list[dict], discovery_round: int | None) -> dict:
+    """A material's page from ``.values()`` rows (:data:`MATERIAL_DETAIL_COLUMNS` of the entry,
+    :data:`STABILITY_COLUMNS` of its stabilities by hull set) and its round number: exactly what
+    :class:`MaterialDetailSerializer` makes of the entry (a test holds them equal), without building the
+    serializer's fields, the nested serializer's and the model instances for every page."""
+    item = {}
+    for name in MaterialDetailSerializer.Meta.fields:
+        if name in _DETAIL_COLUMNS:
+            column, convert = _DETAIL_COLUMNS[name]
+            value = row[column]
+            item[name] = None if value is None else convert(value)
+        elif name == "stabilities":
+            item[name] = [
+                {
+                    key: None if stability[key] is None else _STABILITY_CONVERT[key](stability[key])
+                    for key in STABILITY_COLUMNS
+                }
+                for stability in stabilities
+            ]
+        elif name == "features":
+            item[name] = None
+            if row["features__entry"] is not None:
+                cheon = row["features__dimensionality_cheon"]
+                item[name] = {
+                    "dimensionality_cheon": cheon,
+                    "dimensionality_larsen": row["features__dimensionality_larsen"],
+                    "layered": cheon == 2 if cheon is not None else None,
+                    "prototype_key": row["features__prototype_key"],
+                }
+        elif name == "batch":
+            item[name] = {
+                "id": row["batch_id"],
+                "source": row["batch__source"],
+                "format": row["batch__fmt"],
+                "created_at": row["batch__created_at"],
+            }
+        elif name == "discovery_round":
+            item[name] = discovery_round
+        else:  # a new serializer field must be added here too (the equality test fails until it is)
+            raise KeyError(name)
+    return item
 
 
 class DiagramEntrySerializer(serializers.Serializer):

@@ -4,7 +4,7 @@ import zlib
 from collections.abc import Iterator
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -12,7 +12,7 @@ from pymatgen.core import Structure
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.generics import RetrieveAPIView
+from rest_framework.generics import RetrieveAPIView, get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -22,6 +22,7 @@ from hull.filters import EntryFilterSet
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.models import Entry, Stability
 from hull.phase_diagrams import hypothetical_stability, phase_diagram_get
+from hull.search import SORTABLE
 from portal.api import serializers
 
 STRUCTURE_FORMATS = {
@@ -41,6 +42,25 @@ class MaterialViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = Entry.objects.all()
     serializer_class = serializers.MaterialSerializer
     filterset_class = EntryFilterSet
+
+    def list(self, request, *args, **kwargs):
+        """A page as ``.values()`` rows shaped like :class:`serializers.MaterialSerializer` (which stays the
+        documented schema) by :func:`serializers.material_rows`: only the columns the page shows are read, and no
+        model instances or serializer fields are built per request. Errors come in the same order as before:
+        filters, then the page parameters, then ``fields``."""
+        queryset = self.filter_queryset(self.get_queryset())
+        known = serializers.MaterialSerializer.Meta.fields
+        asked = request.query_params.get("fields")
+        if asked:  # checked after the page: unknown names are a 400 then
+            shown = [name.strip() for name in asked.split(",") if name.strip() in known]
+        else:
+            shown = [name for name in known if name not in serializers.MaterialSerializer.optional_fields]
+        # the sort keys too: the page's cursor is made from the last row's sort value
+        columns = dict.fromkeys([*serializers.material_columns(shown), *SORTABLE.values()])
+        page = self.paginate_queryset(queryset.values(*columns))
+        fields = serializers.material_fields(request)
+        hull_set = request.query_params.get("hull_set", DEFAULT_HULL_SET)
+        return self.get_paginated_response(serializers.material_rows(page, fields, hull_set))
 
 
 class MaterialDetailView(RetrieveAPIView):
@@ -73,7 +93,7 @@ class MaterialDetailView(RetrieveAPIView):
     def get(self, request, *args, **kwargs):
         fmt = request.query_params.get("format")
         if not fmt:
-            return super().get(request, *args, **kwargs)
+            return Response(self._page(request))
         if fmt not in STRUCTURE_FORMATS:
             raise ValidationError({"format": f"choose one of {', '.join(STRUCTURE_FORMATS)}"})
         entry = self.get_object()
@@ -88,6 +108,21 @@ class MaterialDetailView(RetrieveAPIView):
         suffix = {"cif": "cif", "poscar": "vasp", "extxyz": "extxyz"}[fmt]
         response["Content-Disposition"] = f'attachment; filename="{entry.public_id}.{suffix}"'
         return response
+
+    def _page(self, request) -> dict:
+        """The JSON page from ``.values()`` rows shaped like :class:`serializers.MaterialDetailSerializer` (the
+        documented schema) by :func:`serializers.material_detail`; same lookup, permissions and 404 as
+        ``get_object``."""
+        # the discovery round that added the entry (through its batch), read with the entry
+        rounds = Round.objects.filter(batch_id=OuterRef("batch_id")).order_by("pk").values("number")[:1]
+        entries = Entry.objects.annotate(round_number=Subquery(rounds))
+        entries = entries.values(*serializers.MATERIAL_DETAIL_COLUMNS, "round_number")
+        row = get_object_or_404(entries, public_id=self.kwargs[self.lookup_field])
+        self.check_object_permissions(request, row)
+        stabilities = Stability.objects.filter(entry_id=row["id"]).order_by("hull_set")
+        return serializers.material_detail(
+            row, list(stabilities.values(*serializers.STABILITY_COLUMNS)), row["round_number"]
+        )
 
 
 def _extxyz(structure: Structure, entry: Entry) -> str:

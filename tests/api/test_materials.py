@@ -8,6 +8,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from pymatgen.core import Structure
 from pymatgen.io.cif import CifParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
 
 from discovery.models import Round
@@ -15,6 +17,8 @@ from hull.models import Entry, EntryFeatures
 from hull.phase_diagrams import hypothetical_stability, phase_diagram_get
 from hull.search import EntrySearch, search_entries
 from portal.api.pagination import KeysetCursorPagination
+from portal.api.serializers import MaterialDetailSerializer, MaterialSerializer
+from portal.api.views import MaterialDetailView
 from tests.api.conftest import ingest_items
 
 pytestmark = pytest.mark.django_db
@@ -75,6 +79,37 @@ def test_fields_selection_and_heavy_fields_on_request(client):
     assert "structure" not in plain and "e_above_hull" in plain
     heavy = client.get("/api/v1/materials/", {"page_size": 1, "fields": "public_id,structure"}).json()
     assert Structure.from_dict(heavy["results"][0]["structure"])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"hull_set": "all", "sort": "-e_above_hull"},
+        {"fields": "structure,composition,energy,uncorrected_energy,correction,hull_set,public_id"},
+        {"fields": ",".join(MaterialSerializer.Meta.fields), "sort": "chemsys"},
+        {"fields": " elements , hull_set", "elements": "Li"},
+    ],
+)
+def test_list_rows_are_exactly_the_serializers_output(client, params):
+    """The list builds its items from .values() rows; they must be what MaterialSerializer makes of the
+    entries, field for field and in the same order."""
+    rows, _ = all_rows(client, page_size=500, **params)
+    search = EntrySearch.from_params({"sort": "id", **params})
+    request = Request(APIRequestFactory().get("/api/v1/materials/", params))
+    expected = json.loads(
+        JSONRenderer().render(
+            MaterialSerializer(list(search_entries(search)), many=True, context={"request": request}).data
+        )
+    )
+    assert rows == expected and len(rows) > 10
+    assert [list(row) for row in rows] == [list(row) for row in expected]
+
+
+def test_unknown_fields_are_named_with_the_choices(client):
+    body = client.get("/api/v1/materials/", {"fields": "public_id,nope,zzz"}).json()
+    choices = ", ".join(MaterialSerializer.Meta.fields)
+    assert body["fields"] == f"unknown field(s) nope, zzz; choose from {choices}"
 
 
 def test_cursor_pages_cover_everything_once_with_a_maximum_size(client, catalogue):
@@ -139,6 +174,24 @@ def test_family_flags_and_round_filter(client, catalogue):
     rows, _ = all_rows(client, round=7)
     assert len(rows) == Entry.objects.filter(batch=batch).count()
     assert client.get("/api/v1/materials/", {"round": 8}).json()["results"] == []
+
+
+def test_detail_is_exactly_the_serializers_output(client, catalogue):
+    """The page is built from .values() rows; it must be what MaterialDetailSerializer makes of the entry,
+    with and without features and a discovery round."""
+    layered, bulk = Entry.objects.filter(chemsys_id="Li-O")[:2]
+    EntryFeatures.objects.create(entry=layered, dimensionality_cheon=2, prototype_key="AB_1")
+    EntryFeatures.objects.create(entry=bulk)
+    Round.objects.create(number=3, batch=layered.batch)
+    entries = MaterialDetailView.queryset.order_by("id")
+    assert entries.count() == len(catalogue)
+    for entry in entries:
+        body = client.get(f"/api/v1/materials/{entry.public_id}/").json()
+        expected = json.loads(JSONRenderer().render(MaterialDetailSerializer(entry).data))
+        assert body == expected and list(body) == list(expected)
+    assert expected["discovery_round"] == 3 and expected["stabilities"]
+    assert client.get(f"/api/v1/materials/{layered.public_id}/").json()["features"]["layered"] is True
+    assert client.get(f"/api/v1/materials/{bulk.public_id}/").json()["features"]["layered"] is None
 
 
 def test_detail_has_everything_and_structure_files(client):

@@ -7,11 +7,13 @@ import operator
 from datetime import UTC, datetime
 
 import pytest
+from django.db.models import F
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hull.models import Entry
+from hull.models import Entry, HullSetState, Stability
+from tests.api.conftest import ingest_items
 
 pytestmark = pytest.mark.django_db
 
@@ -170,6 +172,29 @@ def test_counts_are_cached_per_filter_and_follow_the_catalogue(served):
     assert not {d["id"] for d in first["data"]} & {d["id"] for d in second["data"]}
 
 
+def test_cached_counts_follow_ingests_and_hull_updates(served, tmp_path, lifeo_items):
+    text = 'elements HAS "Li"'
+    first = Client().get(URL, {"filter": text, "page_limit": 1}).json()["meta"]
+    detail = Client().get(f"{URL}/{next(iter(served))}").json()["meta"]
+    assert detail["data_available"] == first["data_available"] == len(served)
+    with_li = next(item for item in lifeo_items if "Li" in item["composition"])
+    ingest_items(tmp_path, [dict(with_li, entry_id="count-probe")], source="count-probe")
+    after = Client().get(URL, {"filter": text, "page_limit": 1}).json()["meta"]
+    assert after["data_returned"] == first["data_returned"] + 1
+    assert after["data_available"] == first["data_available"] + 1
+    detail = Client().get(f"{URL}/{next(iter(served))}").json()["meta"]
+    assert detail["data_available"] == len(served) + 1
+    # stabilities changed behind the services' back: the state is the same, so the cached count stands
+    stable = 'elements HAS "Li" AND _mdp_is_stable = TRUE'
+    before = Client().get(URL, {"filter": stable}).json()["meta"]["data_returned"]
+    assert before > 0
+    Stability.objects.filter(hull_set="dft").update(is_stable=False)
+    assert Client().get(URL, {"filter": stable}).json()["meta"]["data_returned"] == before
+    # a hull update bumps its hull set's version: counted afresh
+    HullSetState.objects.update(version=F("version") + 1)
+    assert Client().get(URL, {"filter": stable}).json()["meta"]["data_returned"] == 0
+
+
 def test_provider_fields_are_declared_and_sortable_fields_sort():
     info = Client().get("/optimade/v1/info/structures").json()["data"]["properties"]
     for name in ("_mdp_energy_above_hull", "_mdp_formation_energy_per_atom", "_mdp_is_stable"):
@@ -284,3 +309,28 @@ def test_timestamps_round_trip(served):
     assert some_id in ids(query(f'last_modified = "{moment}"'))
     later = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     assert ids(query(f'last_modified > "{later}"')) == set()
+
+
+def test_a_repeated_filter_is_parsed_once_and_means_the_same(served, monkeypatch):
+    from portal.optimade import filters as optimade_filters
+
+    real_parse = optimade_filters.PARSER.parse
+    calls = []
+
+    def counting_parse(text):
+        calls.append(text)
+        return real_parse(text)
+
+    optimade_filters._parse_tree.cache_clear()
+    monkeypatch.setattr(optimade_filters.PARSER, "parse", counting_parse)
+    text = 'elements HAS ALL "Li","O" AND nelements=2'
+    expected = {i for i, a in served.items() if {"Li", "O"} <= set(a["elements"]) and a["nelements"] == 2}
+    assert expected
+    assert ids(query(text)) == expected and ids(query(text)) == expected
+    assert calls == [text]
+    assert query("nelements = = 2").status_code == 400 and query("nelements = = 2").status_code == 400
+    assert calls == [text, "nelements = = 2", "nelements = = 2"]  # errors are not kept
+    long = " OR ".join(["nelements=2"] * 100)
+    assert len(long) > optimade_filters.PARSED_FILTER_LENGTH
+    assert query(long).status_code == 200 and query(long).status_code == 200
+    assert calls[-2:] == [long, long]  # long texts are not kept

@@ -6,6 +6,7 @@ import pytest
 from django.http import QueryDict
 
 from hull.errors import CatalogueError
+from hull.models import Stability
 from hull.search import EntrySearch, search_entries
 from hull.services.ingest import ingest_file
 
@@ -47,6 +48,24 @@ def test_stability_filters_and_sort(catalogue):
     near = run("e_above_hull_max=0.05&sort=-e_above_hull")
     assert all(r.e_above_hull <= 0.05 for r in near)
     assert [r.e_above_hull for r in near] == sorted((r.e_above_hull for r in near), reverse=True)
+
+
+@pytest.mark.parametrize("hull_set", ["dft", "all"])
+def test_stability_conditions_apply_to_the_hull_sets_row(catalogue, hull_set):
+    rows = {
+        s.entry_id: s for s in Stability.objects.filter(hull_set=hull_set).exclude(e_above_hull__isnull=True)
+    }
+    query = (
+        f"hull_set={hull_set}&e_above_hull_min=0.01&e_above_hull_max=0.2&formation_energy_max=-0.5&sort=id"
+    )
+    expected = sorted(
+        pk for pk, s in rows.items() if 0.01 <= s.e_above_hull <= 0.2 and s.formation_energy_per_atom <= -0.5
+    )
+    assert expected and [r.pk for r in run(query)] == expected
+    stable = sorted(pk for pk, s in rows.items() if s.is_stable)
+    unstable = sorted(pk for pk, s in rows.items() if s.is_stable is False)
+    assert [r.pk for r in run(f"hull_set={hull_set}&is_stable=true&sort=id")] == stable
+    assert [r.pk for r in run(f"hull_set={hull_set}&is_stable=false&sort=id")] == unstable
 
 
 def test_element_lists_repeat_or_comma(catalogue):
