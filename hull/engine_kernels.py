@@ -107,11 +107,7 @@ def lower_facets(
     planes = np.empty((count, n))
     matrix = np.empty((n, n))
     for f in range(count):
-        for i in range(n):
-            p = simplices[f, i]
-            for j in range(n - 1):
-                matrix[i, j] = coords[p, j]
-            matrix[i, n - 1] = 1.0
+        _fill_matrix(coords, simplices[f], matrix)
         det = _invert(matrix, inverse[f])
         if not abs(det) > det_tol:
             continue
@@ -303,13 +299,12 @@ def separations(
             target[j] = where[v, j]
         target[n - 1] = 1.0
         best_value, best_subset = np.inf, np.empty(n, dtype=np.int64)
+        chosen = np.empty(n, dtype=np.int64)
         subset = np.arange(n)
         while True:
             for i in range(n):
-                p = members[subset[i]]
-                for j in range(n - 1):
-                    matrix[i, j] = coords[p, j]
-                matrix[i, n - 1] = 1.0
+                chosen[i] = members[subset[i]]
+            _fill_matrix(coords, chosen, matrix)
             if abs(_invert(matrix, inverse)) > det_tol:
                 # barycentric weights of the target: w solves M^T w = t, so w = t @ inv(M)
                 smallest = np.inf
@@ -322,11 +317,10 @@ def separations(
                 if smallest >= -bary_tol:
                     value = 0.0
                     for i in range(n):
-                        value = value + weights[i] * energies[members[subset[i]]]
+                        value = value + weights[i] * energies[chosen[i]]
                     if value < best_value:
                         best_value = value
-                        for i in range(n):
-                            best_subset[i] = members[subset[i]]
+                        best_subset[:] = chosen
             if not _next_subset(subset, k):
                 break
         if not np.isfinite(best_value):

@@ -116,6 +116,10 @@ def material_fields(request) -> list[str]:
 _DATETIME = serializers.DateTimeField()  # DRF's own formatting (ISO 8601, current time zone, "Z" for UTC)
 
 
+def _same(value):
+    return value
+
+
 def _composition(value: dict) -> dict:
     return {str(key): float(amount) if amount is not None else None for key, amount in value.items()}
 
@@ -131,11 +135,20 @@ _MATERIAL_COLUMNS = {
     "created_at": ("created_at", _DATETIME.to_representation),
     "updated_at": ("updated_at", _DATETIME.to_representation),
     "composition": ("composition", _composition),
-    "structure": ("structure", lambda structure: structure),
+    "structure": ("structure", _same),
 }
-for _name in ("public_id", "formula", "reduced_formula", "anonymous_formula", "spacegroup_symbol"):
-    _MATERIAL_COLUMNS[_name] = (_name, str)
-for _name in ("crystal_system", "source", "source_id", "method", "method_family"):
+for _name in (
+    "public_id",
+    "formula",
+    "reduced_formula",
+    "anonymous_formula",
+    "spacegroup_symbol",
+    "crystal_system",
+    "source",
+    "source_id",
+    "method",
+    "method_family",
+):
     _MATERIAL_COLUMNS[_name] = (_name, str)
 for _name in (
     "volume",
@@ -247,10 +260,6 @@ class MaterialDetailSerializer(serializers.ModelSerializer):
     def get_discovery_round(self, obj) -> int | None:
         round = Round.objects.filter(batch_id=obj.batch_id).values_list("number", flat=True).first()
         return round
-
-
-def _same(value):
-    return value
 
 
 _DETAIL_COLUMNS = {**_MATERIAL_COLUMNS, "symprec": ("symprec", float), "data": ("data", _same)}
