@@ -38,7 +38,7 @@ def parse_entry(entry: PhaseEntry) -> tuple[str, tuple[str, ...], tuple[float, .
     elements = tuple(sorted(entry.composition))
     amounts = [float(entry.composition[el]) for el in elements]
     total = sum(amounts)
-    return "-".join(elements), elements, tuple(a / total for a in amounts)
+    return "-".join(elements), elements, tuple([a / total for a in amounts])
 
 
 def group_by_system(entries: Iterable[PhaseEntry]) -> dict[str, SystemEntries]:
@@ -52,23 +52,27 @@ def group_by_system(entries: Iterable[PhaseEntry]) -> dict[str, SystemEntries]:
     for entry in entries:
         if type(entry) is not PhaseEntry:  # PhaseEntry checks itself on construction
             check_entry(entry)
-        if entry.key in seen:
-            raise ValueError(f"entry {entry.key}: key given twice")
-        seen.add(entry.key)
+        key = int(entry.key)
+        if key in seen:
+            raise ValueError(f"entry {key}: key given twice")
+        seen.add(key)
         chemsys, elements, fractions = parse_entry(entry)
-        elements_of.setdefault(chemsys, elements)
-        rows.setdefault(chemsys, []).append((int(entry.key), fractions, float(entry.energy_per_atom)))
+        group = rows.get(chemsys)
+        if group is None:
+            group = rows[chemsys] = []
+            elements_of[chemsys] = elements
+        group.append((key, fractions, float(entry.energy_per_atom)))
     return {chemsys: _system_entries(elements_of[chemsys], group) for chemsys, group in rows.items()}
 
 
 def _system_entries(
     elements: tuple[str, ...], rows: list[tuple[int, tuple[float, ...], float]]
 ) -> SystemEntries:
-    rows.sort(key=lambda row: row[0])
-    keys = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    rows.sort()  # by key: keys are unique
+    keys = np.array([row[0] for row in rows], dtype=np.int64)
     fractions = np.array([row[1] for row in rows], dtype=np.float64).reshape(len(rows), len(elements))
-    energies = np.fromiter((row[2] for row in rows), dtype=np.float64, count=len(rows))
-    group, n_groups = composition_groups(row[1] for row in rows)
+    energies = np.array([row[2] for row in rows], dtype=np.float64)
+    group, n_groups = composition_groups(fractions)
     return SystemEntries(elements, keys, fractions, energies, group, n_groups)
 
 
@@ -77,7 +81,7 @@ def merge_system_entries(old: SystemEntries, new: SystemEntries) -> SystemEntrie
     keys = np.concatenate([old.keys, new.keys])
     order = np.argsort(keys, kind="stable")
     fractions = np.concatenate([old.fractions, new.fractions])[order]
-    group, n_groups = composition_groups(fractions.tolist())
+    group, n_groups = composition_groups(fractions)
     energies = np.concatenate([old.energies, new.energies])[order]
     return SystemEntries(old.elements, keys[order], fractions, energies, group, n_groups)
 
@@ -201,7 +205,7 @@ def _compute_chunk(chunk: list[str]) -> list[tuple]:
     packed = []
     for chemsys in chunk:
         outcome = compute_one(chemsys, by_system[chemsys], refs, stable_below)
-        thermo = [tuple(getattr(t, f) for f in EntryThermo.__slots__) for t in outcome.thermo.values()]
+        thermo = [tuple(t) for t in outcome.thermo.values()]
         hull = tuple(getattr(outcome.hull, f) for f in SystemHull.__slots__)
         packed.append((hull, thermo, outcome.own_stable, outcome.points))
     return packed

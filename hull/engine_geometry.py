@@ -126,13 +126,6 @@ def is_lower_hull(hull: LowerHull, coords: np.ndarray, energies: np.ndarray, mar
     return kernels.is_lower_hull(coords, energies, hull.vertices, hull.planes, margin)
 
 
-def hull_vertex_mask(hull: LowerHull, m: int) -> np.ndarray:
-    """Boolean mask over the ``m`` input points: which are vertices of a lower facet."""
-    mask = np.zeros(m, dtype=bool)
-    mask[hull.vertices.ravel()] = True
-    return mask
-
-
 def locate(hull: LowerHull, coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Facet index and barycentric coordinates of each composition row of ``coords``.
 

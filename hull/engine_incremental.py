@@ -23,6 +23,7 @@ they provably are what qhull would return (strictly convex hull, every point cle
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -89,11 +90,14 @@ class SupersetIndex:
         return set(self._by_element.get(element, ()))
 
     def supersets(self, chemsys: str) -> set[str]:
-        """Systems that strictly contain ``chemsys``."""
-        elements = set(chemsys.split("-"))
-        pools = [self._by_element.get(el, set()) for el in elements]
-        smallest = min(pools, key=len)
-        return {other for other in smallest if other != chemsys and elements <= set(other.split("-"))}
+        """Systems that strictly contain ``chemsys``: those that contain each of its elements."""
+        pools = sorted((self._by_element.get(el, _EMPTY) for el in chemsys.split("-")), key=len)
+        found = pools[0].intersection(*pools[1:])
+        found.discard(chemsys)
+        return found
+
+
+_EMPTY: frozenset[str] = frozenset()
 
 
 def systems_to_update(
@@ -220,7 +224,7 @@ def _update_hulls(
         _, chemsys = heapq.heappop(heap)
         own = inputs.entries(chemsys)
         below = {}
-        for sub in subsystems(chemsys, proper=True):
+        for sub in proper_subsystems(chemsys):
             if sub in inputs.systems:
                 if sub not in stable_points:  # not recomputed: unchanged, its refs too
                     stable_points[sub] = inputs.stable(sub, refs)
@@ -229,12 +233,12 @@ def _update_hulls(
         if chemsys in state.hulls and chemsys not in moved:
             known = KnownHull(state.hulls[chemsys].facets, inputs.points(chemsys))
         outcome = compute_one(chemsys, own, refs, below, known)
-        before = _own_stable_keys(chemsys, state)
+        before = inputs.own_stable_keys(chemsys)
         stable_points[chemsys] = outcome.own_stable
         hulls[chemsys] = outcome.hull
         thermo.update(outcome.thermo)
         computed[chemsys] = (own, outcome.own_stable, outcome.points)
-        if tuple(int(k) for k in outcome.own_stable.keys) != before:
+        if outcome.own_stable.keys.tolist() != before:
             supersets = index.supersets(chemsys)
             for superset in supersets - pending:
                 pending.add(superset)
@@ -275,11 +279,23 @@ class _SystemInputs:
         """The points of the earlier hull of ``chemsys``, where the state kept them."""
         return self._state.inputs[chemsys][2] if self.cached else None
 
+    def own_stable_keys(self, chemsys: str) -> list[int]:
+        """Keys of the stable entries whose own system is ``chemsys``, before the update."""
+        if self.cached and chemsys in self._state.inputs:
+            return self._state.inputs[chemsys][1].keys.tolist()
+        return list(_own_stable_keys(chemsys, self._state))
+
     def stable(self, chemsys: str, refs: Mapping[str, Reference]) -> StablePoints:
         if self.cached:
             return self._state.inputs[chemsys][1]
         keys = _own_stable_keys(chemsys, self._state)
         return stable_points_of(chemsys, [self._lookup[k] for k in keys], refs)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def proper_subsystems(chemsys: str) -> tuple[str, ...]:
+    """``subsystems(chemsys, proper=True)``, kept for the systems an update meets again and again."""
+    return tuple(subsystems(chemsys, proper=True))
 
 
 def _own_stable_keys(chemsys: str, state: HullResult) -> tuple[int, ...]:

@@ -6,8 +6,8 @@ compiled call instead. The qhull call itself stays in ``hull.engine_geometry``. 
 runs in a fixed order, so a system's result depends only on its own inputs: a full build
 and an incremental update compute each system bit for bit alike.
 
-``PAD`` is the widest subsystem whose stable points are stored padded for embedding
-(``StablePoints.padded``); systems of more elements take the plain path.
+``PAD`` is the width to which stable points are stored padded for embedding in supersets
+(``StablePoints.block``); systems of more elements are padded to their own width.
 """
 
 from __future__ import annotations
@@ -32,24 +32,41 @@ def formation_energies(fractions: np.ndarray, energies: np.ndarray, refs: np.nda
 
 
 @njit(cache=True)
+def stable_block(fractions: np.ndarray, formation: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Rows of [formation, fractions padded to ``len(codes)``, element codes] (``StablePoints.block``)."""
+    m, n = fractions.shape
+    width = len(codes)
+    block = np.zeros((m, 1 + 2 * width))
+    for i in range(m):
+        block[i, 0] = formation[i]
+        for c in range(n):
+            block[i, 1 + c] = fractions[i, c]
+        for c in range(width):
+            block[i, 1 + width + c] = codes[c]
+    return block
+
+
+@njit(cache=True)
 def system_points(
     fractions: np.ndarray,
     energies: np.ndarray,
+    keys: np.ndarray,
     group: np.ndarray,
     n_groups: int,
     refs: np.ndarray,
-    below_padded: np.ndarray,
-    below_columns: np.ndarray,
-    below_formation: np.ndarray,
+    below_keys: np.ndarray,
+    below_block: np.ndarray,
+    codes: np.ndarray,
     formation_tol: float,
 ):
     """Formation energies, candidate rows and the hull's input points of one system.
 
     Rows are sorted by key, so the first of equal-energy polymorphs is the smallest key.
-    ``below_padded`` holds the subsystems' stable points in their own columns (padded to
-    ``PAD``), ``below_columns`` each row's column index in this system per own column (-1:
-    padding). Returns (formation, candidate_rows, point_fractions, point_energies): the
-    points are the subsystems' stable points, then the candidates.
+    ``below_block`` holds the subsystems' stable points (``StablePoints.block``: formation
+    energy, fractions in their own columns, their element codes); each is placed in the
+    column of this system (element codes ``codes``) that carries its element. Returns
+    (formation, candidate_rows, point_fractions, point_energies, point_keys): the points
+    are the subsystems' stable points, then the candidates.
     """
     m, n = fractions.shape
     formation = formation_energies(fractions, energies, refs)
@@ -63,20 +80,28 @@ def system_points(
         if formation[best[g]] < -formation_tol:
             is_candidate[best[g]] = True
     candidate_rows = np.flatnonzero(is_candidate)
-    b = len(below_formation)
+    b = len(below_keys)
+    width = (below_block.shape[1] - 1) // 2
     points = np.zeros((b + len(candidate_rows), n))
     point_energies = np.empty(b + len(candidate_rows))
+    point_keys = np.empty(b + len(candidate_rows), dtype=np.int64)
     for i in range(b):
-        for j in range(below_columns.shape[1]):
-            column = below_columns[i, j]
-            if column >= 0:
-                points[i, column] = below_padded[i, j]
-        point_energies[i] = below_formation[i]
+        for j in range(width):
+            code = below_block[i, 1 + width + j]
+            if code < 0.0:
+                break
+            for c in range(n):
+                if codes[c] == code:
+                    points[i, c] = below_block[i, 1 + j]
+                    break
+        point_energies[i] = below_block[i, 0]
+        point_keys[i] = below_keys[i]
     for k in range(len(candidate_rows)):
         row = candidate_rows[k]
         points[b + k] = fractions[row]
         point_energies[b + k] = formation[row]
-    return formation, candidate_rows, points, point_energies
+        point_keys[b + k] = keys[row]
+    return formation, candidate_rows, points, point_energies, point_keys
 
 
 @njit(cache=True)
@@ -247,9 +272,15 @@ def separations(
 ):
     """Hull energy at each stable row's composition without that composition (GNoME).
 
-    See ``hull.engine_system._separations`` for the method. Returns (values, local,
-    admissible): values NaN where the neighbourhood's enumeration could not decide (the
-    caller falls back to qhull with the ``local`` and ``admissible`` point masks).
+    Only points that can lie on the hull without the removed vertex are admissible: the
+    subsystems' points, the other vertices, and own candidates whose facet touches the
+    vertex or that lie on the hull (anything else is above a facet that survives the
+    removal). The hull near the removed vertex is first taken from its neighbourhood
+    alone (its link plus the candidates under its star), by enumerating the simplices of
+    those few points; the result is accepted when the plane of the lowest simplex lies
+    below every admissible point (then it supports the full hull too). Returns (values,
+    local, admissible): values NaN where the enumeration could not decide (the caller
+    falls back to qhull with the ``local`` and ``admissible`` point masks).
     """
     n_points = len(energies)
     n_below = n_points - len(candidate_rows)
@@ -378,16 +409,7 @@ def _fill_matrix(coords: np.ndarray, simplex: np.ndarray, matrix: np.ndarray) ->
 def _plane(coords: np.ndarray, energies: np.ndarray, simplex: np.ndarray, out: np.ndarray) -> float:
     """out = the affine plane through the simplex (energy = out[:-1] . x + out[-1]); returns det [x, 1]."""
     n = len(simplex)
-    matrix = np.empty((n, n))
-    inverse = np.empty((n, n))
-    _fill_matrix(coords, simplex, matrix)
-    det = _invert(matrix, inverse)
-    for i in range(n):
-        value = 0.0
-        for j in range(n):
-            value = value + inverse[i, j] * energies[simplex[j]]
-        out[i] = value
-    return det
+    return _plane_into(coords, energies, simplex, out, np.empty((n, n)), np.empty((n, n)))
 
 
 @njit(cache=True)
@@ -404,54 +426,119 @@ def inserted_simplices(
     coords: np.ndarray, energies: np.ndarray, simplices: np.ndarray, new_points: np.ndarray, det_tol: float
 ) -> np.ndarray:
     """Beneath-beyond insertion of ``new_points`` into the lower hull ``simplices``; see
-    ``hull.engine_geometry.inserted_simplices``."""
+    ``hull.engine_geometry.inserted_simplices``.
+
+    Facets live in one growing table with an alive flag (no copies per point); a ridge of
+    a visible facet is on the horizon when no other visible facet has all its vertices
+    (a ridge of a triangulated hull has at most two facets).
+    """
     n = coords.shape[1] + 1
-    facets = simplices.copy()
-    for r in range(len(facets)):
-        facets[r] = np.sort(facets[r])
-    planes = np.empty((len(facets), n))
-    for f in range(len(facets)):
-        _plane(coords, energies, facets[f], planes[f])
+    capacity = max(64, 4 * len(simplices))
+    facets = np.empty((capacity, n), dtype=np.int64)
+    planes = np.empty((capacity, n))
+    alive = np.zeros(capacity, dtype=np.bool_)
+    matrix = np.empty((n, n))
+    inverse = np.empty((n, n))
+    count = len(simplices)
+    for f in range(count):
+        facets[f] = np.sort(simplices[f])
+        _plane_into(coords, energies, facets[f], planes[f], matrix, inverse)
+        alive[f] = True
+    visible = np.empty(capacity, dtype=np.int64)
+    simplex = np.empty(n, dtype=np.int64)
     for p in new_points:
-        visible = np.zeros(len(facets), dtype=np.bool_)
-        for f in range(len(facets)):
-            visible[f] = _height(p, coords, energies, planes[f]) < 0.0
-        n_visible = visible.sum()
+        n_visible = 0
+        for f in range(count):
+            if alive[f] and _height(p, coords, energies, planes[f]) < 0.0:
+                if n_visible == len(visible):
+                    visible = np.concatenate((visible, np.empty(len(visible), dtype=np.int64)))
+                visible[n_visible] = f
+                n_visible += 1
         if n_visible == 0:
             continue
-        ridges = np.empty((n_visible * n, n - 1), dtype=np.int64)
-        r = 0
-        for f in np.flatnonzero(visible):
+        for a in range(n_visible):
+            fa = visible[a]
             for dropped in range(n):
-                c = 0
+                shared = False
+                for b in range(n_visible):
+                    if b != a and _has_ridge(facets[visible[b]], facets[fa], dropped):
+                        shared = True
+                        break
+                if shared:
+                    continue
+                # the ridge (facet fa without vertex ``dropped``) joined to p, sorted
+                c, placed = 0, False
                 for i in range(n):
-                    if i != dropped:
-                        ridges[r, c] = facets[f, i]
+                    if i == dropped:
+                        continue
+                    if not placed and p < facets[fa, i]:
+                        simplex[c] = p
                         c += 1
-                r += 1
-        ridges = canonical_rows(ridges)
-        joined = np.empty((len(ridges), n), dtype=np.int64)
-        joined_planes = np.empty((len(ridges), n))
-        count = 0
-        start = 0
-        while start < len(ridges):
-            stop = start + 1
-            while stop < len(ridges) and (ridges[stop] == ridges[start]).all():
-                stop += 1
-            if stop - start == 1:  # a ridge of one removed facet only: join it to the point
-                simplex = np.empty(n, dtype=np.int64)
-                simplex[: n - 1] = ridges[start]
-                simplex[n - 1] = p
-                simplex = np.sort(simplex)
-                det = _plane(coords, energies, simplex, joined_planes[count])
+                        placed = True
+                    simplex[c] = facets[fa, i]
+                    c += 1
+                if not placed:
+                    simplex[c] = p
+                if count == capacity:
+                    capacity *= 2
+                    facets = _grown(facets, capacity)
+                    planes = _grown(planes, capacity)
+                    grown_alive = np.zeros(capacity, dtype=np.bool_)
+                    grown_alive[:count] = alive[:count]
+                    alive = grown_alive
+                det = _plane_into(coords, energies, simplex, planes[count], matrix, inverse)
                 if abs(det) > det_tol:
-                    joined[count] = simplex
+                    facets[count] = simplex
+                    alive[count] = True
                     count += 1
-            start = stop
-        kept = ~visible
-        facets = np.concatenate((facets[kept], joined[:count]))
-        planes = np.concatenate((planes[kept], joined_planes[:count]))
-    return facets
+        for a in range(n_visible):
+            alive[visible[a]] = False
+    return facets[:count][alive[:count]]
+
+
+@njit(cache=True)
+def _has_ridge(facet: np.ndarray, of: np.ndarray, dropped: int) -> bool:
+    """Whether ``facet`` has every vertex of ``of`` but the one at position ``dropped``."""
+    n = len(of)
+    for i in range(n):
+        if i == dropped:
+            continue
+        found = False
+        for j in range(n):
+            if facet[j] == of[i]:
+                found = True
+                break
+        if not found:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _grown(table: np.ndarray, capacity: int) -> np.ndarray:
+    grown = np.empty((capacity, table.shape[1]), dtype=table.dtype)
+    grown[: len(table)] = table
+    return grown
+
+
+@njit(cache=True)
+def _plane_into(
+    coords: np.ndarray,
+    energies: np.ndarray,
+    simplex: np.ndarray,
+    out: np.ndarray,
+    matrix: np.ndarray,
+    inverse: np.ndarray,
+) -> float:
+    """``_plane`` with caller-owned scratch matrices."""
+    n = len(simplex)
+    _fill_matrix(coords, simplex, matrix)
+    det = _invert(matrix, inverse)
+    for i in range(n):
+        value = 0.0
+        for j in range(n):
+            value = value + inverse[i, j] * energies[simplex[j]]
+        out[i] = value
+    return det
 
 
 @njit(cache=True)
@@ -525,13 +612,226 @@ def updated_hull(
         work_coords, work_energies, old_simplices, np.arange(n_old, len(work_keys)), det_tol
     )
     simplices = positions(work_keys[facets.ravel()].reshape(facets.shape), keys)
+    if (simplices < 0).any():
+        simplices = simplices[:0]  # an earlier vertex is gone: no hull to prove
+    return _proved_hull(coords, energies, simplices, margin)
+
+
+@njit(cache=True)
+def _proved_hull(coords: np.ndarray, energies: np.ndarray, simplices: np.ndarray, margin: float):
+    """(ok, vertices, inverse, planes, facet_energies) of the simplices in canonical order, ok
+    only when ``is_lower_hull`` proves them the lower hull (empty arrays otherwise)."""
     n = coords.shape[1] + 1
-    empty = (np.zeros((0, n), dtype=np.int64), np.zeros((0, n, n)), np.zeros((0, n)), np.zeros((0, n)))
-    if len(simplices) == 0 or (simplices < 0).any():
-        return False, empty[0], empty[1], empty[2], empty[3]
-    vertices, inverse, planes, facet_energies = lower_facets(
-        coords, energies, canonical_rows(simplices), np.zeros(0), -1.0
+    if len(simplices):
+        vertices, inverse, planes, facet_energies = lower_facets(
+            coords, energies, canonical_rows(simplices), np.zeros(0), -1.0
+        )
+        if is_lower_hull(coords, energies, vertices, planes, margin):
+            return True, vertices, inverse, planes, facet_energies
+    return False, np.zeros((0, n), dtype=np.int64), np.zeros((0, n, n)), np.zeros((0, n)), np.zeros((0, n))
+
+
+@njit(cache=True)
+def fresh_hull(
+    fractions: np.ndarray, coords: np.ndarray, energies: np.ndarray, det_tol: float, margin: float
+):
+    """The lower hull of a system's points built by insertion from its elemental corners, if provably right.
+
+    The corners (the points whose fractions are a unit vector, formation energy 0) span one
+    facet over the whole composition simplex; every other point is inserted into it
+    (``inserted_simplices``), lowest energy first, so that later points mostly lie above
+    the hull already and cost one plane test per facet. The canonical result is proved
+    (``is_lower_hull``), as for an updated hull; without one corner per element, or
+    without a proof, it returns ok False and the caller runs qhull. Returns (ok, vertices,
+    inverse, planes, facet_energies).
+    """
+    m, n = fractions.shape
+    corner = np.full(n, -1, dtype=np.int64)
+    is_corner = np.zeros(m, dtype=np.bool_)
+    for p in range(m):
+        unit = -1
+        for c in range(n):
+            if fractions[p, c] == 1.0 and unit < 0:
+                unit = c
+            elif fractions[p, c] != 0.0:
+                unit = -2
+                break
+        if unit >= 0 and corner[unit] < 0 and energies[p] == 0.0:
+            corner[unit] = p
+            is_corner[p] = True
+    if (corner < 0).any():
+        return _proved_hull(coords, energies, np.zeros((0, n), dtype=np.int64), margin)
+    start = np.sort(corner).reshape(1, n)
+    order = np.argsort(energies, kind="mergesort")
+    others = np.empty(m - n, dtype=np.int64)
+    k = 0
+    for p in order:
+        if not is_corner[p]:
+            others[k] = p
+            k += 1
+    return _proved_hull(
+        coords, energies, inserted_simplices(coords, energies, start, others[:k], det_tol), margin
     )
-    if not is_lower_hull(coords, energies, vertices, planes, margin):
-        return False, empty[0], empty[1], empty[2], empty[3]
-    return True, vertices, inverse, planes, facet_energies
+
+
+@njit(cache=True)
+def system_thermo(
+    vertices: np.ndarray,
+    inverse: np.ndarray,
+    planes: np.ndarray,
+    facet_energies: np.ndarray,
+    keys: np.ndarray,
+    candidate_rows: np.ndarray,
+    coords: np.ndarray,
+    point_energy: np.ndarray,
+    own_fractions: np.ndarray,
+    formation: np.ndarray,
+    group: np.ndarray,
+    n_groups: int,
+    max_subsets: int,
+    det_tol: float,
+    bary_tol: float,
+    on_hull_tol: float,
+):
+    """Everything a system's own entries need from its lower hull, in one call.
+
+    Stable rows (own candidates that are hull vertices), each row's stable polymorph (-1:
+    none), the facet vertex keys and barycentric amounts of each row's decomposition, the
+    energies above hull, the GNoME decomposition energies (``separations``; where they
+    could not be decided, ``values`` is NaN and the caller completes them with the
+    ``local``/``admissible`` masks and ``where``), the canonical facets as keys and the
+    sorted stable keys. Returns (stable_rows, stable_of_row, decomposition_keys, bary,
+    e_above, gnome, values, local, admissible, where, sorted_facets, stable_keys).
+    """
+    m, n = own_fractions.shape
+    n_points = len(keys)
+    n_below = n_points - len(candidate_rows)
+    vertex = np.zeros(n_points, dtype=np.bool_)
+    for f in range(vertices.shape[0]):
+        for i in range(n):
+            vertex[vertices[f, i]] = True
+    n_stable = 0
+    for c in range(len(candidate_rows)):
+        if vertex[n_below + c]:
+            n_stable += 1
+    stable_rows = np.empty(n_stable, dtype=np.int64)
+    k = 0
+    for c in range(len(candidate_rows)):
+        if vertex[n_below + c]:
+            stable_rows[k] = candidate_rows[c]
+            k += 1
+    stable_group = np.full(n_groups, -1, dtype=np.int64)
+    for v in range(n_stable):
+        stable_group[group[stable_rows[v]]] = stable_rows[v]
+    own_coords = np.empty((m, n - 1))
+    for r in range(m):
+        for j in range(n - 1):
+            own_coords[r, j] = own_fractions[r, j + 1]
+    facet, bary, hull_energy = locate_rows(planes, inverse, facet_energies, own_coords, bary_tol)
+    stable_of_row = np.empty(m, dtype=np.int64)
+    e_above = np.empty(m)
+    for r in range(m):
+        stable_of_row[r] = stable_group[group[r]]
+        if stable_of_row[r] >= 0:
+            hull_energy[r] = formation[stable_of_row[r]]
+        above = formation[r] - hull_energy[r]
+        e_above[r] = above if above > 0.0 else 0.0
+    gnome = e_above.copy()
+    where = np.empty((n_stable, n - 1))
+    for v in range(n_stable):
+        for j in range(n - 1):
+            where[v, j] = own_fractions[stable_rows[v], j + 1]
+    if n_stable:
+        values, local, admissible = separations(
+            group,
+            candidate_rows,
+            coords,
+            point_energy,
+            vertices,
+            facet,
+            e_above,
+            stable_rows,
+            where,
+            max_subsets,
+            det_tol,
+            bary_tol,
+            on_hull_tol,
+        )
+        for v in range(n_stable):
+            if not np.isnan(values[v]):
+                g = group[stable_rows[v]]
+                for r in range(m):
+                    if group[r] == g:
+                        gnome[r] = formation[r] - values[v]
+    else:
+        values = np.zeros(0)
+        local = np.zeros((0, n_points), dtype=np.bool_)
+        admissible = np.zeros((0, n_points), dtype=np.bool_)
+    for v in range(n_stable):
+        e_above[stable_rows[v]] = 0.0
+    facet_keys = np.empty(vertices.shape, dtype=np.int64)
+    for f in range(vertices.shape[0]):
+        for i in range(n):
+            facet_keys[f, i] = keys[vertices[f, i]]
+    decomposition_keys = np.empty((m, n), dtype=np.int64)
+    for r in range(m):
+        decomposition_keys[r] = facet_keys[facet[r]]
+    stable_keys = np.sort(keys[vertex])
+    return (
+        stable_rows,
+        stable_of_row,
+        decomposition_keys,
+        bary,
+        e_above,
+        gnome,
+        values,
+        local,
+        admissible,
+        where,
+        canonical_rows(facet_keys),
+        stable_keys,
+    )
+
+
+@njit(cache=True)
+def composition_groups(fractions: np.ndarray, decimals: int):
+    """Group rows whose atom fractions agree after rounding to ``decimals``: (label of each row, count).
+
+    Labels are numbered in order of first appearance. Rows are sorted on their rounded
+    fractions (stable, column by column) and runs of equal rows share a group, so large
+    systems cost m log m, not m squared.
+    """
+    m, n = fractions.shape
+    rounded = np.empty((m, n))
+    for i in range(m):
+        for c in range(n):
+            rounded[i, c] = np.round(fractions[i, c], decimals)
+    order = np.arange(m)
+    for c in range(n - 1, -1, -1):
+        order = order[np.argsort(rounded[order, c], kind="mergesort")]
+    run = np.empty(m, dtype=np.int64)  # run index of each row, runs in sorted order
+    first = np.empty(m, dtype=np.int64)  # first (smallest) row of each run
+    n_runs = 0
+    for s in range(m):
+        i = order[s]
+        same = s > 0
+        if same:
+            previous = order[s - 1]
+            for c in range(n):
+                if rounded[i, c] != rounded[previous, c]:
+                    same = False
+                    break
+        if not same:
+            first[n_runs] = i
+            n_runs += 1
+        run[i] = n_runs - 1
+        if i < first[n_runs - 1]:
+            first[n_runs - 1] = i
+    label_of_run = np.empty(n_runs, dtype=np.int64)
+    runs_by_first = np.argsort(first[:n_runs], kind="mergesort")
+    for label in range(n_runs):
+        label_of_run[runs_by_first[label]] = label
+    labels = np.empty(m, dtype=np.int64)
+    for i in range(m):
+        labels[i] = label_of_run[run[i]]
+    return labels, n_runs

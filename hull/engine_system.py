@@ -21,7 +21,8 @@ entry itself); for elements and all other entries, the energy above the hull.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,7 +37,6 @@ from hull.engine_geometry import (
     build_lower_hull,
     hull_energies,
     hull_from_simplices,
-    hull_vertex_mask,
     is_lower_hull,
     locate,
 )
@@ -71,20 +71,37 @@ class SystemEntries:
 class StablePoints:
     """Stable entries whose own chemical system is this one (reused by every superset).
 
-    ``padded`` holds the fractions zero-padded to ``PAD`` columns (or the system's width
-    when wider), so supersets gather the points of all their subsystems in one call.
+    ``block`` holds, per point, its formation energy, its fractions zero-padded to ``PAD``
+    columns (or the system's width when wider) and the codes of its elements (``element_code``,
+    -1 in padding), so a superset gathers the points of all its subsystems with one
+    concatenation and places them in its own columns in the compiled ``system_points``.
     """
 
     elements: tuple[str, ...]
     keys: np.ndarray
     fractions: np.ndarray
     formation: np.ndarray
-    padded: np.ndarray = field(init=False, repr=False, compare=False)
+    block: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        padded = np.zeros((len(self.keys), max(PAD, len(self.elements))))
-        padded[:, : len(self.elements)] = self.fractions
-        object.__setattr__(self, "padded", padded)
+        width = max(PAD, len(self.elements))
+        codes = np.full(width, -1.0)
+        codes[: len(self.elements)] = [element_code(el) for el in self.elements]
+        block = kernels.stable_block(self.fractions, self.formation, codes)
+        object.__setattr__(self, "block", block)
+
+
+@functools.cache
+def element_code(symbol: str) -> float:
+    """A number that identifies an element symbol in every process (exact in a float64).
+
+    Symbols of up to six bytes (all element symbols) are their bytes read as an integer;
+    longer names, which only synthetic tests use, a CRC-32 above that range.
+    """
+    raw = symbol.encode()
+    if len(raw) <= 6:
+        return float(int.from_bytes(raw, "little"))
+    return float(2**48 + zlib.crc32(raw))
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,19 +136,16 @@ def formation_energies(fractions: np.ndarray, energies: np.ndarray, refs: np.nda
     return kernels.formation_energies(fractions, energies, refs)
 
 
-def composition_groups(fractions: Iterable[tuple[float, ...]]) -> tuple[np.ndarray, int]:
+def composition_groups(fractions: np.ndarray) -> tuple[np.ndarray, int]:
     """Group rows by reduced composition: (group index of each row, number of groups).
 
     Rows whose atom fractions agree after rounding to ``COMPOSITION_DECIMALS`` share a
-    group; groups are numbered in order of first appearance. Plain Python on the parsed
-    tuples: systems hold a handful of rows, where array calls cost more than they save.
+    group; groups are numbered in order of first appearance (``kernels.composition_groups``).
     """
-    index: dict[tuple[float, ...], int] = {}
-    labels = [
-        index.setdefault(tuple([round(x, COMPOSITION_DECIMALS) for x in row]), len(index))
-        for row in fractions
-    ]
-    return np.array(labels, dtype=np.int64), len(index)
+    labels, count = kernels.composition_groups(
+        np.ascontiguousarray(fractions, dtype=np.float64), COMPOSITION_DECIMALS
+    )
+    return labels, int(count)
 
 
 def group_minima(group: np.ndarray, n_groups: int, energies: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -185,47 +199,60 @@ def compute_system(
         formation = formation_energies(own.fractions, own.energies, refs)
         return _unary_outcome(chemsys, own, formation, group_minima(group, n_groups, own.energies, own.keys))
 
-    below = [points for points in below if len(points.keys)]
-    below_keys, padded, columns, below_formation = _below_arrays(below, own.elements)
-    formation, candidate_rows, fractions, point_energy = kernels.system_points(
-        own.fractions, own.energies, group, n_groups, refs, padded, columns, below_formation, FORMATION_TOL
+    below_keys, block = _below_arrays(below, n)
+    codes = np.array([element_code(el) for el in own.elements])
+    formation, candidate_rows, fractions, point_energy, keys = kernels.system_points(
+        own.fractions, own.energies, own.keys, group, n_groups, refs, below_keys, block, codes, FORMATION_TOL
     )
-    keys = np.concatenate([below_keys, own.keys[candidate_rows]])
-    n_below = len(below_keys)
     coords = fractions[:, 1:]
 
     hull = None if known is None else _known_simplices(known, keys, fractions, point_energy)
     if hull is None:
+        hull = _inserted_hull(fractions, coords, point_energy)
+    if hull is None:
         hull = build_lower_hull(coords, point_energy)
-    vertex = hull_vertex_mask(hull, len(keys))
-    stable_rows = candidate_rows[vertex[n_below:]]
-    stable_group = np.full(n_groups, -1, dtype=np.int64)
-    stable_group[group[stable_rows]] = stable_rows
-
-    facet, bary, hull_energy = kernels.locate_rows(
-        hull.planes, hull.inverse, hull.energies, own.fractions[:, 1:], BARY_TOL
+    (
+        stable_rows,
+        stable_of_row,
+        decomposition_keys,
+        bary,
+        e_above,
+        gnome,
+        values,
+        local,
+        admissible,
+        where,
+        sorted_facets,
+        stable_keys,
+    ) = kernels.system_thermo(
+        hull.vertices,
+        hull.inverse,
+        hull.planes,
+        hull.energies,
+        keys,
+        candidate_rows,
+        coords,
+        point_energy,
+        own.fractions,
+        formation,
+        group,
+        n_groups,
+        MAX_SUBSETS,
+        DEGENERATE_DET,
+        BARY_TOL,
+        ON_HULL_TOL,
     )
-    stable_of_row = stable_group[group]
-    on_stable = stable_of_row >= 0
-    hull_energy[on_stable] = formation[stable_of_row[on_stable]]
-    e_above = np.maximum(formation - hull_energy, 0.0)
+    for v in np.flatnonzero(np.isnan(values)).tolist():
+        # the neighbourhood's enumeration could not decide: qhull over the admissible points
+        separation = _separation_by_qhull(coords, point_energy, local[v], admissible[v], where[v])
+        members = group == group[stable_rows[v]]
+        gnome[members] = formation[members] - separation
 
-    gnome = e_above.copy()
-    if len(stable_rows):
-        separations = _separations(
-            group, candidate_rows, coords, point_energy, hull, facet, e_above, stable_rows, own.fractions
-        )
-        for row, separation in zip(stable_rows.tolist(), separations, strict=True):
-            members = group == group[row]
-            gnome[members] = formation[members] - separation
-
-    facet_keys = keys[hull.vertices]
     own_keys = own.keys.tolist()
-    e_above[stable_rows] = 0.0
     rows = zip(
         own_keys,
         stable_of_row.tolist(),
-        facet_keys[facet].tolist(),
+        decomposition_keys.tolist(),
         bary.tolist(),
         formation.tolist(),
         e_above.tolist(),
@@ -241,12 +268,10 @@ def compute_system(
         thermo[key] = EntryThermo(
             key, chemsys, form, above, decomposition, gnome_energy, stable_row == row, ()
         )
-    sorted_facets = np.sort(facet_keys, axis=1)
-    sorted_facets = sorted_facets[np.lexsort(sorted_facets.T[::-1])]
     system_hull = SystemHull(
         chemsys=chemsys,
         elements=own.elements,
-        stable_keys=tuple(np.sort(keys[vertex]).tolist()),
+        stable_keys=tuple(stable_keys.tolist()),
         facets=tuple(map(tuple, sorted_facets.tolist())),
         missing_elements=(),
     )
@@ -293,70 +318,35 @@ def _known_simplices(
     return LowerHull(*arrays) if ok else None
 
 
-def _below_arrays(
-    below: list[StablePoints], elements: tuple[str, ...]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Keys, padded fractions, target columns (-1: padding) and formation energies of the
-    subsystems' stable points, for ``kernels.system_points``."""
+def _inserted_hull(fractions: np.ndarray, coords: np.ndarray, energies: np.ndarray) -> LowerHull | None:
+    """The hull built by insertion from the elemental corners (``kernels.fresh_hull``), or None if
+    it cannot be proved to be the lower hull (near-degenerate points: qhull decides then)."""
+    ok, *arrays = kernels.fresh_hull(
+        fractions, np.ascontiguousarray(coords), energies, DEGENERATE_DET, REUSE_MARGIN
+    )
+    return LowerHull(*arrays) if ok else None
+
+
+def _below_arrays(below: list[StablePoints], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Keys and blocks (``StablePoints.block``) of the subsystems' stable points, for ``kernels.system_points``."""
+    below = [points for points in below if len(points.keys)]
+    width = max(PAD, n)
     if not below:
-        width = max(PAD, len(elements))
-        return np.zeros(0, np.int64), np.zeros((0, width)), np.zeros((0, width), np.int64), np.zeros(0)
-    column = {el: i for i, el in enumerate(elements)}
-    width = max(PAD, len(elements))
-    maps = np.array([[column[el] for el in p.elements] + [-1] * (width - len(p.elements)) for p in below])
-    counts = [len(p.keys) for p in below]
-    padded = np.concatenate([p.padded[:, :width] for p in below])
-    return (
-        np.concatenate([p.keys for p in below]),
-        padded,
-        np.repeat(maps, counts, axis=0),
-        np.concatenate([p.formation for p in below]),
-    )
+        return np.zeros(0, np.int64), np.zeros((0, 1 + 2 * width))
+    blocks = [points.block for points in below]
+    if any(b.shape[1] != blocks[0].shape[1] for b in blocks):  # subsystems wider than PAD
+        blocks = [_widened(b, width) for b in blocks]
+    return np.concatenate([points.keys for points in below]), np.concatenate(blocks)
 
 
-def _separations(
-    group: np.ndarray,
-    candidate_rows: np.ndarray,
-    coords: np.ndarray,
-    point_energy: np.ndarray,
-    hull: LowerHull,
-    facet: np.ndarray,
-    e_above: np.ndarray,
-    stable_rows: np.ndarray,
-    own_fractions: np.ndarray,
-) -> list[float]:
-    """For each stable row, the hull formation energy at its composition without that composition.
-
-    Only points that can lie on the hull without the removed vertex are admissible: the
-    subsystems' points, the other vertices, and own candidates whose facet touches the
-    vertex or that lie on the hull (anything else is above a facet that survives the
-    removal). The hull near the removed vertex is first taken from its neighbourhood
-    alone (its link plus the candidates under its star), by enumerating the simplices of
-    those few points (``kernels.separations``); the result is accepted when the plane of
-    the lowest simplex lies below every admissible point (then it supports the full hull
-    too). Otherwise that vertex falls back to qhull, on the neighbourhood and then on the
-    whole admissible set.
-    """
-    where = np.ascontiguousarray(own_fractions[stable_rows, 1:])
-    values, local, admissible = kernels.separations(
-        group,
-        candidate_rows,
-        coords,
-        point_energy,
-        hull.vertices,
-        facet,
-        e_above,
-        stable_rows,
-        where,
-        MAX_SUBSETS,
-        DEGENERATE_DET,
-        BARY_TOL,
-        ON_HULL_TOL,
-    )
-    result = values.tolist()
-    for v in np.flatnonzero(np.isnan(values)).tolist():
-        result[v] = _separation_by_qhull(coords, point_energy, local[v], admissible[v], where[v])
-    return result
+def _widened(block: np.ndarray, width: int) -> np.ndarray:
+    """A block re-padded to ``width`` fraction and code columns."""
+    own = (block.shape[1] - 1) // 2
+    wide = np.zeros((len(block), 1 + 2 * width))
+    wide[:, 1 + width :] = -1.0
+    wide[:, : 1 + own] = block[:, : 1 + own]
+    wide[:, 1 + width : 1 + width + own] = block[:, 1 + own :]
+    return wide
 
 
 def _separation_by_qhull(

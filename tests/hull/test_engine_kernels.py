@@ -69,3 +69,86 @@ def test_is_lower_hull_rejects_a_missing_facet_and_a_point_below_a_facet():
     lowered = energies.copy()
     lowered[above[0]] -= 5.0  # now below the facet it sat above
     assert not is_lower_hull(hull_from_simplices(coords, lowered, hull.vertices), coords, lowered, 1e-9)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 6])
+def test_hull_inserted_from_the_corners_is_qhulls_hull(n):
+    rng = np.random.default_rng(40 + n)
+    proved = 0
+    for trial in range(20):
+        coords, energies = composition_points(rng, n, m=3 + 3 * n)
+        fractions = np.column_stack([1.0 - coords.sum(axis=1), coords])
+        fractions[:n] = np.eye(n)  # corners exactly, as the engine stores them
+        full = build_lower_hull(coords, energies)
+        ok, vertices, inverse, planes, facet_energies = kernels.fresh_hull(
+            fractions, np.ascontiguousarray(coords), energies, 1e-14, 1e-9
+        )
+        if not is_lower_hull(full, coords, energies, 1e-9):
+            assert not ok, f"trial {trial}: a degenerate draw must be left to qhull"
+            continue
+        assert ok, f"trial {trial}"
+        proved += 1
+        np.testing.assert_array_equal(vertices, full.vertices)
+        np.testing.assert_array_equal(planes, full.planes)
+        np.testing.assert_array_equal(inverse, full.inverse)
+        np.testing.assert_array_equal(facet_energies, full.energies)
+    assert proved >= 15
+
+
+def test_fresh_hull_leaves_coplanar_points_and_missing_corners_to_qhull():
+    # three collinear points at -1 eV/atom in a binary: the facet triangulation is not unique
+    fractions = np.array([[1.0, 0.0], [0.0, 1.0], [0.75, 0.25], [0.5, 0.5], [0.25, 0.75]])
+    energies = np.array([0.0, 0.0, -1.0, -1.0, -1.0])
+    coords = np.ascontiguousarray(fractions[:, 1:])
+    assert not kernels.fresh_hull(fractions, coords, energies, 1e-14, 1e-9)[0]
+    energies[3] = -1.5
+    assert kernels.fresh_hull(fractions, coords, energies, 1e-14, 1e-9)[0]
+    no_corner = fractions[1:], coords[1:], energies[1:]
+    assert not kernels.fresh_hull(*no_corner, 1e-14, 1e-9)[0]
+
+
+def python_groups(fractions: np.ndarray, decimals: int) -> tuple[list[int], int]:
+    index: dict[tuple[float, ...], int] = {}
+    labels = [
+        index.setdefault(tuple(round(x, decimals) for x in row), len(index)) for row in fractions.tolist()
+    ]
+    return labels, len(index)
+
+
+def test_composition_groups_match_a_dictionary_of_rounded_rows():
+    rng = np.random.default_rng(5)
+    for n in (1, 2, 4, 7):
+        base = rng.dirichlet(np.ones(n), size=30)
+        picks = rng.integers(0, 30, size=200)
+        # the same compositions again, computed from other totals (round-off below 1e-9)
+        fractions = base[picks] * (1.0 + rng.uniform(-1e-13, 1e-13, size=(200, 1)))
+        labels, count = kernels.composition_groups(fractions, 9)
+        expected, expected_count = python_groups(fractions, 9)
+        assert count == expected_count
+        assert count == (1 if n == 1 else len(set(picks.tolist())))
+        assert labels.tolist() == expected
+
+
+def test_system_points_place_subsystem_points_by_element_code():
+    from hull.engine_system import PAD, StablePoints, element_code
+
+    # a 9-element system (wider than PAD) over subsystems stored at PAD width and at its own
+    elements = tuple(f"E{i}" for i in range(9))
+    sub = StablePoints(("E2", "E7"), np.array([5]), np.array([[0.25, 0.75]]), np.array([-0.5]))
+    wide = StablePoints(elements, np.array([6]), np.full((1, 9), 1 / 9), np.array([-0.2]))
+    assert sub.block.shape[1] == 1 + 2 * PAD and wide.block.shape[1] == 1 + 18
+    from hull.engine_system import _below_arrays
+
+    keys, block = _below_arrays([sub, wide], 9)
+    codes = np.array([element_code(el) for el in elements])
+    own = np.full((1, 9), 1 / 9)
+    formation, candidates, points, point_energies, point_keys = kernels.system_points(
+        own, np.array([-3.0]), np.array([7]), np.zeros(1, np.int64), 1, np.zeros(9), keys, block, codes, 1e-11
+    )
+    assert point_keys.tolist() == [5, 6, 7]
+    expected = np.zeros(9)
+    expected[[2, 7]] = [0.25, 0.75]
+    np.testing.assert_array_equal(points[0], expected)
+    np.testing.assert_array_equal(points[1], np.full(9, 1 / 9))
+    assert point_energies.tolist() == [-0.5, -0.2, -3.0]
+    assert len({element_code(el) for el in ("O", "Os", "Og", "H", "Hf", "a-very-long-name")}) == 6
