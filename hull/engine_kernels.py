@@ -126,14 +126,25 @@ def lower_facets(
     (a point above every lower facet plane; empty to skip), those whose plane passes above
     it. Returns (vertices, inverse, planes, facet_energies).
     """
+    vertices, inverse, planes, facet_energies, _ = _facet_algebra(coords, energies, simplices, top, det_tol)
+    return vertices, inverse, planes, facet_energies
+
+
+@njit(cache=True)
+def _facet_algebra(
+    coords: np.ndarray, energies: np.ndarray, simplices: np.ndarray, top: np.ndarray, det_tol: float
+):
+    """``lower_facets`` plus the ``|det [x, 1]|`` of each kept facet (their sum is the area covered)."""
     count, n = simplices.shape
     keep = np.zeros(count, dtype=np.bool_)
     inverse = np.empty((count, n, n))
     planes = np.empty((count, n))
+    dets = np.empty(count)
     matrix = np.empty((n, n))
     for f in range(count):
         _fill_matrix(coords, simplices[f], matrix)
         det = _invert(matrix, inverse[f])
+        dets[f] = abs(det)
         if not abs(det) > det_tol:
             continue
         for i in range(n):
@@ -153,7 +164,7 @@ def lower_facets(
     for f in range(len(vertices)):
         for i in range(n):
             facet_energies[f, i] = energies[vertices[f, i]]
-    return vertices, inverse[keep], planes[keep], facet_energies
+    return vertices, inverse[keep], planes[keep], facet_energies, dets[keep]
 
 
 @njit(cache=True)
@@ -433,6 +444,27 @@ def inserted_simplices(
     (a ridge of a triangulated hull has at most two facets).
     """
     n = coords.shape[1] + 1
+    sorted_simplices = np.empty_like(simplices)
+    known_planes = np.empty((len(simplices), n))
+    matrix = np.empty((n, n))
+    inverse = np.empty((n, n))
+    for f in range(len(simplices)):
+        sorted_simplices[f] = np.sort(simplices[f])
+        _plane_into(coords, energies, sorted_simplices[f], known_planes[f], matrix, inverse)
+    return _inserted(coords, energies, sorted_simplices, known_planes, new_points, det_tol)
+
+
+@njit(cache=True)
+def _inserted(
+    coords: np.ndarray,
+    energies: np.ndarray,
+    simplices: np.ndarray,
+    known_planes: np.ndarray,
+    new_points: np.ndarray,
+    det_tol: float,
+) -> np.ndarray:
+    """``inserted_simplices`` over simplices (rows sorted) whose planes are known already."""
+    n = coords.shape[1] + 1
     capacity = max(64, 4 * len(simplices))
     facets = np.empty((capacity, n), dtype=np.int64)
     planes = np.empty((capacity, n))
@@ -441,8 +473,8 @@ def inserted_simplices(
     inverse = np.empty((n, n))
     count = len(simplices)
     for f in range(count):
-        facets[f] = np.sort(simplices[f])
-        _plane_into(coords, energies, facets[f], planes[f], matrix, inverse)
+        facets[f] = simplices[f]
+        planes[f] = known_planes[f]
         alive[f] = True
     visible = np.empty(capacity, dtype=np.int64)
     simplex = np.empty(n, dtype=np.int64)
@@ -547,15 +579,27 @@ def is_lower_hull(
 ) -> bool:
     """Whether facets provably are the unique lower hull; see ``hull.engine_geometry.is_lower_hull``."""
     count, n = vertices.shape
-    if count == 0:
-        return False
     matrix = np.empty((n, n))
     inverse = np.empty((n, n))
     covered = 0.0
     for f in range(count):
         _fill_matrix(coords, vertices[f], matrix)
         covered += abs(_invert(matrix, inverse))
-    if not abs(covered - 1.0) < 1e-9:
+    return _is_lower_hull(coords, energies, vertices, planes, covered, margin)
+
+
+@njit(cache=True)
+def _is_lower_hull(
+    coords: np.ndarray,
+    energies: np.ndarray,
+    vertices: np.ndarray,
+    planes: np.ndarray,
+    covered: float,
+    margin: float,
+) -> bool:
+    """``is_lower_hull`` given the summed ``|det [x, 1]|`` of the facets (1 when they cover the simplex)."""
+    count, n = vertices.shape
+    if count == 0 or not abs(covered - 1.0) < 1e-9:
         return False
     is_vertex = np.zeros(len(energies), dtype=np.bool_)
     for f in range(count):
@@ -590,6 +634,7 @@ def updated_hull(
     old_coords: np.ndarray,
     old_energies: np.ndarray,
     old_simplices: np.ndarray,
+    old_planes: np.ndarray,
     keys: np.ndarray,
     coords: np.ndarray,
     energies: np.ndarray,
@@ -608,8 +653,10 @@ def updated_hull(
     work_keys = np.concatenate((old_keys, keys[joined]))
     work_coords = np.concatenate((old_coords, coords[joined]))
     work_energies = np.concatenate((old_energies, energies[joined]))
-    facets = inserted_simplices(
-        work_coords, work_energies, old_simplices, np.arange(n_old, len(work_keys)), det_tol
+    # the earlier simplices are canonical (rows sorted) and their planes were computed from
+    # the same points: the insertion starts from them as they are
+    facets = _inserted(
+        work_coords, work_energies, old_simplices, old_planes, np.arange(n_old, len(work_keys)), det_tol
     )
     simplices = positions(work_keys[facets.ravel()].reshape(facets.shape), keys)
     if (simplices < 0).any():
@@ -623,10 +670,13 @@ def _proved_hull(coords: np.ndarray, energies: np.ndarray, simplices: np.ndarray
     only when ``is_lower_hull`` proves them the lower hull (empty arrays otherwise)."""
     n = coords.shape[1] + 1
     if len(simplices):
-        vertices, inverse, planes, facet_energies = lower_facets(
+        vertices, inverse, planes, facet_energies, dets = _facet_algebra(
             coords, energies, canonical_rows(simplices), np.zeros(0), -1.0
         )
-        if is_lower_hull(coords, energies, vertices, planes, margin):
+        covered = 0.0
+        for f in range(len(dets)):
+            covered += dets[f]
+        if _is_lower_hull(coords, energies, vertices, planes, covered, margin):
             return True, vertices, inverse, planes, facet_energies
     return False, np.zeros((0, n), dtype=np.int64), np.zeros((0, n, n)), np.zeros((0, n)), np.zeros((0, n))
 

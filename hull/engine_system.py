@@ -107,12 +107,13 @@ def element_code(symbol: str) -> float:
 @dataclass(frozen=True, slots=True)
 class HullPoints:
     """The points a system's hull was built from (keys, compositions as all fractions but the
-    first, formation energies) and its facets as indices into them."""
+    first, formation energies), its facets as indices into them and their planes."""
 
     keys: np.ndarray
     coords: np.ndarray
     energies: np.ndarray
     simplices: np.ndarray
+    planes: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,7 +280,7 @@ def compute_system(
         own.elements, own.keys[stable_rows], own.fractions[stable_rows], formation[stable_rows]
     )
     return SystemOutcome(
-        system_hull, thermo, stable_points, HullPoints(keys, coords, point_energy, hull.vertices)
+        system_hull, thermo, stable_points, HullPoints(keys, coords, point_energy, hull.vertices, hull.planes)
     )
 
 
@@ -309,6 +310,7 @@ def _known_simplices(
         old.coords,
         old.energies,
         old.simplices,
+        old.planes,
         keys,
         coords,
         energies,
