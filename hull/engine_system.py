@@ -244,8 +244,10 @@ def compute_system(
         ON_HULL_TOL,
     )
     for v in np.flatnonzero(np.isnan(values)).tolist():
-        # the neighbourhood's enumeration could not decide: qhull over the admissible points
-        separation = _separation_by_qhull(coords, point_energy, local[v], admissible[v], where[v])
+        # the neighbourhood's enumeration could not decide: the hull of all admissible points
+        separation = _separation_by_insertion(fractions, point_energy, admissible[v], where[v])
+        if separation is None:
+            separation = _separation_by_qhull(coords, point_energy, local[v], admissible[v], where[v])
         members = group == group[stable_rows[v]]
         gnome[members] = formation[members] - separation
 
@@ -349,6 +351,23 @@ def _widened(block: np.ndarray, width: int) -> np.ndarray:
     wide[:, : 1 + own] = block[:, : 1 + own]
     wide[:, 1 + width : 1 + width + own] = block[:, 1 + own :]
     return wide
+
+
+def _separation_by_insertion(
+    fractions: np.ndarray, energies: np.ndarray, admissible: np.ndarray, where: np.ndarray
+) -> float | None:
+    """Hull energy at ``where`` over the admissible points, their hull built by insertion from the
+    elemental corners (which are always admissible); None where it cannot be proved (then qhull)."""
+    points = fractions[admissible]
+    coords = np.ascontiguousarray(points[:, 1:])
+    ok, *arrays = kernels.fresh_hull(points, coords, energies[admissible], DEGENERATE_DET, REUSE_MARGIN)
+    if not ok:
+        return None
+    reduced = LowerHull(*arrays)
+    _, _, energy = kernels.locate_rows(
+        reduced.planes, reduced.inverse, reduced.energies, where[None, :], BARY_TOL
+    )
+    return float(energy[0])
 
 
 def _separation_by_qhull(
