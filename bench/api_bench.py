@@ -4,23 +4,36 @@
    structure so that it is served under OPTIMADE /structures) into a fresh PostgreSQL database with COPY
    (hull/services/bulk.py), then computes every hull with the hull service (full rebuild) and VACUUM ANALYZEs.
 2. Starts gunicorn (``portal.wsgi``, ``--workers`` processes) on 127.0.0.1 and times, from ``--clients``
-   concurrent clients:
+   concurrent clients and from one:
    - OPTIMADE list: ``elements HAS ALL "Li","O" AND _mdp_energy_above_hull<0.05`` (page_limit 20),
    - the same through /api/v1/materials/ (page_size 20),
-   - a material's detail (random ids),
+   - both lists again with a random element pair and threshold per request (distinct URLs: nothing that is
+     kept per filter text, such as the parsed OPTIMADE filter or its cached count, is reused),
+   - a material's detail through both APIs (random ids),
    - the phase diagram of a 4-element system.
 
+Two load generators, printed side by side (``--client both``, the default):
+
+- ``python``: the original one, ``--clients`` threads of Python ``requests`` sessions (``--requests`` URLs
+  each scenario). On a small machine the client threads take a large share of the CPU from the server and
+  every measured request waits on the client's GIL too.
+- ``wrk``: Debian's ``wrk`` (``apt-get install -y wrk``) with ``bench/wrk_paths.lua``, one thread holding
+  ``--clients`` keep-alive connections for ``--seconds`` per scenario, cycling through the same URLs.
+
     .venv/bin/python bench/api_bench.py --entries 1000000 [--pg postgres://postgres@127.0.0.1:5432] \\
-        [--database portal_api_bench] [--reuse] [--clients 20] [--requests 400] [--workers 4]
+        [--database portal_api_bench] [--reuse] [--clients 20] [--requests 400] [--workers 4] \\
+        [--client both|python|wrk] [--seconds 8]
 """
 
 import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -195,6 +208,8 @@ def start_server(database_url: str, port: int, workers: int) -> subprocess.Popen
         DJANGO_DEBUG="false",
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
         PORTAL_ANON_THROTTLE="10000000/min",
+        # DRF applies the user rate to anonymous clients too (by address): all clients here share 127.0.0.1
+        PORTAL_USER_THROTTLE="10000000/min",
     )
     process = subprocess.Popen(
         [
@@ -245,7 +260,13 @@ def measure(urls: list[str], clients: int) -> dict:
                     return
                 url = queue.pop()
             started = time.perf_counter()
-            response = session.get(url, timeout=60)
+            try:
+                response = session.get(url, timeout=60)
+            except requests.RequestException as exc:
+                with lock:
+                    latencies.append(time.perf_counter() - started)
+                    errors.append((type(exc).__name__, url, str(exc)[:200]))
+                continue
             elapsed = time.perf_counter() - started
             with lock:
                 latencies.append(elapsed)
@@ -271,6 +292,41 @@ def measure(urls: list[str], clients: int) -> dict:
     }
 
 
+def measure_wrk(base: str, paths: list[str], clients: int, seconds: float) -> dict:
+    """Latency of ``paths`` fetched in turn over ``clients`` keep-alive connections by one wrk thread."""
+    with tempfile.NamedTemporaryFile("w", suffix=".paths", delete=False) as handle:
+        handle.write("\n".join(paths) + "\n")
+    try:
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "60s"]
+            + ["-s", str(ROOT / "bench" / "wrk_paths.lua"), base, "--", handle.name],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    finally:
+        os.unlink(handle.name)
+    result = json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
+    result["req_per_s"] = result["requests"] / result["duration_s"]
+    result["errors"] = result["non_2xx_3xx"] + result["socket_errors"]
+    result["first_error"] = None
+    return result
+
+
+def distinct_lists(rng: random.Random, n: int) -> tuple[list[str], list[str]]:
+    """``n`` OPTIMADE and ``n`` REST list paths, each with a random element pair and hull-distance threshold."""
+    from bench.synthetic import ELEMENTS
+
+    optimade, rest = [], []
+    for _ in range(n):
+        a, b = sorted(rng.sample(ELEMENTS[:40], 2))
+        limit = round(rng.uniform(0.0, 0.1), 5)
+        text = quote(f'elements HAS ALL "{a}","{b}" AND _mdp_energy_above_hull<{limit}')
+        optimade.append(f"/optimade/v1/structures?filter={text}&page_limit=20")
+        rest.append(f"/api/v1/materials/?elements={a},{b}&e_above_hull_max={limit}&page_size=20")
+    return optimade, rest
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -283,6 +339,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--port", type=int, default=8811)
+    parser.add_argument("--client", choices=["both", "python", "wrk"], default="both")
+    parser.add_argument("--seconds", type=int, default=8, help="wrk: seconds per scenario (half at 1 client)")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=None,
+        help="run only the scenarios whose label contains one of these words",
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -307,43 +371,74 @@ def main() -> None:
     base = f"http://127.0.0.1:{args.port}"
     rng = random.Random(2)
     optimade_filter = quote('elements HAS ALL "Li","O" AND _mdp_energy_above_hull<0.05')
+    # more distinct URLs than any run sends (wrk cycles through its list); the warm-up takes the last ones
+    optimade_distinct, rest_distinct = distinct_lists(random.Random(3), 20_000)
     scenarios = {
         "OPTIMADE list HAS ALL Li,O AND ehull<0.05": [
-            f"{base}/optimade/v1/structures?filter={optimade_filter}&page_limit=20"
+            f"/optimade/v1/structures?filter={optimade_filter}&page_limit=20"
         ]
         * args.requests,
         "REST list elements=Li,O&e_above_hull_max=0.05": [
-            f"{base}/api/v1/materials/?elements=Li,O&e_above_hull_max=0.05&page_size=20"
+            "/api/v1/materials/?elements=Li,O&e_above_hull_max=0.05&page_size=20"
         ]
         * args.requests,
+        "OPTIMADE list, random pair and threshold": optimade_distinct,
+        "REST list, random pair and threshold": rest_distinct,
         "REST detail (random ids)": [
-            f"{base}/api/v1/materials/{rng.choice(targets['ids'])}/" for _ in range(args.requests)
+            f"/api/v1/materials/{rng.choice(targets['ids'])}/" for _ in range(args.requests)
         ],
         "OPTIMADE detail (random ids)": [
-            f"{base}/optimade/v1/structures/{rng.choice(targets['ids'])}" for _ in range(args.requests)
+            f"/optimade/v1/structures/{rng.choice(targets['ids'])}" for _ in range(args.requests)
         ],
         f"phase diagram {targets['chemsys']} ({targets['chemsys_entries']} own entries)": [
-            f"{base}/api/v1/phase-diagrams/{targets['chemsys']}/"
+            f"/api/v1/phase-diagrams/{targets['chemsys']}/"
         ]
         * max(40, args.requests // 10),
     }
+    distinct = {"OPTIMADE list, random pair and threshold", "REST list, random pair and threshold"}
+    kinds = ["python", "wrk"] if args.client == "both" else [args.client]
+    if "wrk" in kinds and shutil.which("wrk") is None:
+        if args.client == "wrk":
+            raise SystemExit("wrk is not installed (apt-get install -y wrk)")
+        print("wrk is not installed (apt-get install -y wrk): measuring with the Python client only")
+        kinds = ["python"]
     try:
         print(
-            f"\n{args.entries:,} entries; gunicorn {args.workers} workers x 4 threads; {os.cpu_count()} CPUs"
+            f"\n{args.entries:,} entries; gunicorn {args.workers} workers x 4 threads; {os.cpu_count()} CPUs; "
+            f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
-        head = f"{'scenario':52s} {'clients':>7s} {'n':>5s} {'p50 ms':>7s} {'p95 ms':>7s} {'max ms':>7s} {'req/s':>6s}"
+        head = (
+            f"{'scenario':46s} {'client':>6s} {'conns':>5s} {'n':>5s} {'p50 ms':>7s} {'p95 ms':>7s} "
+            f"{'max ms':>7s} {'req/s':>6s}"
+        )
         print(head, "errors")
-        for label, urls in scenarios.items():
-            measure(urls[: args.clients * 2], args.clients)  # warm-up (connections, caches, first count)
-            for clients in (1, args.clients):
-                result = measure(urls if clients > 1 else urls[:40], clients)
-                print(
-                    f"{label:52s} {clients:7d} {result['requests']:5d} {result['p50_ms']:7.1f} "
-                    f"{result['p95_ms']:7.1f} {result['max_ms']:7.1f} {result['req_per_s']:6.1f} {result['errors']}",
-                    flush=True,
-                )
-                if result["first_error"]:
-                    print("   first error:", result["first_error"])
+        for label, paths in scenarios.items():
+            if args.only and not any(word.lower() in label.lower() for word in args.only):
+                continue
+            urls = [base + path for path in paths]
+            # warm-up (connections, caches, first count); the distinct lists are warmed with URLs no run sends
+            measure(urls[-args.clients * 2 :], args.clients)
+            used = 0  # distinct lists: every run starts at URLs that no earlier run sent
+            for kind in kinds:
+                for clients in (1, args.clients):
+                    start = used if label in distinct else 0
+                    if kind == "python":
+                        count = args.requests if clients > 1 else min(40, args.requests)
+                        result = measure(urls[start : start + count], clients)
+                    else:
+                        seconds = args.seconds if clients > 1 else args.seconds / 2
+                        sent = paths[start : -args.clients * 2] if label in distinct else paths
+                        result = measure_wrk(base, sent, clients, seconds)
+                    used += result["requests"]
+                    print(
+                        f"{label:46s} {kind:>6s} {clients:5d} {result['requests']:5d} {result['p50_ms']:7.1f} "
+                        f"{result['p95_ms']:7.1f} {result['max_ms']:7.1f} {result['req_per_s']:6.1f} "
+                        f"{result['errors']}",
+                        flush=True,
+                    )
+                    if result["first_error"]:
+                        print("   first error:", result["first_error"])
+        print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         server.terminate()
         server.wait(timeout=30)
