@@ -347,22 +347,14 @@ def separations(
             for i in range(n):
                 chosen[i] = members[subset[i]]
             _fill_matrix(coords, chosen, matrix)
-            if abs(_invert(matrix, inverse)) > det_tol:
-                # barycentric weights of the target: w solves M^T w = t, so w = t @ inv(M)
-                smallest = np.inf
-                for j in range(n):
-                    w = 0.0
-                    for i in range(n):
-                        w = w + target[i] * inverse[i, j]
-                    weights[j] = w
-                    smallest = min(smallest, w)
-                if smallest >= -bary_tol:
-                    value = 0.0
-                    for i in range(n):
-                        value = value + weights[i] * energies[chosen[i]]
-                    if value < best_value:
-                        best_value = value
-                        best_subset[:] = chosen
+            # barycentric weights of the target: w solves M^T w = t, so w = t @ inv(M)
+            if abs(_invert(matrix, inverse)) > det_tol and _weights(target, inverse, weights) >= -bary_tol:
+                value = 0.0
+                for i in range(n):
+                    value = value + weights[i] * energies[chosen[i]]
+                if value < best_value:
+                    best_value = value
+                    best_subset[:] = chosen
             if not _next_subset(subset, k):
                 break
         if not np.isfinite(best_value):

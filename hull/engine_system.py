@@ -84,11 +84,18 @@ class StablePoints:
     block: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        width = max(PAD, len(self.elements))
-        codes = np.full(width, -1.0)
-        codes[: len(self.elements)] = [element_code(el) for el in self.elements]
+        codes = element_codes(self.elements, max(PAD, len(self.elements)))
         block = kernels.stable_block(self.fractions, self.formation, codes)
         object.__setattr__(self, "block", block)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def element_codes(elements: tuple[str, ...], width: int) -> np.ndarray:
+    """The codes of ``elements`` (``element_code``), padded with -1 to ``width``; read-only, shared."""
+    codes = np.full(width, -1.0)
+    codes[: len(elements)] = [element_code(el) for el in elements]
+    codes.flags.writeable = False
+    return codes
 
 
 @functools.cache
@@ -201,7 +208,7 @@ def compute_system(
         return _unary_outcome(chemsys, own, formation, group_minima(group, n_groups, own.energies, own.keys))
 
     below_keys, block = _below_arrays(below, n)
-    codes = np.array([element_code(el) for el in own.elements])
+    codes = element_codes(own.elements, n)
     formation, candidate_rows, fractions, point_energy, keys = kernels.system_points(
         own.fractions, own.energies, own.keys, group, n_groups, refs, below_keys, block, codes, FORMATION_TOL
     )
@@ -359,11 +366,9 @@ def _separation_by_insertion(
     """Hull energy at ``where`` over the admissible points, their hull built by insertion from the
     elemental corners (which are always admissible); None where it cannot be proved (then qhull)."""
     points = fractions[admissible]
-    coords = np.ascontiguousarray(points[:, 1:])
-    ok, *arrays = kernels.fresh_hull(points, coords, energies[admissible], DEGENERATE_DET, REUSE_MARGIN)
-    if not ok:
+    reduced = _inserted_hull(points, points[:, 1:], energies[admissible])
+    if reduced is None:
         return None
-    reduced = LowerHull(*arrays)
     _, _, energy = kernels.locate_rows(
         reduced.planes, reduced.inverse, reduced.energies, where[None, :], BARY_TOL
     )
