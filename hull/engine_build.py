@@ -10,6 +10,7 @@ import numpy as np
 
 from hull.engine_system import (
     KnownHull,
+    RowTable,
     StablePoints,
     SystemEntries,
     SystemOutcome,
@@ -100,16 +101,23 @@ def compute_one(
     chemsys: str,
     own: SystemEntries,
     refs: Mapping[str, Reference],
-    stable_below: Mapping[str, StablePoints],
+    below: list[StablePoints],
     known: KnownHull | None = None,
+    earlier: RowTable | None = None,
 ) -> SystemOutcome:
-    """Compute one system from its entries, the references and its subsystems' stable points."""
+    """Compute one system from its entries, the references and the stable points of its proper
+    subsystems in bottom-up order (``stable_below``; ``compute_system`` says what ``known`` and
+    ``earlier`` save)."""
     missing = tuple(el for el in own.elements if el not in refs)
     if missing:
         return missing_outcome(chemsys, own, missing)
     ref_energies = np.array([refs[el][0] for el in own.elements])
-    below = [stable_below[sub] for sub in subsystems(chemsys, proper=True) if sub in stable_below]
-    return compute_system(chemsys, own, ref_energies, below, known)
+    return compute_system(chemsys, own, ref_energies, below, known, earlier)
+
+
+def stable_below(chemsys: str, stable: Mapping[str, StablePoints]) -> list[StablePoints]:
+    """The stable points of each proper subsystem of ``chemsys`` found in ``stable``, bottom-up."""
+    return [stable[sub] for sub in subsystems(chemsys, proper=True) if sub in stable]
 
 
 def stable_points_of(
@@ -158,31 +166,31 @@ def _compute_hulls(entries: Iterable[PhaseEntry], systems: Iterable[str] | None,
     by_system = group_by_system(entries)
     requested = None if systems is None else {"-".join(sorted(set(cs.split("-")))) for cs in systems}
     refs = elemental_references(by_system)
-    stable_below: dict[str, StablePoints] = {}
+    stable: dict[str, StablePoints] = {}
     result = HullResult(thermo={}, hulls={})
 
     def keep(chemsys: str, outcome: SystemOutcome) -> None:
-        stable_below[chemsys] = outcome.own_stable
+        stable[chemsys] = outcome.own_stable
         if requested is None or chemsys in requested:
             result.thermo.update(outcome.thermo)
             result.hulls[chemsys] = outcome.hull
-            result.inputs[chemsys] = (by_system[chemsys], outcome.own_stable, outcome.points)
+            result.inputs[chemsys] = (by_system[chemsys], outcome.own_stable, outcome.points, outcome.table)
 
     order = needed_systems(by_system, requested)
     if workers <= 1:
         for chemsys in order:
-            keep(chemsys, compute_one(chemsys, by_system[chemsys], refs, stable_below))
+            keep(chemsys, compute_one(chemsys, by_system[chemsys], refs, stable_below(chemsys, stable)))
         return result
     context = multiprocessing.get_context("fork")
     for _, level in itertools.groupby(order, key=lambda cs: cs.count("-")):
         batch = list(level)
         if len(batch) < 2 * workers:
             for chemsys in batch:
-                keep(chemsys, compute_one(chemsys, by_system[chemsys], refs, stable_below))
+                keep(chemsys, compute_one(chemsys, by_system[chemsys], refs, stable_below(chemsys, stable)))
             continue
         # forked per level: the children inherit every input (and the subsystems' results
         # so far) by copy-on-write, so only chemical-system names travel to them
-        _SHARED.update(by_system=by_system, refs=refs, stable_below=stable_below)
+        _SHARED.update(by_system=by_system, refs=refs, stable=stable)
         n_chunks = min(len(batch), 8 * workers)
         chunks = [batch[i::n_chunks] for i in range(n_chunks)]
         try:
@@ -201,16 +209,18 @@ _SHARED: dict = {}
 
 def _compute_chunk(chunk: list[str]) -> list[tuple]:
     """Worker side: compute systems of one level and return them as plain tuples (cheap to unpickle)."""
-    by_system, refs, stable_below = _SHARED["by_system"], _SHARED["refs"], _SHARED["stable_below"]
+    by_system, refs, stable = _SHARED["by_system"], _SHARED["refs"], _SHARED["stable"]
     packed = []
     for chemsys in chunk:
-        outcome = compute_one(chemsys, by_system[chemsys], refs, stable_below)
+        outcome = compute_one(chemsys, by_system[chemsys], refs, stable_below(chemsys, stable))
         thermo = [tuple(t) for t in outcome.thermo.values()]
         hull = tuple(getattr(outcome.hull, f) for f in SystemHull.__slots__)
-        packed.append((hull, thermo, outcome.own_stable, outcome.points))
+        packed.append((hull, thermo, outcome.own_stable, outcome.points, outcome.table))
     return packed
 
 
 def _unpack(packed: tuple) -> SystemOutcome:
-    hull, thermo, own_stable, points = packed
-    return SystemOutcome(SystemHull(*hull), {t[0]: EntryThermo(*t) for t in thermo}, own_stable, points)
+    hull, thermo, own_stable, points, table = packed
+    return SystemOutcome(
+        SystemHull(*hull), {t[0]: EntryThermo(*t) for t in thermo}, own_stable, points, table
+    )

@@ -38,7 +38,7 @@ from hull.engine_build import (
     stable_points_of,
 )
 from hull.engine_geometry import BARY_TOL, DEGENERATE_DET
-from hull.engine_system import ON_HULL_TOL, HullPoints, KnownHull, StablePoints, SystemEntries
+from hull.engine_system import ON_HULL_TOL, HullPoints, KnownHull, RowTable, StablePoints, SystemEntries
 from hull.engine_types import (
     EntryThermo,
     HullResult,
@@ -223,21 +223,21 @@ def _update_hulls(
     while heap:
         _, chemsys = heapq.heappop(heap)
         own = inputs.entries(chemsys)
-        below = {}
+        below = []
         for sub in proper_subsystems(chemsys):
             if sub in inputs.systems:
                 if sub not in stable_points:  # not recomputed: unchanged, its refs too
                     stable_points[sub] = inputs.stable(sub, refs)
-                below[sub] = stable_points[sub]
+                below.append(stable_points[sub])
         known = None
         if chemsys in state.hulls and chemsys not in moved:
             known = KnownHull(state.hulls[chemsys].facets, inputs.points(chemsys))
-        outcome = compute_one(chemsys, own, refs, below, known)
+        outcome = compute_one(chemsys, own, refs, below, known, inputs.table(chemsys))
         before = inputs.own_stable_keys(chemsys)
         stable_points[chemsys] = outcome.own_stable
         hulls[chemsys] = outcome.hull
         thermo.update(outcome.thermo)
-        computed[chemsys] = (own, outcome.own_stable, outcome.points)
+        computed[chemsys] = (own, outcome.own_stable, outcome.points, outcome.table)
         if outcome.own_stable.keys.tolist() != before:
             supersets = index.supersets(chemsys)
             for superset in supersets - pending:
@@ -278,6 +278,12 @@ class _SystemInputs:
     def points(self, chemsys: str) -> HullPoints | None:
         """The points of the earlier hull of ``chemsys``, where the state kept them."""
         return self._state.inputs[chemsys][2] if self.cached else None
+
+    def table(self, chemsys: str) -> RowTable | None:
+        """The rows of ``chemsys``'s own entries in the state, where it kept them."""
+        if self.cached and chemsys in self._state.inputs:
+            return self._state.inputs[chemsys][3]
+        return None
 
     def own_stable_keys(self, chemsys: str) -> list[int]:
         """Keys of the stable entries whose own system is ``chemsys``, before the update."""

@@ -877,3 +877,66 @@ def composition_groups(fractions: np.ndarray, decimals: int):
     for i in range(m):
         labels[i] = label_of_run[run[i]]
     return labels, n_runs
+
+
+@njit(cache=True)
+def row_table(
+    keys: np.ndarray,
+    stable_of_row: np.ndarray,
+    decomposition_keys: np.ndarray,
+    formation: np.ndarray,
+    e_above: np.ndarray,
+    gnome: np.ndarray,
+    bary: np.ndarray,
+):
+    """A system's thermo rows as two arrays (``RowTable``): ints = [stable polymorph's key or -1,
+    decomposition vertex keys], floats = [formation, energy above hull, GNoME energy, amounts]."""
+    m, n = decomposition_keys.shape
+    ints = np.empty((m, n + 1), dtype=np.int64)
+    floats = np.empty((m, n + 3))
+    for r in range(m):
+        s = stable_of_row[r]
+        ints[r, 0] = keys[s] if s >= 0 else -1
+        floats[r, 0] = formation[r]
+        floats[r, 1] = e_above[r]
+        floats[r, 2] = gnome[r]
+        for c in range(n):
+            ints[r, 1 + c] = decomposition_keys[r, c]
+            floats[r, 3 + c] = bary[r, c]
+    return ints, floats
+
+
+@njit(cache=True)
+def changed_rows(
+    keys: np.ndarray,
+    ints: np.ndarray,
+    floats: np.ndarray,
+    old_keys: np.ndarray,
+    old_ints: np.ndarray,
+    old_floats: np.ndarray,
+) -> np.ndarray:
+    """Rows (keys ascending) that are new or differ in any bit from the earlier row of the same key
+    (earlier keys ascending too); a different width counts every row as changed. NaN differs."""
+    m = len(keys)
+    changed = np.empty(m, dtype=np.int64)
+    k = 0
+    j = 0
+    same_width = ints.shape[1] == old_ints.shape[1] and floats.shape[1] == old_floats.shape[1]
+    for r in range(m):
+        while j < len(old_keys) and old_keys[j] < keys[r]:
+            j += 1
+        same = same_width and j < len(old_keys) and old_keys[j] == keys[r]
+        if same:
+            for c in range(ints.shape[1]):
+                if ints[r, c] != old_ints[j, c]:
+                    same = False
+                    break
+        if same:
+            for c in range(floats.shape[1]):
+                if floats[r, c] != old_floats[j, c]:  # NaN differs
+                    same = False
+                    break
+        if not same:
+            changed[k] = r
+            k += 1
+    return changed[:k]

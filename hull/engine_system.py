@@ -132,11 +132,36 @@ class KnownHull:
 
 
 @dataclass(frozen=True, slots=True)
+class RowTable:
+    """Every number of a system's own entries' thermo, row by row in key order (``kernels.row_table``).
+
+    ``ints``: the key of the row's stable polymorph (-1: none) and its decomposition's
+    vertex keys; ``floats``: formation energy, energy above hull, decomposition energy and
+    the decomposition's amounts. An entry's ``EntryThermo`` is a function of its row, so a
+    recomputation whose row is bit-equal to the earlier one keeps the earlier object.
+    """
+
+    keys: np.ndarray
+    ints: np.ndarray
+    floats: np.ndarray
+
+    def changed(self, earlier: RowTable) -> np.ndarray:
+        """Rows that are new or differ from ``earlier``'s row of the same key in any bit."""
+        return kernels.changed_rows(
+            self.keys, self.ints, self.floats, earlier.keys, earlier.ints, earlier.floats
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class SystemOutcome:
+    """A computed system. ``thermo`` holds every own entry, or in an update given the
+    earlier ``RowTable`` only the entries whose thermo changed."""
+
     hull: SystemHull
     thermo: dict[int, EntryThermo]
     own_stable: StablePoints
     points: HullPoints | None = None
+    table: RowTable | None = None
 
 
 def formation_energies(fractions: np.ndarray, energies: np.ndarray, refs: np.ndarray) -> np.ndarray:
@@ -192,6 +217,7 @@ def compute_system(
     refs: np.ndarray,
     below: list[StablePoints],
     known: KnownHull | None = None,
+    earlier: RowTable | None = None,
 ) -> SystemOutcome:
     """Hull of ``chemsys`` and thermo of its own entries.
 
@@ -199,7 +225,8 @@ def compute_system(
     stable points of every proper subsystem that has entries, in bottom-up order.
     ``known``, the hull of this system in an earlier state, is brought up to date and used
     instead of calling qhull when that is provably what qhull would return now (see
-    ``_known_simplices``).
+    ``_known_simplices``). With ``earlier``, the system's rows in an earlier state, only
+    the entries whose rows changed get a new ``EntryThermo``.
     """
     n = len(own.elements)
     group, n_groups = own.group, own.n_groups
@@ -258,26 +285,31 @@ def compute_system(
         members = group == group[stable_rows[v]]
         gnome[members] = formation[members] - separation
 
-    own_keys = own.keys.tolist()
+    table = RowTable(
+        own.keys,
+        *kernels.row_table(own.keys, stable_of_row, decomposition_keys, formation, e_above, gnome, bary),
+    )
+    ints, floats = table.ints, table.floats
+    if earlier is not None:
+        changed = table.changed(earlier)
+        ints, floats = ints[changed], floats[changed]
     rows = zip(
-        own_keys,
-        stable_of_row.tolist(),
-        decomposition_keys.tolist(),
-        bary.tolist(),
-        formation.tolist(),
-        e_above.tolist(),
-        gnome.tolist(),
+        (own.keys if earlier is None else own.keys[changed]).tolist(),
+        ints[:, 0].tolist(),
+        ints[:, 1:].tolist(),
+        floats[:, 3:].tolist(),
+        floats[:, 0].tolist(),
+        floats[:, 1].tolist(),
+        floats[:, 2].tolist(),
         strict=True,
     )
     thermo: dict[int, EntryThermo] = {}
-    for row, (key, stable_row, vertex_keys, amounts, form, above, gnome_energy) in enumerate(rows):
-        if stable_row >= 0:
-            decomposition = {own_keys[stable_row]: 1.0}
+    for key, stable, vertex_keys, amounts, form, above, gnome_energy in rows:
+        if stable >= 0:
+            decomposition = {stable: 1.0}
         else:
             decomposition = {k: a for k, a in zip(vertex_keys, amounts, strict=True) if abs(a) > AMOUNT_TOL}
-        thermo[key] = EntryThermo(
-            key, chemsys, form, above, decomposition, gnome_energy, stable_row == row, ()
-        )
+        thermo[key] = EntryThermo(key, chemsys, form, above, decomposition, gnome_energy, stable == key, ())
     system_hull = SystemHull(
         chemsys=chemsys,
         elements=own.elements,
@@ -289,7 +321,11 @@ def compute_system(
         own.elements, own.keys[stable_rows], own.fractions[stable_rows], formation[stable_rows]
     )
     return SystemOutcome(
-        system_hull, thermo, stable_points, HullPoints(keys, coords, point_energy, hull.vertices, hull.planes)
+        system_hull,
+        thermo,
+        stable_points,
+        HullPoints(keys, coords, point_energy, hull.vertices, hull.planes),
+        table,
     )
 
 
@@ -425,6 +461,7 @@ __all__ = [
     "BARY_TOL",
     "HullPoints",
     "KnownHull",
+    "RowTable",
     "SystemEntries",
     "StablePoints",
     "SystemOutcome",
