@@ -152,3 +152,49 @@ def test_system_points_place_subsystem_points_by_element_code():
     np.testing.assert_array_equal(points[1], np.full(9, 1 / 9))
     assert point_energies.tolist() == [-0.5, -0.2, -3.0]
     assert len({element_code(el) for el in ("O", "Os", "Og", "H", "Hf", "a-very-long-name")}) == 6
+
+
+def test_changed_rows_finds_new_keys_and_any_differing_bit():
+    rng = np.random.default_rng(11)
+    old_keys = np.array([2, 5, 9, 14], dtype=np.int64)
+    old_ints = rng.integers(0, 100, size=(4, 4)).astype(np.int64)
+    old_floats = rng.normal(size=(4, 6))
+    # an update's rows: key 7 joined, key 14's energy above hull moved by one ulp, key 5's
+    # decomposition changed vertex, key 9 is NaN in both (NaN never counts as equal)
+    keys = np.array([2, 5, 7, 9, 14], dtype=np.int64)
+    ints = np.insert(old_ints, 2, 0, axis=0)
+    floats = np.insert(old_floats, 2, 0.0, axis=0)
+    floats[4, 1] = np.nextafter(floats[4, 1], np.inf)
+    ints[1, 2] += 1
+    floats[3, 0] = old_floats[2, 0] = np.nan
+    changed = kernels.changed_rows(keys, ints, floats, old_keys, old_ints, old_floats)
+    assert changed.tolist() == [1, 2, 3, 4]
+    assert kernels.changed_rows(old_keys, old_ints, old_floats, old_keys, old_ints, old_floats).tolist() == [
+        2
+    ]
+    wider = np.zeros((4, 7))
+    assert kernels.changed_rows(old_keys, old_ints, wider, old_keys, old_ints, old_floats).tolist() == [
+        0,
+        1,
+        2,
+        3,
+    ]
+
+
+def test_row_table_holds_the_stable_polymorphs_key_and_the_decomposition():
+    keys = np.array([10, 11, 12], dtype=np.int64)
+    stable_of_row = np.array([-1, 2, 2], dtype=np.int64)
+    decomposition_keys = np.array([[1, 2], [12, 3], [12, 3]], dtype=np.int64)
+    bary = np.array([[0.25, 0.75], [1.0, 0.0], [1.0, 0.0]])
+    ints, floats = kernels.row_table(
+        keys,
+        stable_of_row,
+        decomposition_keys,
+        np.array([-0.1, -0.2, -0.3]),
+        np.array([0.1, 0.1, 0.0]),
+        np.array([0.1, 0.1, -0.05]),
+        bary,
+    )
+    assert ints.tolist() == [[-1, 1, 2], [12, 12, 3], [12, 12, 3]]
+    np.testing.assert_array_equal(floats[:, :3], [[-0.1, 0.1, 0.1], [-0.2, 0.1, 0.1], [-0.3, 0.0, -0.05]])
+    np.testing.assert_array_equal(floats[:, 3:], bary)
