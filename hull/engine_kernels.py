@@ -940,3 +940,133 @@ def changed_rows(
             changed[k] = r
             k += 1
     return changed[:k]
+
+
+@njit(cache=True)
+def hull_of_system(
+    fractions: np.ndarray,
+    energies: np.ndarray,
+    keys: np.ndarray,
+    group: np.ndarray,
+    n_groups: int,
+    refs: np.ndarray,
+    below_keys: np.ndarray,
+    below_block: np.ndarray,
+    codes: np.ndarray,
+    old_keys: np.ndarray,
+    old_coords: np.ndarray,
+    old_energies: np.ndarray,
+    old_simplices: np.ndarray,
+    old_planes: np.ndarray,
+    formation_tol: float,
+    det_tol: float,
+    margin: float,
+):
+    """``system_points``, then the earlier hull brought up to date (``updated_hull``, where
+    ``old_simplices`` is not empty) or else the hull by insertion from the corners
+    (``fresh_hull``), in one call. Returns (formation, candidate_rows, point_fractions,
+    point_coords, point_energies, point_keys, how, vertices, inverse, planes, facet_energies);
+    how: 1 the earlier hull updated, 2 the hull by insertion, 0 neither proved (the caller runs
+    qhull on the points)."""
+    formation, candidate_rows, points, point_energies, point_keys = system_points(
+        fractions, energies, keys, group, n_groups, refs, below_keys, below_block, codes, formation_tol
+    )
+    coords = np.ascontiguousarray(points[:, 1:])
+    how = 2
+    if len(old_simplices):
+        hull = updated_hull(
+            old_keys,
+            old_coords,
+            old_energies,
+            old_simplices,
+            old_planes,
+            point_keys,
+            coords,
+            point_energies,
+            det_tol,
+            margin,
+        )
+        how = 1
+        if not hull[0]:
+            hull = fresh_hull(points, coords, point_energies, det_tol, margin)
+            how = 2
+    else:
+        hull = fresh_hull(points, coords, point_energies, det_tol, margin)
+    ok, vertices, inverse, planes, facet_energies = hull
+    return (
+        formation,
+        candidate_rows,
+        points,
+        coords,
+        point_energies,
+        point_keys,
+        how if ok else 0,
+        vertices,
+        inverse,
+        planes,
+        facet_energies,
+    )
+
+
+@njit(cache=True)
+def thermo_rows(
+    vertices: np.ndarray,
+    inverse: np.ndarray,
+    planes: np.ndarray,
+    facet_energies: np.ndarray,
+    keys: np.ndarray,
+    candidate_rows: np.ndarray,
+    coords: np.ndarray,
+    point_energy: np.ndarray,
+    own_fractions: np.ndarray,
+    own_keys: np.ndarray,
+    formation: np.ndarray,
+    group: np.ndarray,
+    n_groups: int,
+    earlier_keys: np.ndarray,
+    earlier_ints: np.ndarray,
+    earlier_floats: np.ndarray,
+    max_subsets: int,
+    det_tol: float,
+    bary_tol: float,
+    on_hull_tol: float,
+):
+    """``system_thermo``, then (when every GNoME energy was decided) ``row_table`` and the rows that
+    changed since the ``earlier`` table (``changed_rows``; every row where it is empty), in one call.
+    Returns ``system_thermo``'s 12 arrays, then (complete, ints, floats, changed); complete False:
+    some ``values`` are NaN, the caller completes them and makes the table itself."""
+    out = system_thermo(
+        vertices,
+        inverse,
+        planes,
+        facet_energies,
+        keys,
+        candidate_rows,
+        coords,
+        point_energy,
+        own_fractions,
+        formation,
+        group,
+        n_groups,
+        max_subsets,
+        det_tol,
+        bary_tol,
+        on_hull_tol,
+    )
+    stable_of_row, decomposition_keys, bary, e_above, gnome, values = (
+        out[1],
+        out[2],
+        out[3],
+        out[4],
+        out[5],
+        out[6],
+    )
+    n = own_fractions.shape[1]
+    complete = not np.isnan(values).any()
+    if complete:
+        ints, floats = row_table(own_keys, stable_of_row, decomposition_keys, formation, e_above, gnome, bary)
+        changed = changed_rows(own_keys, ints, floats, earlier_keys, earlier_ints, earlier_floats)
+    else:
+        ints, floats = np.zeros((0, n + 1), dtype=np.int64), np.zeros((0, n + 3))
+        changed = np.zeros(0, dtype=np.int64)
+    return out + (complete, ints, floats, changed)

@@ -225,7 +225,7 @@ def compute_system(
     stable points of every proper subsystem that has entries, in bottom-up order.
     ``known``, the hull of this system in an earlier state, is brought up to date and used
     instead of calling qhull when that is provably what qhull would return now (see
-    ``_known_simplices``). With ``earlier``, the system's rows in an earlier state, only
+    ``kernels.hull_of_system`` and ``_known_simplices``). With ``earlier``, the system's rows in an earlier state, only
     the entries whose rows changed get a new ``EntryThermo``.
     """
     n = len(own.elements)
@@ -236,16 +236,51 @@ def compute_system(
 
     below_keys, block = _below_arrays(below, n)
     codes = element_codes(own.elements, n)
-    formation, candidate_rows, fractions, point_energy, keys = kernels.system_points(
-        own.fractions, own.energies, own.keys, group, n_groups, refs, below_keys, block, codes, FORMATION_TOL
-    )
-    coords = fractions[:, 1:]
-
-    hull = None if known is None else _known_simplices(known, keys, fractions, point_energy)
-    if hull is None:
-        hull = _inserted_hull(fractions, coords, point_energy)
+    if known is not None and known.facets and known.points is None:
+        # a state without its hulls' points (read back from storage): the earlier facets as they are
+        formation, candidate_rows, fractions, point_energy, keys = kernels.system_points(
+            own.fractions,
+            own.energies,
+            own.keys,
+            group,
+            n_groups,
+            refs,
+            below_keys,
+            block,
+            codes,
+            FORMATION_TOL,
+        )
+        coords = np.ascontiguousarray(fractions[:, 1:])
+        hull = _known_simplices(known, keys, fractions, point_energy)
+        if hull is None:
+            hull = _inserted_hull(fractions, coords, point_energy)
+    else:
+        old = known.points if known is not None and known.facets else _no_points(n)
+        formation, candidate_rows, fractions, coords, point_energy, keys, how, *arrays = (
+            kernels.hull_of_system(
+                own.fractions,
+                own.energies,
+                own.keys,
+                group,
+                n_groups,
+                refs,
+                below_keys,
+                block,
+                codes,
+                old.keys,
+                old.coords,
+                old.energies,
+                old.simplices,
+                old.planes,
+                FORMATION_TOL,
+                DEGENERATE_DET,
+                REUSE_MARGIN,
+            )
+        )
+        hull = LowerHull(*arrays) if how else None
     if hull is None:
         hull = build_lower_hull(coords, point_energy)
+    previous = earlier if earlier is not None else _no_rows(n)
     (
         stable_rows,
         stable_of_row,
@@ -259,7 +294,11 @@ def compute_system(
         where,
         sorted_facets,
         stable_keys,
-    ) = kernels.system_thermo(
+        complete,
+        ints,
+        floats,
+        changed,
+    ) = kernels.thermo_rows(
         hull.vertices,
         hull.inverse,
         hull.planes,
@@ -269,32 +308,36 @@ def compute_system(
         coords,
         point_energy,
         own.fractions,
+        own.keys,
         formation,
         group,
         n_groups,
+        previous.keys,
+        previous.ints,
+        previous.floats,
         MAX_SUBSETS,
         DEGENERATE_DET,
         BARY_TOL,
         ON_HULL_TOL,
     )
-    for v in np.flatnonzero(np.isnan(values)).tolist():
-        # the neighbourhood's enumeration could not decide: the hull of all admissible points
-        separation = _separation_by_insertion(fractions, point_energy, admissible[v], where[v])
-        if separation is None:
-            separation = _separation_by_qhull(coords, point_energy, local[v], admissible[v], where[v])
-        members = group == group[stable_rows[v]]
-        gnome[members] = formation[members] - separation
-
-    table = RowTable(
-        own.keys,
-        *kernels.row_table(own.keys, stable_of_row, decomposition_keys, formation, e_above, gnome, bary),
-    )
-    ints, floats = table.ints, table.floats
+    if not complete:
+        for v in np.flatnonzero(np.isnan(values)).tolist():
+            # the neighbourhood's enumeration could not decide: the hull of all admissible points
+            separation = _separation_by_insertion(fractions, point_energy, admissible[v], where[v])
+            if separation is None:
+                separation = _separation_by_qhull(coords, point_energy, local[v], admissible[v], where[v])
+            members = group == group[stable_rows[v]]
+            gnome[members] = formation[members] - separation
+        ints, floats = kernels.row_table(
+            own.keys, stable_of_row, decomposition_keys, formation, e_above, gnome, bary
+        )
+        changed = kernels.changed_rows(own.keys, ints, floats, previous.keys, previous.ints, previous.floats)
+    table = RowTable(own.keys, ints, floats)
+    changed_keys = own.keys
     if earlier is not None:
-        changed = table.changed(earlier)
-        ints, floats = ints[changed], floats[changed]
+        ints, floats, changed_keys = ints[changed], floats[changed], own.keys[changed]
     rows = zip(
-        (own.keys if earlier is None else own.keys[changed]).tolist(),
+        changed_keys.tolist(),
         ints[:, 0].tolist(),
         ints[:, 1:].tolist(),
         floats[:, 3:].tolist(),
@@ -329,40 +372,35 @@ def compute_system(
     )
 
 
+@functools.lru_cache(maxsize=16)
+def _no_points(n: int) -> HullPoints:
+    """No earlier hull, in the shapes of an ``n``-element system (read-only, shared)."""
+    return HullPoints(
+        np.zeros(0, np.int64), np.zeros((0, n - 1)), np.zeros(0), np.zeros((0, n), np.int64), np.zeros((0, n))
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _no_rows(n: int) -> RowTable:
+    """No earlier rows, in the shapes of an ``n``-element system (read-only, shared)."""
+    return RowTable(np.zeros(0, np.int64), np.zeros((0, n + 1), np.int64), np.zeros((0, n + 3)))
+
+
 def _known_simplices(
     known: KnownHull, keys: np.ndarray, fractions: np.ndarray, energies: np.ndarray
 ) -> LowerHull | None:
-    """An earlier hull brought up to date over the current points (canonical simplices), or None if qhull must run.
-
-    With the earlier points at hand (the same elemental references, so every point kept its
-    place), the points that joined since are inserted into the earlier facets; without them,
-    the earlier facets are taken as they are. The result is used only when it is provably
-    the lower hull (``is_lower_hull``): strictly convex, so its triangulation is unique and
-    qhull would return exactly it, and covering the whole composition simplex.
+    """An earlier hull's facets (keys only, the points it was built from unknown) over the
+    current points, or None if qhull must run: used only when it is provably the lower hull
+    (``is_lower_hull``): strictly convex, so its triangulation is unique and qhull would
+    return exactly it, and covering the whole composition simplex. (With the earlier points
+    at hand, ``kernels.hull_of_system`` inserts the points that joined instead.)
     """
-    if not known.facets:
-        return None
     coords = np.ascontiguousarray(fractions[:, 1:])
-    if known.points is None:
-        simplices = kernels.positions(np.array(known.facets, dtype=np.int64), keys)
-        if (simplices < 0).any():
-            return None  # an earlier vertex is gone
-        hull = hull_from_simplices(coords, energies, kernels.canonical_rows(simplices))
-        return hull if is_lower_hull(hull, coords, energies, REUSE_MARGIN) else None
-    old = known.points
-    ok, *arrays = kernels.updated_hull(
-        old.keys,
-        old.coords,
-        old.energies,
-        old.simplices,
-        old.planes,
-        keys,
-        coords,
-        energies,
-        DEGENERATE_DET,
-        REUSE_MARGIN,
-    )
-    return LowerHull(*arrays) if ok else None
+    simplices = kernels.positions(np.array(known.facets, dtype=np.int64), keys)
+    if (simplices < 0).any():
+        return None  # an earlier vertex is gone
+    hull = hull_from_simplices(coords, energies, kernels.canonical_rows(simplices))
+    return hull if is_lower_hull(hull, coords, energies, REUSE_MARGIN) else None
 
 
 def _inserted_hull(fractions: np.ndarray, coords: np.ndarray, energies: np.ndarray) -> LowerHull | None:
@@ -376,13 +414,12 @@ def _inserted_hull(fractions: np.ndarray, coords: np.ndarray, energies: np.ndarr
 
 def _below_arrays(below: list[StablePoints], n: int) -> tuple[np.ndarray, np.ndarray]:
     """Keys and blocks (``StablePoints.block``) of the subsystems' stable points, for ``kernels.system_points``."""
-    below = [points for points in below if len(points.keys)]
     width = max(PAD, n)
     if not below:
         return np.zeros(0, np.int64), np.zeros((0, 1 + 2 * width))
     blocks = [points.block for points in below]
-    if any(b.shape[1] != blocks[0].shape[1] for b in blocks):  # subsystems wider than PAD
-        blocks = [_widened(b, width) for b in blocks]
+    if n > PAD:  # only then can a subsystem's block be narrower than this system's
+        blocks = [b if b.shape[1] == 1 + 2 * width else _widened(b, width) for b in blocks]
     return np.concatenate([points.keys for points in below]), np.concatenate(blocks)
 
 

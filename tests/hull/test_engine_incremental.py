@@ -144,6 +144,23 @@ def fe_li_o_p_catalogue(*, seed: int) -> list[PhaseEntry]:
     return entries
 
 
+KNOWN_HULL_UPDATED = 1  # kernels.hull_of_system's "how" when the earlier hull was brought up to date
+
+
+def record_hull_paths(monkeypatch) -> list[int | None]:
+    """Per system computed, how ``kernels.hull_of_system`` got its hull (None: no earlier hull given)."""
+    paths: list[int | None] = []
+    original = hull.engine_kernels.hull_of_system
+
+    def recording(*args):
+        out = original(*args)
+        paths.append(out[6] if len(args[12]) else None)
+        return out
+
+    monkeypatch.setattr(hull.engine_kernels, "hull_of_system", recording)
+    return paths
+
+
 def test_update_reuses_facets_of_strictly_convex_hulls(monkeypatch):
     entries = fe_li_o_p_catalogue(seed=11)
     state = compute_hulls(entries)
@@ -152,16 +169,9 @@ def test_update_reuses_facets_of_strictly_convex_hulls(monkeypatch):
     newcomers = [
         PhaseEntry(1000 + i, e.composition, e.energy_per_atom + 0.5) for i, e in enumerate(above[:40])
     ]
-    reused = []
-    original = hull.engine_system._known_simplices
-
-    def recording(*args):
-        reused.append(original(*args))
-        return reused[-1]
-
-    monkeypatch.setattr(hull.engine_system, "_known_simplices", recording)
+    paths = record_hull_paths(monkeypatch)
     updated = update_hulls(state, {e.key: e for e in entries}, newcomers)
-    assert any(r is not None for r in reused)
+    assert KNOWN_HULL_UPDATED in paths
     assert updated == compute_hulls([*entries, *newcomers])
 
 
@@ -175,21 +185,15 @@ def test_update_inserts_new_stable_points_into_known_hulls(monkeypatch):
     newcomers = [
         PhaseEntry(1000 + i, e.composition, e.energy_per_atom - 0.2) for i, e in enumerate(binaries[:4])
     ]
-    results = []
-    original = hull.engine_system._known_simplices
-
-    def recording(*args):
-        results.append(original(*args))
-        return results[-1]
-
+    paths = record_hull_paths(monkeypatch)
     qhull_calls = []
     qhull = hull.engine_geometry.qhull_facets
-    monkeypatch.setattr(hull.engine_system, "_known_simplices", recording)
     monkeypatch.setattr(
         hull.engine_geometry, "qhull_facets", lambda points: qhull_calls.append(1) or qhull(points)
     )
     updated = update_hulls(state, {e.key: e for e in entries}, newcomers)
     assert updated == compute_hulls([*entries, *newcomers])
-    assert len(results) > len(newcomers)  # the supersets were recomputed from their known hulls too
-    inserted = sum(r is not None for r in results)
-    assert inserted >= len(results) - len(qhull_calls) and inserted > len(results) // 2
+    known = [path for path in paths if path is not None]  # systems that had a hull before
+    assert len(known) > len(newcomers)  # the supersets were recomputed from their known hulls too
+    inserted = known.count(KNOWN_HULL_UPDATED)
+    assert inserted >= len(known) - len(qhull_calls) and inserted > len(known) // 2
