@@ -235,20 +235,12 @@ def compute_system(
         return _unary_outcome(chemsys, own, formation, group_minima(group, n_groups, own.energies, own.keys))
 
     below_keys, block = _below_arrays(below, n)
+    points = (own.fractions, own.energies, own.keys, group, n_groups, refs, below_keys, block)
     codes = element_codes(own.elements, n)
     if known is not None and known.facets and known.points is None:
         # a state without its hulls' points (read back from storage): the earlier facets as they are
         formation, candidate_rows, fractions, point_energy, keys = kernels.system_points(
-            own.fractions,
-            own.energies,
-            own.keys,
-            group,
-            n_groups,
-            refs,
-            below_keys,
-            block,
-            codes,
-            FORMATION_TOL,
+            *points, codes, FORMATION_TOL
         )
         coords = np.ascontiguousarray(fractions[:, 1:])
         hull = _known_simplices(known, keys, fractions, point_energy)
@@ -258,14 +250,7 @@ def compute_system(
         old = known.points if known is not None and known.facets else _no_points(n)
         formation, candidate_rows, fractions, coords, point_energy, keys, how, *arrays = (
             kernels.hull_of_system(
-                own.fractions,
-                own.energies,
-                own.keys,
-                group,
-                n_groups,
-                refs,
-                below_keys,
-                block,
+                *points,
                 codes,
                 old.keys,
                 old.coords,
