@@ -260,7 +260,7 @@ def _check_and_prepare(rows: list, report: IngestReport) -> list[PreparedEntry]:
 def _checked(rows: list) -> list[PreparedEntry | RowProblem]:
     """``_check_one`` of every row, in order; large batches in forked workers that inherit the rows."""
     options = (settings.PORTAL_MIN_SITE_DISTANCE, settings.PORTAL_SYMPREC)
-    workers = workers_for(len(rows), PARALLEL_MIN_ROWS)
+    workers = workers_for(len(rows), PARALLEL_MIN_ROWS, setting="PORTAL_INGEST_WORKERS")
     if workers == 1:
         return [_check_one(row, *options) for row in rows]
     _SHARED.update(rows=rows, options=options)

@@ -25,8 +25,9 @@ def threads_in_process() -> bool:
     return threading.active_count() > 1 or any(name in sys.modules for name in ("jax", "torch"))
 
 
-def workers_for(n_items: int, threshold: int) -> int:
-    """``PORTAL_HULL_WORKERS`` processes for ``threshold`` items or more, in a process that may fork; else 1."""
+def workers_for(n_items: int, threshold: int, *, setting: str = "PORTAL_HULL_WORKERS") -> int:
+    """The processes that the ``setting`` asks for (``PORTAL_HULL_WORKERS`` or ``PORTAL_INGEST_WORKERS``), for
+    ``threshold`` items or more, in a process that may fork; else 1."""
     if n_items < threshold or in_daemon_process() or threads_in_process():
         return 1
-    return max(1, settings.PORTAL_HULL_WORKERS)
+    return max(1, getattr(settings, setting))

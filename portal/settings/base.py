@@ -175,9 +175,13 @@ PORTAL_SHARED_DATA = Path(env.str("PORTAL_SHARED_DATA", default=str(BASE_DIR.par
 PORTAL_ID_PREFIX = env.str("PORTAL_ID_PREFIX", default="mdp")
 # spglib tolerance (Å) used for the stored space group of every structure.
 PORTAL_SYMPREC = env.float("PORTAL_SYMPREC", default=0.1)
-# Processes for large hull updates (ingests of 20,000+ entries, rebuilds) run outside Celery's daemonic
-# workers, which cannot fork; 1 computes in the calling process.
-PORTAL_HULL_WORKERS = env.int("PORTAL_HULL_WORKERS", default=min(os.cpu_count() or 1, 4))
+# Processes for large hull updates (20,000+ entries, rebuilds) run outside Celery's daemonic workers, which
+# cannot fork; 1 computes in the calling process. One by default: since the engine's compiled kernels, shipping
+# each level's results back from forked workers costs more than it saves (bench/hull_bench.py, 2 cores: 100k
+# entries 3.8 s in one process, 5.6 s with 2 workers; 1M 42 s and 43 s).
+PORTAL_HULL_WORKERS = env.int("PORTAL_HULL_WORKERS", default=1)
+# Processes that check and prepare the rows of large ingests (20,000+ rows: structure parsing, spglib).
+PORTAL_INGEST_WORKERS = env.int("PORTAL_INGEST_WORKERS", default=min(os.cpu_count() or 1, 4))
 # Trained model checkpoints (the registry's rows point here).
 PORTAL_MODEL_DIR = Path(env.str("PORTAL_MODEL_DIR", default=str(VAR_DIR / "models")))
 # Sites closer than this (Å) make a structure invalid at ingest.

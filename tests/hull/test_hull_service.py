@@ -226,6 +226,9 @@ def test_no_workers_where_forking_is_unsafe(settings, monkeypatch):
     if threading.active_count() == 1:
         assert parallel.workers_for(100, threshold=10) == 2
     assert parallel.workers_for(5, threshold=10) == 1
+    settings.PORTAL_INGEST_WORKERS = 3
+    if threading.active_count() == 1:
+        assert parallel.workers_for(100, threshold=10, setting="PORTAL_INGEST_WORKERS") == 3
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()

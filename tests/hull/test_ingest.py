@@ -263,7 +263,7 @@ def test_large_batches_are_checked_in_forked_workers_with_the_same_report(
 
     from hull.services import parallel
 
-    settings.PORTAL_HULL_WORKERS = 2
+    settings.PORTAL_INGEST_WORKERS = 2
     monkeypatch.setattr(ingest, "PARALLEL_MIN_ROWS", 1)
     monkeypatch.setattr(parallel, "threads_in_process", lambda: False)  # other tests may have loaded JAX
     forks = []
