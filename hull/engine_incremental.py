@@ -78,13 +78,31 @@ def updated_references(
 
 
 class SupersetIndex:
-    """Chemical systems indexed by element, to find the supersets of a system quickly."""
+    """Chemical systems indexed by element, to find the supersets of a system quickly.
+
+    Not changed once made (``with_systems`` makes a new one), so states can share it.
+    """
 
     def __init__(self, systems: Iterable[str]) -> None:
+        self.systems = frozenset(systems)
         self._by_element: dict[str, set[str]] = {}
+        self._add(self.systems)
+
+    def _add(self, systems: Iterable[str]) -> None:
         for chemsys in systems:
             for element in chemsys.split("-"):
                 self._by_element.setdefault(element, set()).add(chemsys)
+
+    def with_systems(self, systems: set[str]) -> SupersetIndex:
+        """This index with ``systems`` too (itself if it has them all)."""
+        new = systems - self.systems
+        if not new:
+            return self
+        index = SupersetIndex(())
+        index.systems = self.systems | new
+        index._by_element = {element: set(pool) for element, pool in self._by_element.items()}
+        index._add(new)
+        return index
 
     def containing(self, element: str) -> set[str]:
         return set(self._by_element.get(element, ()))
@@ -205,7 +223,7 @@ def _update_hulls(
 
     old_refs = current_references(state.hulls, entries_by_key)
     refs = updated_references(old_refs, new_entries)
-    index = SupersetIndex(inputs.systems)
+    index = _superset_index(state, inputs)
     pending = set(new_by_system)
     # systems with a changed elemental reference: every point moved, their old hulls are void
     moved: set[str] = set()
@@ -243,7 +261,19 @@ def _update_hulls(
             for superset in supersets - pending:
                 pending.add(superset)
                 heapq.heappush(heap, (system_order(superset), superset))
-    return HullResult(thermo=thermo, hulls=hulls, inputs=computed if inputs.cached else {})
+    if not inputs.cached:
+        return HullResult(thermo=thermo, hulls=hulls)
+    return HullResult(thermo=thermo, hulls=hulls, inputs=computed, derived={"superset_index": index})
+
+
+def _superset_index(state: HullResult, inputs: _SystemInputs) -> SupersetIndex:
+    """The index of every system of the update: the state's (made once per state and kept) plus the new ones."""
+    if not inputs.cached:
+        return SupersetIndex(inputs.systems)
+    index = state.derived.get("superset_index")
+    if not isinstance(index, SupersetIndex) or index.systems != state.hulls.keys():
+        index = state.derived["superset_index"] = SupersetIndex(state.hulls)
+    return index.with_systems(inputs.systems)
 
 
 class _SystemInputs:

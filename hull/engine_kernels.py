@@ -106,14 +106,63 @@ def system_points(
 
 @njit(cache=True)
 def canonical_rows(simplices: np.ndarray) -> np.ndarray:
-    """Each row sorted, rows in lexicographic order (the engine's canonical facet order)."""
+    """Each row sorted, rows in lexicographic order (the engine's canonical facet order).
+
+    Rows are sorted in place by insertion (at most one column per element), then ordered by a
+    stable merge sort on whole rows: one allocation each, where a system's hull has tens of facets.
+    """
     rows = simplices.copy()
-    for r in range(len(rows)):
-        rows[r] = np.sort(rows[r])
-    order = np.arange(len(rows))
-    for column in range(rows.shape[1] - 1, -1, -1):
-        order = order[np.argsort(rows[order, column], kind="mergesort")]
-    return rows[order]
+    count, n = rows.shape
+    for r in range(count):
+        for i in range(1, n):
+            value = rows[r, i]
+            j = i - 1
+            while j >= 0 and rows[r, j] > value:
+                rows[r, j + 1] = rows[r, j]
+                j -= 1
+            rows[r, j + 1] = value
+    return rows[_lexicographic_order(rows)]
+
+
+@njit(cache=True)
+def _row_less(rows: np.ndarray, a: int, b: int) -> bool:
+    for c in range(rows.shape[1]):
+        if rows[a, c] != rows[b, c]:
+            return rows[a, c] < rows[b, c]
+    return False
+
+
+@njit(cache=True)
+def _lexicographic_order(rows: np.ndarray) -> np.ndarray:
+    """Stable order of the rows, lexicographic (bottom-up merge sort)."""
+    count = rows.shape[0]
+    source = np.arange(count)
+    target = np.empty(count, dtype=np.int64)
+    width = 1
+    while width < count:
+        for low in range(0, count, 2 * width):
+            middle = min(low + width, count)
+            high = min(low + 2 * width, count)
+            i, j, k = low, middle, low
+            while i < middle and j < high:
+                if _row_less(rows, source[j], source[i]):
+                    target[k] = source[j]
+                    j += 1
+                else:
+                    target[k] = source[i]
+                    i += 1
+                k += 1
+            while i < middle:
+                target[k] = source[i]
+                i += 1
+                k += 1
+            while j < high:
+                target[k] = source[j]
+                j += 1
+                k += 1
+        source, target = target, source
+        width *= 2
+    return source
 
 
 @njit(cache=True)

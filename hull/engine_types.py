@@ -74,6 +74,8 @@ class HullResult:
     thermo: dict[int, EntryThermo]
     hulls: dict[str, SystemHull]
     inputs: dict[str, tuple] = field(default_factory=dict, compare=False, repr=False)
+    derived: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+    """What updates derive from the state and keep for the next one (the systems indexed by element)."""
 
 
 def check_entry(entry: PhaseEntry) -> None:

@@ -198,3 +198,13 @@ def test_row_table_holds_the_stable_polymorphs_key_and_the_decomposition():
     assert ints.tolist() == [[-1, 1, 2], [12, 12, 3], [12, 12, 3]]
     np.testing.assert_array_equal(floats[:, :3], [[-0.1, 0.1, 0.1], [-0.2, 0.1, 0.1], [-0.3, 0.0, -0.05]])
     np.testing.assert_array_equal(floats[:, 3:], bary)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8])
+def test_canonical_rows_sorts_each_row_then_the_rows_like_lexsort(n):
+    rng = np.random.default_rng(n)
+    for count in (0, 1, 2, 7, 64, 301):
+        simplices = rng.integers(0, 12, size=(count, n)).astype(np.int64)  # repeats within and across rows
+        rows = np.sort(simplices, axis=1)
+        expected = rows[np.lexsort(rows.T[::-1])] if count else rows
+        np.testing.assert_array_equal(kernels.canonical_rows(simplices), expected)
