@@ -208,12 +208,13 @@ def _facet_algebra(
             if not height < top[n - 1]:
                 continue
         keep[f] = True
-    vertices = simplices[keep]
-    facet_energies = np.empty((len(vertices), n))
-    for f in range(len(vertices)):
+    if not keep.all():
+        simplices, inverse, planes, dets = simplices[keep], inverse[keep], planes[keep], dets[keep]
+    facet_energies = np.empty((len(simplices), n))
+    for f in range(len(simplices)):
         for i in range(n):
-            facet_energies[f, i] = energies[vertices[f, i]]
-    return vertices, inverse[keep], planes[keep], facet_energies, dets[keep]
+            facet_energies[f, i] = energies[simplices[f, i]]
+    return simplices, inverse, planes, facet_energies, dets
 
 
 @njit(cache=True)
