@@ -105,9 +105,9 @@ def compute_one(
     known: KnownHull | None = None,
     earlier: RowTable | None = None,
 ) -> SystemOutcome:
-    """Compute one system from its entries, the references and the stable points of its proper
-    subsystems in bottom-up order (``stable_below``; ``compute_system`` says what ``known`` and
-    ``earlier`` save)."""
+    """Compute one system from its entries, the references and ``below``, the stable points of its
+    proper subsystems in bottom-up order (as ``stable_below`` gathers them); ``compute_system``
+    says what ``known`` and ``earlier`` save."""
     missing = tuple(el for el in own.elements if el not in refs)
     if missing:
         return missing_outcome(chemsys, own, missing)
