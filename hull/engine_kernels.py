@@ -1103,14 +1103,7 @@ def thermo_rows(
         bary_tol,
         on_hull_tol,
     )
-    stable_of_row, decomposition_keys, bary, e_above, gnome, values = (
-        out[1],
-        out[2],
-        out[3],
-        out[4],
-        out[5],
-        out[6],
-    )
+    _, stable_of_row, decomposition_keys, bary, e_above, gnome, values = out[:7]
     n = own_fractions.shape[1]
     complete = not np.isnan(values).any()
     if complete:

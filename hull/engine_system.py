@@ -225,8 +225,8 @@ def compute_system(
     stable points of every proper subsystem that has entries, in bottom-up order.
     ``known``, the hull of this system in an earlier state, is brought up to date and used
     instead of calling qhull when that is provably what qhull would return now (see
-    ``kernels.hull_of_system`` and ``_known_simplices``). With ``earlier``, the system's rows in an earlier state, only
-    the entries whose rows changed get a new ``EntryThermo``.
+    ``kernels.hull_of_system`` and ``_known_simplices``). With ``earlier``, the system's rows
+    in an earlier state, only the entries whose rows changed get a new ``EntryThermo``.
     """
     n = len(own.elements)
     group, n_groups = own.group, own.n_groups
@@ -313,11 +313,13 @@ def compute_system(
                 separation = _separation_by_qhull(coords, point_energy, local[v], admissible[v], where[v])
             members = group == group[stable_rows[v]]
             gnome[members] = formation[members] - separation
-        ints, floats = kernels.row_table(
-            own.keys, stable_of_row, decomposition_keys, formation, e_above, gnome, bary
+        table = RowTable(
+            own.keys,
+            *kernels.row_table(own.keys, stable_of_row, decomposition_keys, formation, e_above, gnome, bary),
         )
-        changed = kernels.changed_rows(own.keys, ints, floats, previous.keys, previous.ints, previous.floats)
-    table = RowTable(own.keys, ints, floats)
+        ints, floats, changed = table.ints, table.floats, table.changed(previous)
+    else:
+        table = RowTable(own.keys, ints, floats)
     changed_keys = own.keys
     if earlier is not None:
         ints, floats, changed_keys = ints[changed], floats[changed], own.keys[changed]
