@@ -199,7 +199,7 @@ def pick_targets(database_url: str) -> dict:
     return {"ids": ids, "chemsys": system["chemsys"], "chemsys_entries": system["n"]}
 
 
-def start_server(database_url: str, port: int, workers: int) -> subprocess.Popen:
+def start_server(database_url: str, port: int, workers: int, threads: int = 4) -> subprocess.Popen:
     env = dict(
         os.environ,
         # persistent connections, as a production deployment would configure them (see the report)
@@ -221,7 +221,7 @@ def start_server(database_url: str, port: int, workers: int) -> subprocess.Popen
             "--workers",
             str(workers),
             "--threads",
-            "4",
+            str(threads),
             "--worker-class",
             "gthread",
             "--log-level",
@@ -338,6 +338,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--port", type=int, default=8811)
     parser.add_argument("--client", choices=["both", "python", "wrk"], default="both")
     parser.add_argument("--seconds", type=int, default=8, help="wrk: seconds per scenario (half at 1 client)")
@@ -364,7 +365,7 @@ def main() -> None:
         print(json.dumps(_child("load", url, args.entries)), flush=True)
         print(f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
     targets = _child("pick", url, args.entries)
-    server = start_server(url, args.port, args.workers)
+    server = start_server(url, args.port, args.workers, args.threads)
     print(
         f"targets: {targets['chemsys']} with {targets['chemsys_entries']} entries, {len(targets['ids'])} ids"
     )
@@ -404,7 +405,7 @@ def main() -> None:
         kinds = ["python"]
     try:
         print(
-            f"\n{args.entries:,} entries; gunicorn {args.workers} workers x 4 threads; {os.cpu_count()} CPUs; "
+            f"\n{args.entries:,} entries; gunicorn {args.workers} workers x {args.threads} threads; {os.cpu_count()} CPUs; "
             f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
         head = (

@@ -75,6 +75,8 @@ def _compare_entry(hull_set: str, public_id: str, stored: Stability | None, ther
             a is not None and not math.isclose(a, b, rel_tol=0, abs_tol=ENERGY_TOL)
         ):
             yield Difference(hull_set, public_id, field, a, b)
+    if stored.chemsys != thermo.chemsys:  # the copy of the entry's system that searches join on
+        yield Difference(hull_set, public_id, "chemsys", stored.chemsys, thermo.chemsys)
     if stored.is_stable != thermo.is_stable:
         yield Difference(hull_set, public_id, "is_stable", stored.is_stable, thermo.is_stable)
     stored_decomposition = {part["entry"]: part["amount"] for part in stored.decomposition or []}

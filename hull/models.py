@@ -137,6 +137,9 @@ class Stability(models.Model):
     # no index of its own: the unique (entry, hull_set) constraint's index serves lookups by entry
     entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="stabilities", db_index=False)
     hull_set = models.CharField(max_length=16, choices=HULL_SET_CHOICES)
+    # a copy of the entry's chemical system (entries never change system), so that a search by elements and
+    # stability walks one index, (hull_set, chemsys, e_above_hull), instead of every entry of the systems
+    chemsys = models.CharField(max_length=200)
     formation_energy_per_atom = models.FloatField(null=True, blank=True)
     e_above_hull = models.FloatField(null=True, blank=True)
     decomposition_energy = models.FloatField(null=True, blank=True, help_text="GNoME decomposition energy")
@@ -157,6 +160,7 @@ class Stability(models.Model):
             models.Index(fields=["hull_set", "is_stable"], name="stab_set_stable"),
             models.Index(fields=["hull_set", "e_above_hull"], name="stab_set_ehull"),
             models.Index(fields=["hull_set", "formation_energy_per_atom"], name="stab_set_eform"),
+            models.Index(fields=["hull_set", "chemsys", "e_above_hull"], name="stab_set_chemsys_ehull"),
         ]
 
     def __str__(self) -> str:

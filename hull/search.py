@@ -111,9 +111,11 @@ class EntrySearch:
 
 def search_entries(search: EntrySearch) -> QuerySet[Entry]:
     """Entries matching ``search``, annotated with their stability in ``search.hull_set`` and sorted."""
-    queryset = Entry.objects.annotate(
-        stab=FilteredRelation("stabilities", condition=Q(stabilities__hull_set=search.hull_set))
-    ).annotate(
+    # The join names the chemical system on both sides (stability rows copy their entry's): the database then
+    # knows both columns are equal, and a search by elements with a stability condition can walk the stability
+    # index (hull_set, chemsys, e_above_hull) per matching system instead of every entry of those systems.
+    joined = Q(stabilities__hull_set=search.hull_set, stabilities__chemsys=F("chemsys_id"))
+    queryset = Entry.objects.annotate(stab=FilteredRelation("stabilities", condition=joined)).annotate(
         e_above_hull=F("stab__e_above_hull"),
         formation_energy_per_atom=F("stab__formation_energy_per_atom"),
         is_stable=F("stab__is_stable"),

@@ -236,6 +236,7 @@ def _load_rows(affected: set[str], all_systems: list[str]) -> list[tuple]:
 STABILITY_FIELDS = (
     "entry",
     "hull_set",
+    "chemsys",
     "formation_energy_per_atom",
     "e_above_hull",
     "decomposition_energy",
@@ -261,6 +262,7 @@ def _write_stability(hull_set: str, result: engine.HullResult, labels: dict, ver
             (
                 key,
                 hull_set,
+                thermo.chemsys,
                 thermo.formation_energy_per_atom,
                 thermo.e_above_hull,
                 thermo.decomposition_energy,

@@ -104,6 +104,40 @@ def test_check_hull_lists_what_differs(tmp_path, li_o_file, capsys):
     assert hull_differences() == []
 
 
+@pytest.mark.django_db
+def test_stability_rows_copy_their_entrys_chemical_system(tmp_path, mp_entry_dicts):
+    """Every row, in both hull sets and after an update, names its entry's system (searches join on it);
+    check_hull reports a row whose copy is wrong."""
+    items = subset(mp_entry_dicts, {"Li", "Fe", "O"})
+    ingest_file(path=write_json(tmp_path / "first.json", items[::2]))
+    ingest_file(path=write_json(tmp_path / "second.json", items[1::2]))
+    rows = list(Stability.objects.values_list("hull_set", "chemsys", "entry__chemsys"))
+    assert {hull_set for hull_set, _, _ in rows} == {"dft", "all"}
+    assert len(rows) == 2 * len(items)
+    assert all(own == copied for _, copied, own in rows)
+    assert {copied for _, copied, _ in rows} >= {"Li", "Fe-O", "Fe-Li-O"}
+    row = Stability.objects.filter(hull_set="all", chemsys="Fe-O").first()
+    Stability.objects.filter(pk=row.pk).update(chemsys="Fe-Li-O")
+    assert [(d.hull_set, d.field, d.stored, d.expected) for d in hull_differences()] == [
+        ("all", "chemsys", "Fe-Li-O", "Fe-O")
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_copies_the_chemical_system_onto_existing_rows(tmp_path, li_o_file):
+    """0006 fills the new column from the entries for rows written before it."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    ingest_file(path=li_o_file)
+    expected = sorted(Stability.objects.values_list("entry_id", "hull_set", "chemsys"))
+    executor = MigrationExecutor(connection)
+    executor.migrate([("hull", "0005_chemsys_element_symbol_index")])
+    executor.loader.build_graph()
+    executor.migrate([("hull", "0006_stability_chemsys")])
+    assert sorted(Stability.objects.values_list("entry_id", "hull_set", "chemsys")) == expected
+    assert {chemsys for _, _, chemsys in expected} == {"Li", "O", "Li-O"}
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_overlapping_updates_leave_a_consistent_hull(tmp_path, mp_entry_dicts):
     items = subset(mp_entry_dicts, {"Li", "Fe", "O"})
