@@ -7,8 +7,10 @@ import operator
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
 from django.db.models import F
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -184,15 +186,39 @@ def test_cached_counts_follow_ingests_and_hull_updates(served, tmp_path, lifeo_i
     assert after["data_available"] == first["data_available"] + 1
     detail = Client().get(f"{URL}/{next(iter(served))}").json()["meta"]
     assert detail["data_available"] == len(served) + 1
-    # stabilities changed behind the services' back: the state is the same, so the cached count stands
+    # a stability changed behind the services' back: the state is the same, so the cached count stands
     stable = 'elements HAS "Li" AND _mdp_is_stable = TRUE'
-    before = Client().get(URL, {"filter": stable}).json()["meta"]["data_returned"]
-    assert before > 0
-    Stability.objects.filter(hull_set="dft").update(is_stable=False)
-    assert Client().get(URL, {"filter": stable}).json()["meta"]["data_returned"] == before
+    page = Client().get(URL, {"filter": stable, "page_limit": 1}).json()
+    before = page["meta"]["data_returned"]
+    assert before > 2
+    Stability.objects.filter(hull_set="dft", entry__public_id=page["data"][0]["id"]).update(is_stable=False)
+    assert Client().get(URL, {"filter": stable, "page_limit": 1}).json()["meta"]["data_returned"] == before
     # a hull update bumps its hull set's version: counted afresh
     HullSetState.objects.update(version=F("version") + 1)
-    assert Client().get(URL, {"filter": stable}).json()["meta"]["data_returned"] == 0
+    assert (
+        Client().get(URL, {"filter": stable, "page_limit": 1}).json()["meta"]["data_returned"] == before - 1
+    )
+
+
+def test_a_page_with_the_last_row_reports_the_count_without_counting(served):
+    text = 'elements HAS "Li"'
+    total = sum("Li" in a["elements"] for a in served.values())
+    assert total > 3
+    Client().get(URL, {"filter": text, "page_limit": 1})  # counts data_available once (then cached)
+    for params, rows in (
+        ({"page_limit": total}, total),
+        ({"page_limit": total + 5}, total),
+        ({"page_limit": 2, "page_offset": total - 1}, 1),
+        ({"page_limit": total, "page_offset": 0, "filter": text + ' AND elements HAS "Xe"'}, 0),
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            body = Client().get(URL, {"filter": text, **params}).json()
+        assert len(body["data"]) == rows and not body["meta"]["more_data_available"]
+        assert body["meta"]["data_returned"] == (total if rows else 0), params
+        assert not [q for q in queries if "COUNT(" in q["sql"].upper()], params
+    # past the end the page is empty and cannot tell: counted (and right)
+    body = Client().get(URL, {"filter": text, "page_limit": 2, "page_offset": total + 3}).json()
+    assert body["data"] == [] and body["meta"]["data_returned"] == total
 
 
 def test_provider_fields_are_declared_and_sortable_fields_sort():
