@@ -21,7 +21,7 @@ Two load generators, printed side by side (``--client both``, the default):
   ``--clients`` keep-alive connections for ``--seconds`` per scenario, cycling through the same URLs.
 
     .venv/bin/python bench/api_bench.py --entries 1000000 [--pg postgres://postgres@127.0.0.1:5432] \\
-        [--database portal_api_bench] [--reuse] [--clients 20] [--requests 400] [--workers 4] \\
+        [--database portal_api_bench] [--reuse] [--clients 20] [--requests 400] [--workers 4] [--threads 4] \\
         [--client both|python|wrk] [--seconds 8]
 """
 
