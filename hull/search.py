@@ -108,19 +108,28 @@ class EntrySearch:
         if self.spacegroup_number is not None and not 1 <= self.spacegroup_number <= 230:
             raise CatalogueError(f"spacegroup_number must be between 1 and 230, not {self.spacegroup_number}")
 
+    def needs_stability_row(self) -> bool:
+        """Whether only entries with a stability row in the hull set can match (a condition on its values)."""
+        bounds = (
+            self.e_above_hull_min,
+            self.e_above_hull_max,
+            self.formation_energy_min,
+            self.formation_energy_max,
+        )
+        return self.is_stable is not None or any(bound is not None for bound in bounds)
+
 
 def search_entries(search: EntrySearch) -> QuerySet[Entry]:
     """Entries matching ``search``, annotated with their stability in ``search.hull_set`` and sorted."""
-    # The join names the chemical system on both sides (stability rows copy their entry's): the database then
-    # knows both columns are equal, and a search by elements with a stability condition can walk the stability
-    # index (hull_set, chemsys, e_above_hull) per matching system instead of every entry of those systems.
-    joined = Q(stabilities__hull_set=search.hull_set, stabilities__chemsys=F("chemsys_id"))
-    queryset = Entry.objects.annotate(stab=FilteredRelation("stabilities", condition=joined)).annotate(
+    queryset = Entry.objects.annotate(
+        stab=FilteredRelation("stabilities", condition=Q(stabilities__hull_set=search.hull_set))
+    ).annotate(
         e_above_hull=F("stab__e_above_hull"),
         formation_energy_per_atom=F("stab__formation_energy_per_atom"),
         is_stable=F("stab__is_stable"),
         decomposition_energy=F("stab__decomposition_energy"),
     )
+    queryset = queryset.alias(stab_chemsys=F("stab__chemsys"))
     if search.formula:
         queryset = queryset.filter(reduced_formula=parse_composition(search.formula).reduced_formula)
     if search.anonymous_formula:
@@ -140,7 +149,11 @@ def search_entries(search: EntrySearch) -> QuerySet[Entry]:
             only=search.elements_only,
             exclude=search.exclude_elements,
         )
-        queryset = queryset.filter(chemsys__in=systems.values("name"))
+        # With a stability condition only entries with a stability row match, and the row holds a copy of the
+        # entry's system: the condition on the row's copy lets the database walk the stability index
+        # (hull_set, chemsys, e_above_hull) per matching system instead of every entry of those systems.
+        column = "stab_chemsys" if search.needs_stability_row() else "chemsys"
+        queryset = queryset.filter(**{f"{column}__in": systems.values("name")})
     # Stability conditions name the annotations, so they apply to the one joined stability row; each filter()
     # on "stab__..." would join the stability table again (the same row: (entry, hull set) is unique).
     ranges = {

@@ -545,6 +545,8 @@ class FilterTransformer(Transformer):
         return children[0]
 
     def expression_clause(self, children) -> Q:
+        if any(_needs_stability_row(child) for child in children):
+            children = [_on_stability_row(child) for child in children]
         return _combine(children, lambda a, b: a & b)
 
     def expression(self, children) -> Q:
@@ -564,6 +566,39 @@ class FilterTransformer(Transformer):
         if name in STANDARD_PROPERTIES:
             return self.unknown  # standard, not served here
         raise FilterError(f"unknown property {name!r}")
+
+
+STABILITY_COLUMNS = frozenset(
+    {"e_above_hull", "formation_energy_per_atom", "decomposition_energy", "is_stable"}
+)
+
+
+def _needs_stability_row(q: Q) -> bool:
+    """Whether ``q`` holds only for entries with a stability row: it is not negated and requires (directly or
+    through an AND) a value of the row's, or IS KNOWN on one."""
+    if not isinstance(q, Q) or q.negated or q.connector != Q.AND:
+        return False
+    for child in q.children:
+        if isinstance(child, tuple):
+            column, _, lookup = child[0].partition("__")
+            if column in STABILITY_COLUMNS and (
+                child[1] is False if lookup == "isnull" else child[1] is not None
+            ):
+                return True
+        elif _needs_stability_row(child):
+            return True
+    return False
+
+
+def _on_stability_row(q: Q) -> Q:
+    """An element condition (systems by elements) as a condition on the stability row's copy of the system, for
+    use beside a conjunct that requires the row: the database can then walk the stability index per system
+    (see ``hull.search.search_entries``); anything else unchanged."""
+    if isinstance(q, Q) and not q.negated and len(q.children) == 1 and isinstance(q.children[0], tuple):
+        name, value = q.children[0]
+        if name == "chemsys__in":
+            return Q(stab_chemsys__in=value)
+    return q
 
 
 def _combine(items: Iterable[Q], join) -> Q:

@@ -360,3 +360,63 @@ def test_a_repeated_filter_is_parsed_once_and_means_the_same(served, monkeypatch
     assert len(long) > optimade_filters.PARSED_FILTER_LENGTH
     assert query(long).status_code == 200 and query(long).status_code == 200
     assert calls[-2:] == [long, long]  # long texts are not kept
+
+
+@pytest.mark.parametrize(
+    ("text", "on_row"),
+    [
+        ('elements HAS ALL "Li","O" AND _mdp_energy_above_hull<0.05', True),
+        ('_mdp_is_stable = TRUE AND elements HAS ANY "Li","Fe"', True),
+        ('elements HAS ONLY "Li","O" AND _mdp_formation_energy_per_atom IS KNOWN', True),
+        ('elements HAS "O" AND _mdp_energy_above_hull != 0', True),
+        ('elements HAS "O" AND nelements = 2', False),
+        ('elements HAS "O" OR _mdp_energy_above_hull < 0.05', False),
+        ('elements HAS "O" AND NOT _mdp_energy_above_hull < 0.05', False),
+        ('elements HAS "O" AND _mdp_band_gap IS UNKNOWN', False),
+        ('NOT elements HAS "Li" AND _mdp_is_stable = TRUE', False),
+    ],
+)
+def test_element_conditions_move_onto_the_stability_row_only_beside_a_condition_that_needs_it(
+    served, text, on_row
+):
+    """In an AND whose other side needs a stability row, HAS conditions read the row's copy of the system (an
+    index walk per system); elsewhere they stay on the entry. Results match the served attributes either way."""
+    from portal.optimade import filters as optimade_filters
+    from portal.optimade import resources
+    from portal.optimade.views import _structures
+
+    sql = str(_structures().filter(optimade_filters.parse_filter(text, resources.fields())).query)
+    assert ('stab."chemsys" IN' in sql) == on_row
+    elements = lambda a: set(a["elements"])  # noqa: E731
+    ehull = lambda a: a["_mdp_energy_above_hull"]  # noqa: E731
+    meaning = {
+        'elements HAS ALL "Li","O" AND _mdp_energy_above_hull<0.05': lambda a: (
+            {"Li", "O"} <= elements(a) and ehull(a) is not None and ehull(a) < 0.05
+        ),
+        '_mdp_is_stable = TRUE AND elements HAS ANY "Li","Fe"': lambda a: (
+            a["_mdp_is_stable"] is True and bool(elements(a) & {"Li", "Fe"})
+        ),
+        'elements HAS ONLY "Li","O" AND _mdp_formation_energy_per_atom IS KNOWN': lambda a: (
+            elements(a) <= {"Li", "O"} and a["_mdp_formation_energy_per_atom"] is not None
+        ),
+        'elements HAS "O" AND _mdp_energy_above_hull != 0': lambda a: (
+            "O" in elements(a) and ehull(a) is not None and ehull(a) != 0
+        ),
+        'elements HAS "O" AND nelements = 2': lambda a: "O" in elements(a) and a["nelements"] == 2,
+        'elements HAS "O" OR _mdp_energy_above_hull < 0.05': lambda a: (
+            "O" in elements(a) or ehull(a) is not None and ehull(a) < 0.05
+        ),
+        'elements HAS "O" AND NOT _mdp_energy_above_hull < 0.05': lambda a: (
+            "O" in elements(a) and not (ehull(a) is not None and ehull(a) < 0.05)
+        ),
+        'elements HAS "O" AND _mdp_band_gap IS UNKNOWN': lambda a: (
+            "O" in elements(a) and a["_mdp_band_gap"] is None
+        ),
+        'NOT elements HAS "Li" AND _mdp_is_stable = TRUE': lambda a: (
+            "Li" not in elements(a) and a["_mdp_is_stable"] is True
+        ),
+    }[text]
+    expected = {i for i, a in served.items() if meaning(a)}
+    assert ids(query(text)) == expected
+    if on_row:
+        assert expected

@@ -30,10 +30,30 @@ def names(queryset) -> set[str]:
         ({"contains_all": ["O"], "exclude": ["Li"]}, {"O", "Fe-O"}),
         ({"contains_all": ["Li"], "only": ["Li", "O", "Co"]}, {"Li", "Li-O", "Co-Li-O"}),
         ({"contains_any": ["Y"], "exclude": ["K"]}, set()),
+        (
+            {"only": ["C", "Cl", "Fe", "K", "Li", "Na", "O", "P", "Y"]},  # more than ONLY_ENUMERATED
+            {"Li", "O", "Fe", "Li-O", "Fe-O", "Fe-Li-O", "Fe-Li-O-P", "C-Cl-K-Li-Na-O-P-Y"},
+        ),
+        ({"only": ["C", "Cl", "K", "Li", "Na", "O", "P", "Y"]}, {"Li", "O", "Li-O", "C-Cl-K-Li-Na-O-P-Y"}),
     ],
 )
 def test_chemsys_element_queries(systems, kwargs, expected):
     assert names(chemsys_with_elements(**kwargs)) == expected
+
+
+@pytest.mark.parametrize(
+    "only", [["Li"], ["Fe", "O"], ["Co", "Li", "O"], ["Fe", "Li", "O", "P"], ["Mn", "Na", "Xe"]]
+)
+def test_only_named_subsystems_equal_the_element_table_rule(systems, monkeypatch, only):
+    """ "Only" with few elements names every subsystem; the result equals the NOT EXISTS rule used beyond that."""
+    import hull.selectors
+
+    named = names(chemsys_with_elements(only=only, contains_any=["Li", "Fe", "Na"]))
+    monkeypatch.setattr(hull.selectors, "ONLY_ENUMERATED", 0)
+    assert names(chemsys_with_elements(only=only, contains_any=["Li", "Fe", "Na"])) == named
+    assert named == {
+        s for s in SYSTEMS if set(s.split("-")) <= set(only) and set(s.split("-")) & {"Li", "Fe", "Na"}
+    }
 
 
 def test_entry_query_uses_the_same_rule(li_o_file):
