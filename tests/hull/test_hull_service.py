@@ -106,8 +106,8 @@ def test_check_hull_lists_what_differs(tmp_path, li_o_file, capsys):
 
 @pytest.mark.django_db
 def test_stability_rows_copy_their_entrys_chemical_system(tmp_path, mp_entry_dicts):
-    """Every row, in both hull sets and after an update, names its entry's system (searches by elements and stability read it);
-    check_hull reports a row whose copy is wrong."""
+    """Every row, in both hull sets and after an update, names its entry's system (searches by elements and
+    stability read it); check_hull reports a row whose copy is wrong."""
     items = subset(mp_entry_dicts, {"Li", "Fe", "O"})
     ingest_file(path=write_json(tmp_path / "first.json", items[::2]))
     ingest_file(path=write_json(tmp_path / "second.json", items[1::2]))
