@@ -7,6 +7,7 @@
    concurrent clients and from one:
    - OPTIMADE list: ``elements HAS ALL "Li","O" AND _mdp_energy_above_hull<0.05`` (page_limit 20),
    - the same through /api/v1/materials/ (page_size 20),
+   - the REST list of stable entries sorted by energy above hull (the search page's sort; every one ties at 0),
    - both lists again with a random element pair and threshold per request (distinct URLs: nothing that is
      kept per filter text, such as the parsed OPTIMADE filter or its cached count, is reused),
    - a material's detail through both APIs (random ids),
@@ -381,6 +382,10 @@ def main() -> None:
         * args.requests,
         "REST list elements=Li,O&e_above_hull_max=0.05": [
             "/api/v1/materials/?elements=Li,O&e_above_hull_max=0.05&page_size=20"
+        ]
+        * args.requests,
+        "REST list is_stable=true, sort=e_above_hull": [
+            "/api/v1/materials/?is_stable=true&sort=e_above_hull&page_size=20"
         ]
         * args.requests,
         "OPTIMADE list, random pair and threshold": optimade_distinct,
