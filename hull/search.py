@@ -119,17 +119,18 @@ class EntrySearch:
         return self.is_stable is not None or any(bound is not None for bound in bounds)
 
 
+# The values of the hull set's stability row that a search is annotated with (and filters and sorts on), and the
+# alias of the row's copy of the entry's system (for element conditions beside a condition on those values).
+STABILITY_ANNOTATIONS = ("e_above_hull", "formation_energy_per_atom", "is_stable", "decomposition_energy")
+ROW_CHEMSYS = "stab_chemsys"
+
+
 def search_entries(search: EntrySearch) -> QuerySet[Entry]:
     """Entries matching ``search``, annotated with their stability in ``search.hull_set`` and sorted."""
     queryset = Entry.objects.annotate(
         stab=FilteredRelation("stabilities", condition=Q(stabilities__hull_set=search.hull_set))
-    ).annotate(
-        e_above_hull=F("stab__e_above_hull"),
-        formation_energy_per_atom=F("stab__formation_energy_per_atom"),
-        is_stable=F("stab__is_stable"),
-        decomposition_energy=F("stab__decomposition_energy"),
-    )
-    queryset = queryset.alias(stab_chemsys=F("stab__chemsys"))
+    ).annotate(**{name: F(f"stab__{name}") for name in STABILITY_ANNOTATIONS})
+    queryset = queryset.alias(**{ROW_CHEMSYS: F("stab__chemsys")})
     if search.formula:
         queryset = queryset.filter(reduced_formula=parse_composition(search.formula).reduced_formula)
     if search.anonymous_formula:
@@ -152,7 +153,7 @@ def search_entries(search: EntrySearch) -> QuerySet[Entry]:
         # With a stability condition only entries with a stability row match, and the row holds a copy of the
         # entry's system: the condition on the row's copy lets the database walk the stability index
         # (hull_set, chemsys, e_above_hull) per matching system instead of every entry of those systems.
-        column = "stab_chemsys" if search.needs_stability_row() else "chemsys"
+        column = ROW_CHEMSYS if search.needs_stability_row() else "chemsys"
         queryset = queryset.filter(**{f"{column}__in": systems.values("name")})
     # Stability conditions name the annotations, so they apply to the one joined stability row; each filter()
     # on "stab__..." would join the stability table again (the same row: (entry, hull set) is unique).

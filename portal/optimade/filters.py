@@ -34,6 +34,7 @@ from optimade.filterparser.lark_parser import AVAILABLE_PARSERS
 from optimade.models import StructureResourceAttributes
 from pymatgen.core import Composition, Element
 
+from hull.search import ROW_CHEMSYS, STABILITY_ANNOTATIONS
 from hull.selectors import chemsys_with_elements
 
 GRAMMAR_VERSION = (1, 2, 0)
@@ -568,11 +569,6 @@ class FilterTransformer(Transformer):
         raise FilterError(f"unknown property {name!r}")
 
 
-STABILITY_COLUMNS = frozenset(
-    {"e_above_hull", "formation_energy_per_atom", "decomposition_energy", "is_stable"}
-)
-
-
 def _needs_stability_row(q: Q) -> bool:
     """Whether ``q`` holds only for entries with a stability row: it is not negated and requires (directly or
     through an AND) a value of the row's, or IS KNOWN on one."""
@@ -581,7 +577,7 @@ def _needs_stability_row(q: Q) -> bool:
     for child in q.children:
         if isinstance(child, tuple):
             column, _, lookup = child[0].partition("__")
-            if column in STABILITY_COLUMNS and (
+            if column in STABILITY_ANNOTATIONS and (
                 child[1] is False if lookup == "isnull" else child[1] is not None
             ):
                 return True
@@ -597,7 +593,7 @@ def _on_stability_row(q: Q) -> Q:
     if isinstance(q, Q) and not q.negated and len(q.children) == 1 and isinstance(q.children[0], tuple):
         name, value = q.children[0]
         if name == "chemsys__in":
-            return Q(stab_chemsys__in=value)
+            return Q(**{f"{ROW_CHEMSYS}__in": value})
     return q
 
 

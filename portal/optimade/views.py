@@ -315,7 +315,7 @@ def structures(request: HttpRequest) -> HttpResponse:
     url = _base(request)
     data = [_select(resources.structure_resource(row, url), wanted) for row in rows]
     state = _catalogue_state()
-    if rows and not more or not rows and offset == 0:
+    if not more and (rows or offset == 0):
         returned = offset + len(rows)  # this page holds the last row: nothing to count
     else:
         returned = _count(text, lambda: queryset, state)
