@@ -9,9 +9,15 @@
    - the same through /api/v1/materials/ (page_size 20),
    - the REST list of stable entries sorted by energy above hull (the search page's sort; every one ties at 0),
    - both lists again with a random element pair and threshold per request (distinct URLs: nothing that is
-     kept per filter text, such as the parsed OPTIMADE filter or its cached count, is reused),
-   - a material's detail through both APIs (random ids),
+     kept per filter text or URL, such as the parsed OPTIMADE filter, its cached count or the kept response,
+     is reused),
+   - a material's detail through both APIs (random ids, each sent once: distinct URLs too),
    - the phase diagram of a 4-element system.
+
+   The server keeps catalogue reads per URL and catalogue state (portal/response_cache.py): the repeated
+   scenarios (the fixed lists, the phase diagram) measure kept responses after their first request, the
+   distinct ones measure reads computed afresh. ``--cache-seconds 0`` turns the cache off to time every
+   scenario afresh.
 
 Two load generators, printed side by side (``--client both``, the default):
 
@@ -23,7 +29,7 @@ Two load generators, printed side by side (``--client both``, the default):
 
     .venv/bin/python bench/api_bench.py --entries 1000000 [--pg postgres://postgres@127.0.0.1:5432] \\
         [--database portal_api_bench] [--reuse] [--clients 20] [--requests 400] [--workers 4] [--threads 4] \\
-        [--client both|python|wrk] [--seconds 8]
+        [--client both|python|wrk] [--seconds 8] [--cache-seconds 600]
 """
 
 import argparse
@@ -193,16 +199,19 @@ def pick_targets(database_url: str) -> dict:
 
     rng = random.Random(1)
     top = Entry.objects.order_by("-id").values_list("id", flat=True).first()
-    picks = [rng.randint(1, top) for _ in range(2000)]
+    picks = [rng.randint(1, top) for _ in range(30_000)]
     ids = list(Entry.objects.filter(id__in=picks).values_list("public_id", flat=True))
     systems = Entry.objects.filter(nelements=4).values("chemsys").annotate(n=Count("id")).order_by("-n")[:1]
     system = systems[0]
     return {"ids": ids, "chemsys": system["chemsys"], "chemsys_entries": system["n"]}
 
 
-def start_server(database_url: str, port: int, workers: int, threads: int = 4) -> subprocess.Popen:
+def start_server(
+    database_url: str, port: int, workers: int, threads: int = 4, cache_seconds: int | None = None
+) -> subprocess.Popen:
     env = dict(
         os.environ,
+        PORTAL_RESPONSE_CACHE_SECONDS=str(600 if cache_seconds is None else cache_seconds),
         # persistent connections, as a production deployment would configure them (see the report)
         DATABASE_URL=f"{database_url}?conn_max_age=600",
         DJANGO_SETTINGS_MODULE="portal.settings.local",
@@ -341,6 +350,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--port", type=int, default=8811)
+    parser.add_argument(
+        "--cache-seconds",
+        type=int,
+        default=None,
+        help="the server's PORTAL_RESPONSE_CACHE_SECONDS (default 600; 0 serves every request afresh)",
+    )
     parser.add_argument("--client", choices=["both", "python", "wrk"], default="both")
     parser.add_argument("--seconds", type=int, default=8, help="wrk: seconds per scenario (half at 1 client)")
     parser.add_argument(
@@ -366,7 +381,7 @@ def main() -> None:
         print(json.dumps(_child("load", url, args.entries)), flush=True)
         print(f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
     targets = _child("pick", url, args.entries)
-    server = start_server(url, args.port, args.workers, args.threads)
+    server = start_server(url, args.port, args.workers, args.threads, args.cache_seconds)
     print(
         f"targets: {targets['chemsys']} with {targets['chemsys_entries']} entries, {len(targets['ids'])} ids"
     )
@@ -375,6 +390,8 @@ def main() -> None:
     optimade_filter = quote('elements HAS ALL "Li","O" AND _mdp_energy_above_hull<0.05')
     # more distinct URLs than any run sends (wrk cycles through its list); the warm-up takes the last ones
     optimade_distinct, rest_distinct = distinct_lists(random.Random(3), 20_000)
+    detail_ids = list(targets["ids"])
+    rng.shuffle(detail_ids)
     scenarios = {
         "OPTIMADE list HAS ALL Li,O AND ehull<0.05": [
             f"/optimade/v1/structures?filter={optimade_filter}&page_limit=20"
@@ -390,18 +407,19 @@ def main() -> None:
         * args.requests,
         "OPTIMADE list, random pair and threshold": optimade_distinct,
         "REST list, random pair and threshold": rest_distinct,
-        "REST detail (random ids)": [
-            f"/api/v1/materials/{rng.choice(targets['ids'])}/" for _ in range(args.requests)
-        ],
-        "OPTIMADE detail (random ids)": [
-            f"/optimade/v1/structures/{rng.choice(targets['ids'])}" for _ in range(args.requests)
-        ],
+        "REST detail (random ids)": [f"/api/v1/materials/{public_id}/" for public_id in detail_ids],
+        "OPTIMADE detail (random ids)": [f"/optimade/v1/structures/{public_id}" for public_id in detail_ids],
         f"phase diagram {targets['chemsys']} ({targets['chemsys_entries']} own entries)": [
             f"/api/v1/phase-diagrams/{targets['chemsys']}/"
         ]
         * max(40, args.requests // 10),
     }
-    distinct = {"OPTIMADE list, random pair and threshold", "REST list, random pair and threshold"}
+    distinct = {
+        "OPTIMADE list, random pair and threshold",
+        "REST list, random pair and threshold",
+        "REST detail (random ids)",
+        "OPTIMADE detail (random ids)",
+    }
     kinds = ["python", "wrk"] if args.client == "both" else [args.client]
     if "wrk" in kinds and shutil.which("wrk") is None:
         if args.client == "wrk":

@@ -202,6 +202,18 @@ class HullSetState(models.Model):
         return f"{self.hull_set} v{self.version}"
 
 
+class CatalogueState(models.Model):
+    """Counters of catalogue writes that hull updates do not cover (one row per kind: ``features``). With the
+    hull-set versions (bumped in the transaction of every ingest) they make the catalogue state that cached
+    responses are keyed by (:func:`hull.selectors.catalogue_state`)."""
+
+    name = models.CharField(max_length=32, unique=True)
+    version = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
 class EntryFeatures(models.Model):
     """Structure-derived properties computed in the background for each new structure (family screens)."""
 

@@ -2,13 +2,21 @@
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 
 from hull.engine_types import chemsys_of, subsystems
 from hull.errors import CatalogueError
 from hull.formulas import parse_elements
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
-from hull.models import ChemicalSystem, ChemicalSystemElement, Entry, Stability
+from hull.models import (
+    CatalogueState,
+    ChemicalSystem,
+    ChemicalSystemElement,
+    Entry,
+    HullSetState,
+    Stability,
+)
 
 ONLY_ENUMERATED = 8  # at most 255 subsystems
 
@@ -102,3 +110,19 @@ def entries_in_chemsys(*, chemsys: str, hull_set: str = DEFAULT_HULL_SET) -> Que
     return Entry.objects.filter(chemsys_id=chemsys).prefetch_related(
         Prefetch("stabilities", queryset=Stability.objects.filter(hull_set=hull_set))
     )
+
+
+def catalogue_state() -> tuple[int, int, int]:
+    """What changes whenever a read of the catalogue can: the largest entry id, the sum of the hull-set versions
+    (every ingest bumps them in the transaction that writes its entries, and every hull update does) and the sum
+    of the :class:`CatalogueState` counters (structure features). One round trip: it runs on every cached read.
+
+    Read it before the data it keys: a write committed in between makes the data newer than the state, which a
+    later read with the same state may be served harmlessly; data older than its state cannot happen."""
+    names = [connection.ops.quote_name(m._meta.db_table) for m in (Entry, HullSetState, CatalogueState)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT MAX(id) FROM {names[0]}), (SELECT SUM(version) FROM {names[1]}), "
+            f"(SELECT SUM(version) FROM {names[2]})"
+        )
+        return tuple(int(value or 0) for value in cursor.fetchone())

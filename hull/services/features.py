@@ -15,12 +15,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.db import transaction
 from pymatgen.analysis.dimensionality import get_dimensionality_cheon, get_dimensionality_larsen
 from pymatgen.analysis.local_env import CrystalNN
 from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Structure
 
 from hull.models import Entry, EntryFeatures
+from hull.services.catalogue_state import catalogue_state_bump
 from hull.services.chemsys import chunked
 
 CHEON_TOLERANCE = 0.45  # Å, Cheon et al. 2017 and the GNoME release
@@ -71,6 +73,7 @@ def features_compute(
         )
         structures = {entry.pk: Structure.from_dict(entry.structure) for entry in entries}
         keys = _prototype_keys(entries, structures, report) if prototypes else {}
+        computed = {}
         for entry in entries:
             values: dict = {}
             if prototypes:
@@ -80,8 +83,13 @@ def features_compute(
                 values.update(dimensionality_cheon=cheon, dimensionality_larsen=larsen, error=note)
                 if note and cheon is None and "failed" in note:
                     report.failed.append(entry.pk)
-            EntryFeatures.objects.update_or_create(entry_id=entry.pk, defaults=values)
-            report.computed += 1
+            computed[entry.pk] = values
+        with transaction.atomic():  # a chunk's features and the state change that serves them together
+            for pk, values in computed.items():
+                EntryFeatures.objects.update_or_create(entry_id=pk, defaults=values)
+            if computed:
+                catalogue_state_bump(name="features")
+        report.computed += len(computed)
     return report
 
 

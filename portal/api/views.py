@@ -24,6 +24,7 @@ from hull.models import Entry, Stability
 from hull.phase_diagrams import hypothetical_stability, phase_diagram_get
 from hull.search import SORTABLE
 from portal.api import serializers
+from portal.response_cache import CatalogueRead, json_bytes
 
 STRUCTURE_FORMATS = {
     "cif": ("cif", "chemical/x-cif"),
@@ -33,6 +34,21 @@ STRUCTURE_FORMATS = {
 FIELDS_PARAMETER = OpenApiParameter(
     "fields", str, description="comma-separated field names to return (default: all)", required=False
 )
+
+
+def kept_response(request, build) -> HttpResponse:
+    """``build()``'s data as JSON, kept per URL and catalogue state (:mod:`portal.response_cache`) as its
+    encoded bytes, with its ETag; 304 when the client holds it already. The browsable API (HTML, for people)
+    is rendered afresh."""
+    if request.accepted_renderer.format != "json":
+        return Response(build())
+    read = CatalogueRead(request)
+    if read.not_modified:
+        response = HttpResponse(status=status.HTTP_304_NOT_MODIFIED)
+    else:
+        response = HttpResponse(read.get(lambda: json_bytes(build())), content_type="application/json")
+    response["ETag"] = read.etag
+    return response
 
 
 @extend_schema_view(list=extend_schema(parameters=[FIELDS_PARAMETER]))
@@ -48,6 +64,9 @@ class MaterialViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         documented schema) by :func:`serializers.material_rows`: only the columns the page shows are read, and no
         model instances or serializer fields are built per request. Errors come in the same order as before:
         filters, then the page parameters, then ``fields``."""
+        return kept_response(request, lambda: self._page(request))
+
+    def _page(self, request) -> dict:
         queryset = self.filter_queryset(self.get_queryset())
         known = serializers.MaterialSerializer.Meta.fields
         asked = request.query_params.get("fields")
@@ -60,7 +79,7 @@ class MaterialViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         page = self.paginate_queryset(queryset.values(*columns))
         fields = serializers.material_fields(request)
         hull_set = request.query_params.get("hull_set", DEFAULT_HULL_SET)
-        return self.get_paginated_response(serializers.material_rows(page, fields, hull_set))
+        return self.get_paginated_response(serializers.material_rows(page, fields, hull_set)).data
 
 
 class MaterialDetailView(RetrieveAPIView):
@@ -93,7 +112,7 @@ class MaterialDetailView(RetrieveAPIView):
     def get(self, request, *args, **kwargs):
         fmt = request.query_params.get("format")
         if not fmt:
-            return Response(self._page(request))
+            return kept_response(request, lambda: self._page(request))
         if fmt not in STRUCTURE_FORMATS:
             raise ValidationError({"format": f"choose one of {', '.join(STRUCTURE_FORMATS)}"})
         entry = self.get_object()
@@ -211,8 +230,12 @@ class PhaseDiagramView(APIView):
     )
     def get(self, request, chemsys: str):
         hull_set = request.query_params.get("hull_set", DEFAULT_HULL_SET)
-        data = phase_diagram_get(chemsys=chemsys, hull_set=hull_set)
-        return Response(serializers.PhaseDiagramSerializer(data).data)
+        return kept_response(
+            request,
+            lambda: (
+                serializers.PhaseDiagramSerializer(phase_diagram_get(chemsys=chemsys, hull_set=hull_set)).data
+            ),
+        )
 
 
 class StabilityCheckView(APIView):

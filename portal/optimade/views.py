@@ -3,8 +3,9 @@ index meta-database at /optimade/index/v1/ (info, links).
 
 Counting ``data_returned``: a page that holds the filter's last row knows the count (its offset plus its rows);
 otherwise the count of a filter is cached (Django cache, :data:`COUNT_SECONDS`) under a key made of the filter
-text, the largest entry id and the hull sets' versions, so paging through a result (or repeating a query) counts
-once; a new ingest or hull update changes the key and the next page counts afresh.
+text and the catalogue state (:func:`hull.selectors.catalogue_state`), so paging through a result counts once; a
+new ingest or hull update changes the key and the next page counts afresh. Whole structure pages and structures
+are kept per URL and catalogue state as well (:mod:`portal.response_cache`).
 
 References: the papers behind the data and methods, kept in code (:mod:`portal.optimade.references`).
 """
@@ -14,25 +15,24 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
 
-import orjson
 from django.conf import settings
 from django.core.cache import cache
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
 from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
-from hull.models import Entry, HullSetState
+from hull.models import Entry
 from hull.search import EntrySearch, search_entries
 from portal.api.throttling import AnonThrottle, UserThrottle
 from portal.optimade import filters, references, resources
+from portal.response_cache import CatalogueRead, json_bytes
 
 API_VERSION = "1.2.0"
 DEFAULT_PAGE_LIMIT = 20
 MAX_PAGE_LIMIT = 500
 COUNT_SECONDS = 300
 ENTRY_TYPES = ("structures", "references")
+JSON_API = "application/vnd.api+json"
 
 
 class OptimadeError(Exception):
@@ -68,19 +68,8 @@ def _meta(request: HttpRequest, **extra) -> dict:
     return meta
 
 
-_DJANGO_JSON = DjangoJSONEncoder()
-
-
 def _json(payload: dict, status: int = 200) -> HttpResponse:
-    """The JSON document, written with orjson (a page of structures took longer to encode with the standard
-    library than to query). Values orjson has no rule of its own for (datetimes, decimals, lazy strings) are
-    written as Django's encoder writes them, as before."""
-    body = orjson.dumps(
-        payload,
-        default=_DJANGO_JSON.default,
-        option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME,
-    )
-    return HttpResponse(body, status=status, content_type="application/vnd.api+json")
+    return HttpResponse(json_bytes(payload), status=status, content_type=JSON_API)
 
 
 def optimade_view(view: Callable) -> Callable:
@@ -277,16 +266,6 @@ def _order(request: HttpRequest) -> list:
     return [*order, "id"]
 
 
-def _catalogue_state() -> tuple:
-    """What changes when entries are added or stabilities recomputed: the largest id and the hull versions.
-    One round trip for both (this runs on every structures request)."""
-    entries = connection.ops.quote_name(Entry._meta.db_table)
-    states = connection.ops.quote_name(HullSetState._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT (SELECT MAX(id) FROM {entries}), (SELECT SUM(version) FROM {states})")
-        return tuple(cursor.fetchone())
-
-
 def _count(text: str, queryset: Callable[[], QuerySet], state: tuple) -> int:
     """The number of rows of a filter, cached per (filter, catalogue state); see the module doc. ``queryset``
     makes the queryset to count, only when the cache has no count (building it costs as much as the lookup)."""
@@ -298,8 +277,24 @@ def _count(text: str, queryset: Callable[[], QuerySet], state: tuple) -> int:
     return value
 
 
+def _kept(request: HttpRequest, build: Callable[[CatalogueRead], dict]) -> HttpResponse:
+    """The JSON document ``build`` makes, kept per URL and catalogue state (:mod:`portal.response_cache`)
+    as its encoded bytes, with its ETag; 304 when the client holds it already."""
+    read = CatalogueRead(request)
+    if read.not_modified:
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(read.get(lambda: json_bytes(build(read))), content_type=JSON_API)
+    response["ETag"] = read.etag
+    return response
+
+
 @optimade_view
 def structures(request: HttpRequest) -> HttpResponse:
+    return _kept(request, lambda read: _structures_page(request, read.state))
+
+
+def _structures_page(request: HttpRequest, state: tuple) -> dict:
     text = request.GET.get("filter", "").strip()
     q = filters.parse_filter(text, resources.fields())
     limit = _int_param(request, "page_limit", DEFAULT_PAGE_LIMIT, 0)
@@ -314,7 +309,6 @@ def structures(request: HttpRequest) -> HttpResponse:
     rows = rows[:limit]
     url = _base(request)
     data = [_select(resources.structure_resource(row, url), wanted) for row in rows]
-    state = _catalogue_state()
     if not more and (rows or offset == 0):
         returned = offset + len(rows)  # this page holds the last row: nothing to count
     else:
@@ -327,15 +321,19 @@ def structures(request: HttpRequest) -> HttpResponse:
 
 @optimade_view
 def structure(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _kept(request, lambda read: _structure_document(request, public_id, read.state))
+
+
+def _structure_document(request: HttpRequest, public_id: str, state: tuple) -> dict:
     wanted, warnings = _response_fields(request, resources.fields())
     row = _structures().filter(public_id=public_id).values(*resources.COLUMNS).first()
     if row is None:
         raise OptimadeError(404, "Not Found", f"no structure with id {public_id!r}")
-    meta = _meta(request, data_returned=1, data_available=_count("", _structures, _catalogue_state()))
+    meta = _meta(request, data_returned=1, data_available=_count("", _structures, state))
     if warnings:
         meta["warnings"] = warnings
     data = _select(resources.structure_resource(row, _base(request)), wanted)
-    return _json({"data": data, "links": {"next": None}, "meta": meta})
+    return {"data": data, "links": {"next": None}, "meta": meta}
 
 
 def _page(
@@ -348,7 +346,7 @@ def _page(
     limit: int,
     warnings: list,
     **counts,
-) -> HttpResponse:
+) -> dict:
     """A page of entries with its ``next`` link (offset-based) and meta."""
     links = {"next": None}
     if more:
@@ -359,7 +357,7 @@ def _page(
     meta = _meta(request, more_data_available=more, **counts)
     if warnings:
         meta["warnings"] = warnings
-    return _json({"data": data, "links": links, "meta": meta})
+    return {"data": data, "links": links, "meta": meta}
 
 
 def _select(resource: dict, wanted: set[str] | None) -> dict:
@@ -379,8 +377,8 @@ def reference_list(request: HttpRequest) -> HttpResponse:
     more = len(rows) > offset + limit
     data = [_select(references.reference_resource(row, url), wanted) for row in page]
     counts = {"data_returned": len(rows), "data_available": len(references.REFERENCES)}
-    return _page(
-        request, "references", data, more=more, offset=offset, limit=limit, warnings=warnings, **counts
+    return _json(
+        _page(request, "references", data, more=more, offset=offset, limit=limit, warnings=warnings, **counts)
     )
 
 

@@ -187,6 +187,13 @@ PORTAL_MODEL_DIR = Path(env.str("PORTAL_MODEL_DIR", default=str(VAR_DIR / "model
 # Sites closer than this (Å) make a structure invalid at ingest.
 PORTAL_MIN_SITE_DISTANCE = env.float("PORTAL_MIN_SITE_DISTANCE", default=0.5)
 
+# The default cache holds throttle counters, OPTIMADE counts and kept catalogue reads: per process in memory by
+# default; production names a shared one (CACHE_URL=redis://127.0.0.1:6379/1) so throttles count across processes.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# Seconds a catalogue read (API page, material, phase diagram, OPTIMADE) is kept per catalogue state
+# (portal/response_cache.py); 0 turns the cache off. Writes through the services are seen at once regardless.
+PORTAL_RESPONSE_CACHE_SECONDS = env.int("PORTAL_RESPONSE_CACHE_SECONDS", default=600)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,0 +1,150 @@
+"""Catalogue reads kept per URL and catalogue state (portal/response_cache.py): a repeated read is served
+without querying the catalogue, byte for byte the same, with an ETag that answers 304; every write through
+the services (ingest, hull update, structure features) is seen by the next read; errors are never kept."""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from hull.models import Entry, EntryFeatures
+from hull.selectors import catalogue_state
+from hull.services.features import features_compute
+from tests.api.conftest import OPEN_RATES, ingest_items
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/api/v1/materials/?elements=Li,O&e_above_hull_max=0.05&page_size=50"
+OPTIMADE = (
+    '/optimade/v1/structures?filter=elements HAS ALL "Li","O" AND _mdp_energy_above_hull<0.05&page_limit=50'
+)
+DIAGRAM = "/api/v1/phase-diagrams/Li-O/"
+
+
+def timed(client, url: str, **headers):
+    """The response and the number of SQL statements it took."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, **headers)
+    return response, len(queries)
+
+
+def detail_url() -> str:
+    return f"/api/v1/materials/{Entry.objects.filter(chemsys_id='Li-O').order_by('id').first().public_id}/"
+
+
+def lower_li2o(lifeo_items: list[dict], name: str, shift: float) -> list[dict]:
+    """The real Li2O entry again under a new id, ``shift`` eV/atom lower: a new stable phase of Li-O."""
+    li2o = next(item for item in lifeo_items if item["composition"] == {"Li": 2.0, "O": 1.0})
+    return [dict(li2o, entry_id=name, energy=li2o["energy"] + shift * 3)]
+
+
+@pytest.mark.parametrize("url", [LIST, OPTIMADE, DIAGRAM, "detail"])
+def test_a_repeated_read_is_served_kept_with_its_etag(catalogue, url):
+    url = detail_url() if url == "detail" else url
+    client = Client()
+    first, first_queries = timed(client, url)
+    again, again_queries = timed(client, url)
+    assert first.status_code == again.status_code == 200, first.content[:300]
+    assert again.content == first.content
+    assert again["ETag"] == first["ETag"] and first["ETag"].startswith('"')
+    assert first_queries >= 2  # the catalogue state, then the data
+    assert again_queries == 1  # the catalogue state only
+    # the client holds it: 304 with no body; another tag gets the page
+    held, held_queries = timed(client, url, HTTP_IF_NONE_MATCH=f'"other", {first["ETag"]}')
+    assert held.status_code == 304 and held.content == b"" and held["ETag"] == first["ETag"]
+    assert held_queries == 1
+    assert client.get(url, HTTP_IF_NONE_MATCH='"other"').content == first.content
+
+
+def test_each_url_is_its_own_read(catalogue):
+    client = APIClient()
+    full = client.get(LIST)
+    picked = client.get(LIST + "&fields=public_id,e_above_hull")
+    assert full.status_code == picked.status_code == 200
+    assert full["ETag"] != picked["ETag"]
+    assert set(picked.json()["results"][0]) == {"public_id", "e_above_hull"}
+    assert len(full.json()["results"][0]) > 2
+
+
+def test_an_ingest_is_seen_by_the_next_read(catalogue, tmp_path, lifeo_items):
+    client = Client()
+    urls = [LIST, OPTIMADE, DIAGRAM]
+    before = {url: client.get(url) for url in urls}
+    detail = detail_url()
+    before[detail] = client.get(detail)
+    state = catalogue_state()
+    ingest_items(tmp_path, lower_li2o(lifeo_items, "new-li2o", -0.2), source="cache-test")
+    assert catalogue_state() != state
+    new = Entry.objects.get(source="cache-test").public_id
+    after = {url: client.get(url) for url in before}
+    for url in before:
+        assert after[url].status_code == 200
+        assert after[url]["ETag"] != before[url]["ETag"]
+    assert new not in before[LIST].content.decode() and new in after[LIST].content.decode()
+    assert new in after[OPTIMADE].content.decode()
+    stable = {row["public_id"] for row in after[DIAGRAM].json()["entries"] if row["is_stable"]}
+    assert new in stable and new not in before[DIAGRAM].content.decode()
+    # the old Li2O is pushed off the hull: its detail shows a positive energy above hull now
+    old_rows = before[detail].json()["stabilities"]
+    new_rows = after[detail].json()["stabilities"]
+    assert old_rows != new_rows
+
+
+def test_structure_features_are_seen_by_the_next_read(catalogue):
+    client = APIClient()
+    url = "/api/v1/materials/?chemsys=Fe-O&layered=false&page_size=100"
+    assert client.get(url).json()["results"] == []  # no entry has features yet
+    ids = list(
+        Entry.objects.filter(chemsys_id="Fe-O").order_by("nsites", "id").values_list("id", flat=True)[:6]
+    )
+    state = catalogue_state()
+    features_compute(entry_ids=ids, prototypes=False)
+    assert catalogue_state() != state
+    not_layered = EntryFeatures.objects.filter(entry_id__in=ids, dimensionality_cheon__isnull=False).exclude(
+        dimensionality_cheon=2
+    )
+    assert not_layered.exists(), list(EntryFeatures.objects.filter(entry_id__in=ids).values())[:3]
+    expected = set(not_layered.values_list("entry__public_id", flat=True))
+    assert {row["public_id"] for row in client.get(url).json()["results"]} == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/materials/?elements=Xx",
+        "/api/v1/materials/?fields=nonsense",
+        "/api/v1/materials/mdp-nonexistent/",
+        "/api/v1/phase-diagrams/Li-Xx/",
+        "/optimade/v1/structures?filter=nelements = = 2",
+        "/optimade/v1/structures/mdp-nonexistent",
+    ],
+)
+def test_errors_are_not_kept(catalogue, url):
+    client = Client()
+    first, first_queries = timed(client, url)
+    again, again_queries = timed(client, url)
+    assert 400 <= first.status_code < 500 and again.status_code == first.status_code
+    assert again.content == first.content
+    assert not first.has_header("ETag")
+    assert again_queries == first_queries
+
+
+def test_the_cache_can_be_turned_off(catalogue, settings):
+    settings.PORTAL_RESPONSE_CACHE_SECONDS = 0
+    client = Client()
+    first, first_queries = timed(client, LIST)
+    again, again_queries = timed(client, LIST)
+    assert again.content == first.content and again_queries == first_queries >= 2
+    assert again["ETag"] == first["ETag"]  # the state did not change: 304 still works
+    assert client.get(LIST, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+
+
+@pytest.mark.parametrize("url", [LIST, OPTIMADE])
+def test_kept_reads_are_still_throttled(catalogue, settings, url):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**OPEN_RATES, "anon": "2/min"},
+    }
+    client = Client()
+    assert [client.get(url).status_code for _ in range(3)] == [200, 200, 429]
