@@ -1,5 +1,17 @@
-"""Throttles that read their rates from the settings on every request (DRF's own read them once, at import),
-so a deployment or a test can change ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` at run time."""
+"""Rate limits of the REST and OPTIMADE APIs, anonymous (per address) and per user.
+
+DRF's own throttles keep every request's timestamp of the last period in one cached list, read, trimmed and
+written back whole on each request: at a high rate that list grows to thousands of entries, and two processes
+sharing a cache can lose each other's requests between the read and the write. These count instead: one
+counter per client and period window, incremented atomically where the cache can (``incr``; atomic in Redis),
+and the rate estimated over a sliding period as the current window's count plus the previous window's weighted
+by the part of it still inside the period, rounded up. So a client never gets more than its rate within one
+window, nor more than twice its rate in any period (the worst case: requests bunched at the end of a window),
+and close to its rate for ordinary traffic. Rates are read from the settings on every request, so a deployment or a test can change
+``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` at run time.
+"""
+
+import math
 
 from django.conf import settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
@@ -9,11 +21,47 @@ def _rate(scope: str) -> str | None:
     return settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get(scope)
 
 
-class AnonThrottle(AnonRateThrottle):
+class SlidingWindowCounter:
+    """Mixin over DRF's ``SimpleRateThrottle`` (its rate parsing, cache and cache keys)."""
+
     def get_rate(self) -> str | None:
         return _rate(self.scope)
 
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        now = self.timer()
+        window, position = divmod(now, self.duration)
+        current_key, previous_key = f"{key}:{int(window)}", f"{key}:{int(window) - 1}"
+        counts = self.cache.get_many([previous_key, current_key])
+        self.previous, self.current = counts.get(previous_key, 0), counts.get(current_key, 0)
+        self.elapsed = position / self.duration  # part of the current window gone, in [0, 1)
+        if math.ceil(self.previous * (1 - self.elapsed) + self.current) >= self.num_requests:
+            return False
+        if not self.cache.add(current_key, 1, 2 * self.duration):
+            try:
+                self.cache.incr(current_key)
+            except ValueError:  # expired between the two calls
+                self.cache.set(current_key, 1, 2 * self.duration)
+        return True
 
-class UserThrottle(UserRateThrottle):
-    def get_rate(self) -> str | None:
-        return _rate(self.scope)
+    def wait(self) -> float | None:
+        """Seconds until the estimate drops below the rate (after a refused request)."""
+        left = (1 - self.elapsed) * self.duration
+        if self.current >= self.num_requests:  # wait into the next window, where this one counts weighted
+            return left + self.duration * (1 - (self.num_requests - 1) / self.current)
+        if self.previous:
+            fraction = 1 - self.elapsed - (self.num_requests - 1 - self.current) / self.previous
+            return max(0.0, fraction * self.duration)
+        return left
+
+
+class AnonThrottle(SlidingWindowCounter, AnonRateThrottle):
+    pass
+
+
+class UserThrottle(SlidingWindowCounter, UserRateThrottle):
+    pass

@@ -82,3 +82,85 @@ def test_swagger_ui_is_served_locally():
     assert asset_urls(page), "the Swagger page loads no assets"
     assert remote_asset_urls(page) == []
     assert Client().get("/api/schema/").status_code == 200
+
+
+class FakeClock:
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def anonymous(address: str):
+    from django.contrib.auth.models import AnonymousUser
+    from rest_framework.test import APIRequestFactory
+
+    request = APIRequestFactory().get("/api/v1/materials/", REMOTE_ADDR=address)
+    request.user = AnonymousUser()
+    return request
+
+
+def anon_throttle(clock: FakeClock, rate: str):
+    from portal.api.throttling import AnonThrottle
+
+    throttle = AnonThrottle()
+    throttle.rate = rate
+    throttle.num_requests, throttle.duration = throttle.parse_rate(rate)
+    throttle.timer = clock
+    return throttle
+
+
+def test_the_throttle_counts_per_window_and_weighs_the_previous_one():
+    from django.core.cache import cache
+
+    cache.clear()
+    request = anonymous("10.1.2.3")
+    clock = FakeClock(6000.0)  # the start of a one-minute window
+    allowed = [anon_throttle(clock, "10/min").allow_request(request, None) for _ in range(11)]
+    assert allowed == [True] * 10 + [False]
+    refused = anon_throttle(clock, "10/min")
+    assert not refused.allow_request(request, None)
+    assert 60 < refused.wait() <= 120  # into the next window, until the weighted 10 drop to 9
+    clock.now = 6000.0 + 90  # half-way through the next window: the previous 10 weigh 5
+    assert [anon_throttle(clock, "10/min").allow_request(request, None) for _ in range(6)] == [True] * 5 + [
+        False
+    ]
+    other = anonymous("10.9.9.9")
+    assert anon_throttle(clock, "10/min").allow_request(other, None)  # each address has its own count
+    cache.clear()
+
+
+def test_the_throttle_keeps_its_bounds_over_random_traffic():
+    """Over random arrivals: never more than the rate within a window, never more than twice the rate in any
+    period, and a refused client that waits as told is let in."""
+    import random
+
+    from django.core.cache import cache
+
+    rng = random.Random(5)
+    for trial in range(20):
+        cache.clear()
+        request = anonymous(f"10.0.0.{trial}")
+        clock = FakeClock(1_000_000.0 + rng.uniform(0, 60))
+        rate, period = rng.randint(1, 12), 60
+        granted = []
+        for _ in range(300):
+            clock.now += rng.expovariate(1 / rng.choice([0.5, 3, 20]))
+            throttle = anon_throttle(clock, f"{rate}/min")
+            if throttle.allow_request(request, None):
+                granted.append(clock.now)
+            elif rng.random() < 0.2:
+                wait = throttle.wait()
+                assert wait is not None and 0 <= wait <= 2 * period
+                clock.now += wait + 1e-6
+                assert anon_throttle(clock, f"{rate}/min").allow_request(request, None)
+                granted.append(clock.now)
+        windows = {}
+        for t in granted:
+            windows[t // period] = windows.get(t // period, 0) + 1
+        assert max(windows.values()) <= rate
+        for i, start in enumerate(granted):
+            inside = sum(1 for t in granted[i:] if t < start + period)
+            assert inside <= 2 * rate
+    cache.clear()
