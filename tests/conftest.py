@@ -12,6 +12,17 @@ SHARED_DATA = Path(
 )
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty cache. Test databases roll back, and SQLite then hands out the same ids
+    again: another module's catalogue can have the same catalogue state as this one, and the reads kept under
+    it (portal/response_cache.py) would be that catalogue's. A live catalogue never rolls back committed data."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 def shared_file(name: str) -> Path:
     path = SHARED_DATA / name
     if not path.exists():

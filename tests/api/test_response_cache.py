@@ -148,3 +148,21 @@ def test_kept_reads_are_still_throttled(catalogue, settings, url):
     }
     client = Client()
     assert [client.get(url).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_the_search_page_keeps_its_results_and_sees_an_ingest(catalogue, tmp_path, lifeo_items):
+    client = Client()
+    url = "/search/?formula=Li2O&sort=e_above_hull&page_size=20"
+    first, first_queries = timed(client, url)
+    again, again_queries = timed(client, url)
+    assert first.status_code == again.status_code == 200
+    assert again_queries < first_queries
+    assert again.context["page"].paginator.count == first.context["page"].paginator.count
+    assert [e.public_id for e in again.context["page"]] == [e.public_id for e in first.context["page"]]
+    ingest_items(tmp_path, lower_li2o(lifeo_items, "page-li2o", -0.2), source="cache-test")
+    new = Entry.objects.get(source="cache-test").public_id
+    after = client.get(url)
+    assert after.context["page"].paginator.count == first.context["page"].paginator.count + 1
+    assert (
+        after.context["page"][0].public_id == new
+    )  # the only Li2O on the hull now: first by energy above hull
