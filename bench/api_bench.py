@@ -8,6 +8,8 @@
    - OPTIMADE list: ``elements HAS ALL "Li","O" AND _mdp_energy_above_hull<0.05`` (page_limit 20),
    - the same through /api/v1/materials/ (page_size 20),
    - the REST list of stable entries sorted by energy above hull (the search page's sort; every one ties at 0),
+   - the REST list of entries with oxygen sorted by energy above hull, descending, with no stability condition
+     (read in two parts, hull/search.py ``search_parts``),
    - both lists again with a random element pair and threshold per request (distinct URLs: nothing that is
      kept per filter text or URL, such as the parsed OPTIMADE filter, its cached count or the kept response,
      is reused),
@@ -403,6 +405,10 @@ def main() -> None:
         * args.requests,
         "REST list is_stable=true, sort=e_above_hull": [
             "/api/v1/materials/?is_stable=true&sort=e_above_hull&page_size=20"
+        ]
+        * args.requests,
+        "REST list elements=O, sort=-e_above_hull": [
+            "/api/v1/materials/?elements=O&sort=-e_above_hull&page_size=20"
         ]
         * args.requests,
         "OPTIMADE list, random pair and threshold": optimade_distinct,

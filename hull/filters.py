@@ -25,7 +25,7 @@ from discovery.models import Round
 from hull.errors import CatalogueError
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.models import Entry
-from hull.search import SORTABLE, EntrySearch, search_entries
+from hull.search import SORTABLE, EntrySearch, search_entries, search_parts
 from hull.selectors import chemsys_with_elements
 
 ANONYMOUS_FORMULA = re.compile(r"([A-Z][a-z]*([0-9]+(\.[0-9]+)?)?)+", re.ASCII)
@@ -111,7 +111,17 @@ class EntryFilterSet(django_filters.FilterSet):
 
         ``queryset`` (the view's) is ignored on purpose: the search builds the annotated queryset itself.
         """
-        params = self.data.copy()
+        return self._api_only(search_entries(self.search_of(self.data.copy())))
+
+    @property
+    def parts(self) -> list[QuerySet[Entry]]:
+        """The results as :func:`hull.search.search_parts` splits them, each with the API-only filters."""
+        if not self.is_valid():
+            return [self.qs]  # raises the form's errors as ``qs`` does
+        return [self._api_only(part) for part in search_parts(self.search_of(self.data.copy()))]
+
+    def search_of(self, params) -> EntrySearch:
+        """The shared search the parameters name (``sort`` defaults to :data:`DEFAULT_SORT`)."""
         if any("\x00" in value for values in params.lists() for value in values):
             raise CatalogueError("parameters may not contain NUL characters")
         if not params.get("sort"):
@@ -119,8 +129,9 @@ class EntryFilterSet(django_filters.FilterSet):
         anonymous = params.get("anonymous_formula", "")
         if anonymous and not ANONYMOUS_FORMULA.fullmatch(anonymous.strip()):
             raise CatalogueError(f"{anonymous!r} is not an anonymous formula (expected e.g. A2B or ABC3)")
-        search = EntrySearch.from_params(params)
-        result = search_entries(search)
+        return EntrySearch.from_params(params)
+
+    def _api_only(self, result: QuerySet[Entry]) -> QuerySet[Entry]:
         data = self.form.cleaned_data
         if data.get("layered") is not None:
             condition = Q(features__dimensionality_cheon=2)

@@ -125,8 +125,62 @@ STABILITY_ANNOTATIONS = ("e_above_hull", "formation_energy_per_atom", "is_stable
 ROW_CHEMSYS = "stab_chemsys"
 
 
-def search_entries(search: EntrySearch) -> QuerySet[Entry]:
-    """Entries matching ``search``, annotated with their stability in ``search.hull_set`` and sorted."""
+VALUED, UNVALUED = "valued", "unvalued"
+
+
+def sorts_by_missing_row(search: EntrySearch) -> bool:
+    """Whether ``search`` sorts by a stability value while entries without one can match (no condition needs the
+    row). Its single query (``ORDER BY value NULLS LAST, id``) must then join every matching entry's row before
+    its LIMIT (seconds at a million entries); :func:`search_parts` splits it instead."""
+    return search.sort.lstrip("-") in STABILITY_ANNOTATIONS and not search.needs_stability_row()
+
+
+def search_parts(search: EntrySearch) -> list[QuerySet[Entry]]:
+    """The results of ``search`` as consecutive parts: one queryset, or, where :func:`sorts_by_missing_row`, the
+    entries with a value of the sort key, sorted by it and id (an inner join that the database reads off the
+    hull set's index in order), then those without one (no row in the hull set, or an empty value), by id. The
+    parts in turn are the single query's rows in its order (:class:`SearchParts` slices them)."""
+    if not sorts_by_missing_row(search):
+        return [search_entries(search)]
+    return [search_entries(search, part=VALUED), search_entries(search, part=UNVALUED)]
+
+
+class SearchParts:
+    """Consecutive querysets sliced and counted as one ordered list (for ``Paginator`` and offset pages).
+
+    ``total`` counts all of them at once (the single search: its count needs no sort). A slice reads the parts
+    in turn; the count of an earlier part is needed only when a slice starts past its end."""
+
+    ordered = True
+
+    def __init__(self, parts: list[QuerySet], total: QuerySet) -> None:
+        self.parts, self.total = parts, total
+
+    def count(self) -> int:
+        return self.total.count()
+
+    def __getitem__(self, window: slice) -> list:
+        if not isinstance(window, slice) or window.step not in (None, 1):
+            raise TypeError("search parts are read in slices")
+        start = window.start or 0
+        size = None if window.stop is None else max(0, window.stop - start)
+        rows: list = []
+        for part in self.parts:
+            if size is not None and len(rows) >= size:
+                break
+            wanted = None if size is None else size - len(rows)
+            got = list(part[start : None if wanted is None else start + wanted])
+            if not got and start:
+                start = max(0, start - part.count())  # the slice starts past this part's end
+            else:
+                start = 0
+            rows += got
+        return rows
+
+
+def search_entries(search: EntrySearch, *, part: str | None = None) -> QuerySet[Entry]:
+    """Entries matching ``search``, annotated with their stability in ``search.hull_set`` and sorted; ``part``
+    (:data:`VALUED` or :data:`UNVALUED`) selects one part of :func:`search_parts`."""
     queryset = Entry.objects.annotate(
         stab=FilteredRelation("stabilities", condition=Q(stabilities__hull_set=search.hull_set))
     ).annotate(**{name: F(f"stab__{name}") for name in STABILITY_ANNOTATIONS})
@@ -153,7 +207,7 @@ def search_entries(search: EntrySearch) -> QuerySet[Entry]:
         # With a stability condition only entries with a stability row match, and the row holds a copy of the
         # entry's system: the condition on the row's copy lets the database walk the stability index
         # (hull_set, chemsys, e_above_hull) per matching system instead of every entry of those systems.
-        column = ROW_CHEMSYS if search.needs_stability_row() else "chemsys"
+        column = ROW_CHEMSYS if search.needs_stability_row() or part == VALUED else "chemsys"
         queryset = queryset.filter(**{f"{column}__in": systems.values("name")})
     # Stability conditions name the annotations, so they apply to the one joined stability row; each filter()
     # on "stab__..." would join the stability table again (the same row: (entry, hull set) is unique).
@@ -183,6 +237,12 @@ def search_entries(search: EntrySearch) -> QuerySet[Entry]:
         queryset = queryset.filter(batch_id=search.batch)
     key = search.sort.lstrip("-")
     column = SORTABLE[key]
+    if part == UNVALUED:
+        return queryset.filter(**{f"{column}__isnull": True}).order_by("id")
+    if part == VALUED:
+        # no nulls to place: a plain descending order matches the ascending index read backwards
+        queryset = queryset.filter(**{f"{column}__isnull": False})
+        return queryset.order_by(F(column).desc() if search.sort.startswith("-") else F(column).asc(), "id")
     if search.sort.startswith("-"):
         order = F(column).desc(nulls_last=True)
     else:

@@ -26,14 +26,35 @@ class KeysetCursorPagination(BasePagination):
     page_size = 50
     max_page_size = 500
 
-    def paginate_queryset(self, queryset: QuerySet, request, view=None):
+    def paginate_queryset(self, queryset: QuerySet | list[QuerySet], request, view=None):
+        """A page of ``queryset``, or of consecutive parts (:func:`hull.search.search_parts`: rows with a value
+        of the sort key, then rows without one, by id), as if they were one queryset."""
         self.request = request
         self.page_size_now = self._page_size(request)
-        column, descending = self.ordering_of(queryset)
+        parts = queryset if isinstance(queryset, list) else [queryset]
+        if len(parts) > 2:
+            raise ImproperlyConfigured("cursor pagination pages one queryset, or the two parts of a search")
+        column, descending = self.ordering_of(parts[0], nulls_absent=len(parts) == 2)
         cursor = self._decode(request.query_params.get(self.cursor_query_param))
-        if cursor is not None:
-            queryset = queryset.filter(self._after(column, descending, cursor))
-        rows = list(queryset[: self.page_size_now + 1])
+        wanted = self.page_size_now + 1
+        if len(parts) == 1:
+            first = parts[0] if cursor is None else parts[0].filter(self._after(column, descending, cursor))
+            rows = list(first[:wanted])
+        else:
+            valued, unvalued = parts
+            if self.ordering_of(unvalued) != (None, False):
+                raise ImproperlyConfigured("the second part of a search is ordered by id alone")
+            rows = []
+            if cursor is None or cursor[0] is not None:  # not yet past the rows with a value
+                after = (
+                    None if cursor is None else self._after(column, descending, cursor, nulls_follow=False)
+                )
+                rows = list((valued if after is None else valued.filter(after))[:wanted])
+            if len(rows) < wanted:
+                rest = (
+                    unvalued if cursor is None or cursor[0] is not None else unvalued.filter(pk__gt=cursor[1])
+                )
+                rows += list(rest[: wanted - len(rows)])
         self.has_next = len(rows) > self.page_size_now
         rows = rows[: self.page_size_now]
         self.next_cursor = None
@@ -47,8 +68,9 @@ class KeysetCursorPagination(BasePagination):
         return rows
 
     @staticmethod
-    def ordering_of(queryset: QuerySet) -> tuple[str | None, bool]:
-        """(sort column or None for id only, descending) of a queryset ordered by [key,] id."""
+    def ordering_of(queryset: QuerySet, nulls_absent: bool = False) -> tuple[str | None, bool]:
+        """(sort column or None for id only, descending) of a queryset ordered by [key,] id; ``nulls_absent``:
+        its sort key has no nulls (the first part of a search), wherever a descending order would put them."""
         order = list(queryset.query.order_by)
         if not queryset.ordered or not order or order[-1] not in ("id", "pk"):
             raise ImproperlyConfigured(
@@ -61,7 +83,7 @@ class KeysetCursorPagination(BasePagination):
             raise ImproperlyConfigured(f"cursor pagination supports one sort key before id, got {order}")
         key = order[0]
         if isinstance(key, OrderBy) and isinstance(key.expression, F):
-            if not key.nulls_last and key.descending:
+            if not key.nulls_last and key.descending and not nulls_absent:
                 raise ImproperlyConfigured("descending cursor keys must put nulls last")
             return key.expression.name, key.descending
         if isinstance(key, str):
@@ -69,14 +91,16 @@ class KeysetCursorPagination(BasePagination):
         raise ImproperlyConfigured(f"cannot page a queryset ordered by {key!r}")
 
     @staticmethod
-    def _after(column: str | None, descending: bool, cursor: tuple) -> Q:
+    def _after(column: str | None, descending: bool, cursor: tuple, nulls_follow: bool = True) -> Q:
+        """Rows after the cursor's; ``nulls_follow`` adds the rows with no value, which come last."""
         value, pk = cursor
         if column is None:
             return Q(pk__gt=pk)
         if value is None:  # nulls come last: only later nulls remain
             return Q(**{f"{column}__isnull": True, "pk__gt": pk})
         beyond = f"{column}__lt" if descending else f"{column}__gt"
-        return Q(**{beyond: value}) | Q(**{column: value, "pk__gt": pk}) | Q(**{f"{column}__isnull": True})
+        after = Q(**{beyond: value}) | Q(**{column: value, "pk__gt": pk})
+        return after | Q(**{f"{column}__isnull": True}) if nulls_follow else after
 
     def _page_size(self, request) -> int:
         raw = request.query_params.get(self.page_size_query_param)

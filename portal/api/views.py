@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import HttpResponse, StreamingHttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from pymatgen.core import Structure
@@ -67,7 +69,10 @@ class MaterialViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return kept_response(request, lambda: self._page(request))
 
     def _page(self, request) -> dict:
-        queryset = self.filter_queryset(self.get_queryset())
+        filterset = DjangoFilterBackend().get_filterset(request, self.get_queryset(), self)
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        parts = filterset.parts  # one queryset, or two where a stability sort meets entries without a row
         known = serializers.MaterialSerializer.Meta.fields
         asked = request.query_params.get("fields")
         if asked:  # checked after the page: unknown names are a 400 then
@@ -76,7 +81,7 @@ class MaterialViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             shown = [name for name in known if name not in serializers.MaterialSerializer.optional_fields]
         # the sort keys too: the page's cursor is made from the last row's sort value
         columns = dict.fromkeys([*serializers.material_columns(shown), *SORTABLE.values()])
-        page = self.paginate_queryset(queryset.values(*columns))
+        page = self.paginate_queryset([part.values(*columns) for part in parts])
         fields = serializers.material_fields(request)
         hull_set = request.query_params.get("hull_set", DEFAULT_HULL_SET)
         return self.get_paginated_response(serializers.material_rows(page, fields, hull_set)).data

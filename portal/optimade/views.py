@@ -17,12 +17,12 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import F, QuerySet
+from django.db.models import F, OrderBy, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from hull.models import Entry
-from hull.search import EntrySearch, search_entries
+from hull.search import STABILITY_ANNOTATIONS, EntrySearch, SearchParts, search_entries
 from portal.api.throttling import AnonThrottle, UserThrottle
 from portal.optimade import filters, references, resources
 from portal.response_cache import CatalogueRead, json_bytes
@@ -294,6 +294,21 @@ def structures(request: HttpRequest) -> HttpResponse:
     return _kept(request, lambda read: _structures_page(request, read.state))
 
 
+def _ordered_parts(queryset: QuerySet[Entry], order: list) -> list[QuerySet[Entry]]:
+    """``queryset`` in ``order`` as consecutive parts (:class:`hull.search.SearchParts`): where the first key is a
+    stability value, its rows with a value (read off the hull set's index in order) and then those without,
+    which the single query puts last but had to join every row of the filter to find."""
+    first = order[0]
+    if len(order) > 1 and isinstance(first, OrderBy) and first.expression.name in STABILITY_ANNOTATIONS:
+        name = first.expression.name
+        plain = F(name).desc() if first.descending else F(name).asc()  # no nulls in the first part
+        return [
+            queryset.filter(**{f"{name}__isnull": False}).order_by(plain, *order[1:]),
+            queryset.filter(**{f"{name}__isnull": True}).order_by(*order[1:]),
+        ]
+    return [queryset.order_by(*order)]
+
+
 def _structures_page(request: HttpRequest, state: tuple) -> dict:
     text = request.GET.get("filter", "").strip()
     q = filters.parse_filter(text, resources.fields())
@@ -304,7 +319,8 @@ def _structures_page(request: HttpRequest, state: tuple) -> dict:
     wanted, warnings = _response_fields(request, resources.fields())
     base = _structures()
     queryset = base.filter(q)
-    rows = list(queryset.order_by(*_order(request)).values(*resources.COLUMNS)[offset : offset + limit + 1])
+    parts = [part.values(*resources.COLUMNS) for part in _ordered_parts(queryset, _order(request))]
+    rows = SearchParts(parts, total=queryset)[offset : offset + limit + 1]
     more = len(rows) > limit
     rows = rows[:limit]
     url = _base(request)

@@ -18,7 +18,7 @@ from discovery.services import round_create
 from hull import families, selectors
 from hull.errors import CatalogueError
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
-from hull.search import EntrySearch, search_entries
+from hull.search import EntrySearch, SearchParts, search_entries, search_parts
 from hull.structure_tools import FORMATS, cell_of, export_structure, structure_from_dict
 from portal.pages import figures, params
 from portal.pages import selectors as page_selectors
@@ -76,9 +76,9 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _search_results(queryset, page_size: int, wanted) -> tuple[int, int, list]:
+def _search_results(results: SearchParts, page_size: int, wanted) -> tuple[int, int, list]:
     """(count, page number, entries of the page) of a search, the page number as the paginator settles it."""
-    paginator = Paginator(queryset, page_size)
+    paginator = Paginator(results, page_size)
     page = paginator.get_page(wanted)
     return paginator.count, page.number, list(page.object_list)
 
@@ -89,13 +89,15 @@ def search(request: HttpRequest) -> HttpResponse:
     columns = params.columns_from(query)
     page_size = params.page_size_from(query)
     entry_search = EntrySearch.from_params(query)
-    queryset = search_entries(entry_search).defer("structure", "data", "composition")
-    # the page's entries and the count are kept per URL and catalogue state (a sort by a stability value with no
-    # stability condition reads every matching entry's row: seconds at a million entries)
-    count, number, entries = CatalogueRead(request).get(
-        lambda: _search_results(queryset, page_size, query.get("page"))
+    heavy = ("structure", "data", "composition")
+    results = SearchParts(
+        [part.defer(*heavy) for part in search_parts(entry_search)], total=search_entries(entry_search)
     )
-    paginator = Paginator(queryset, page_size)
+    # the page's entries and the count are kept per URL and catalogue state
+    count, number, entries = CatalogueRead(request).get(
+        lambda: _search_results(results, page_size, query.get("page"))
+    )
+    paginator = Paginator(results, page_size)
     paginator.count = count  # a cached property: no COUNT query
     page = Page(entries, number, paginator)
     rows = [params.result_cells(entry, columns, entry_search.hull_set) for entry in page]

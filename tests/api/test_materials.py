@@ -263,3 +263,29 @@ def test_stability_check_writes_nothing(client):
         {"composition": "Li", "energy_per_atom": "nan"},
     ):
         assert client.post("/api/v1/stability/", bad, format="json").status_code == 400, bad
+
+
+@pytest.mark.parametrize("sort", ["e_above_hull", "-e_above_hull", "-formation_energy_per_atom"])
+@pytest.mark.parametrize("hull_set", ["dft", "all"])
+def test_cursor_pages_cross_from_entries_with_a_value_to_those_without(
+    client, catalogue, tmp_path, lifeo_items, sort, hull_set
+):
+    """A stability sort with no stability condition is served in two parts (entries with a value, then those
+    without: ML results in "dft", sulfides with no sulfur reference in both); paging through them gives the
+    single query's rows in its order."""
+    li2o = next(item for item in lifeo_items if item["composition"] == {"Li": 2.0, "O": 1.0})
+    ml = [
+        dict(li2o, entry_id=f"ml-{i}", energy=li2o["energy"] + shift) for i, shift in enumerate((-0.3, 0.2))
+    ]
+    ingest_items(tmp_path, ml, name="ml", source="ml", method="CHGNet", method_family="ml")
+    sulfide = {**li2o, "entry_id": "s-1", "composition": {"Li": 2.0, "S": 1.0}, "structure": None}
+    sulfide["@class"], sulfide["@module"] = "ComputedEntry", "pymatgen.entries.computed_entries"
+    ingest_items(tmp_path, [sulfide], name="s", source="sulfides")
+    params = {"sort": sort, "hull_set": hull_set, "exclude_elements": "Fe"}
+    rows, pages = all_rows(client, page_size=4, **params)
+    search = EntrySearch.from_params(params)
+    expected = list(search_entries(search).values_list("public_id", flat=True))
+    assert [row["public_id"] for row in rows] == expected
+    assert pages == -(-len(expected) // 4)
+    without = [row for row in rows if row[sort.lstrip("-")] is None]
+    assert len(without) == (3 if hull_set == "dft" else 1) and rows[-len(without) :] == without

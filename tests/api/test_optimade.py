@@ -235,6 +235,59 @@ def test_sort(served):
 
 
 @pytest.mark.parametrize(
+    "sort", ["_mdp_energy_above_hull", "-_mdp_energy_above_hull", "-_mdp_formation_energy_per_atom,nsites"]
+)
+def test_a_stability_sort_pages_in_order_with_entries_that_have_no_value(
+    catalogue, tmp_path, lifeo_items, sort
+):
+    """ML results have no row in the default hull set and sulfides (no sulfur reference) empty values: they come
+    last, by id, whatever the direction, as the pages cross from the entries with a value to them."""
+    from tests.api.conftest import ingest_items
+
+    li2o = next(item for item in lifeo_items if item["composition"] == {"Li": 2.0, "O": 1.0})
+    ml = [
+        dict(li2o, entry_id=f"ml-{i}", energy=li2o["energy"] + shift) for i, shift in enumerate((-0.3, 0.2))
+    ]
+    ingest_items(tmp_path, ml, name="ml", source="ml", method="CHGNet", method_family="ml")
+    li2s = dict(li2o, entry_id="s-1", composition={"Li": 2.0, "S": 1.0})
+    li2s["structure"] = {
+        **li2o["structure"],
+        "sites": [
+            {
+                **site,
+                "species": [{"element": "S" if site["species"][0]["element"] == "O" else "Li", "occu": 1}],
+                "label": "S" if site["species"][0]["element"] == "O" else "Li",
+            }
+            for site in li2o["structure"]["sites"]
+        ],
+    }
+    ingest_items(tmp_path, [li2s], name="s", source="sulfides")
+    everything = Client().get(URL, {"page_limit": 500}).json()
+    assert not everything["meta"]["more_data_available"]
+    rows = [{**d["attributes"], "id": d["id"]} for d in everything["data"]]
+    keys = [(key.lstrip("-"), key.startswith("-")) for key in sort.split(",")]
+    pks = dict(Entry.objects.values_list("public_id", "id"))
+
+    def order(row):
+        out = []
+        for name, descending in keys:
+            value = row.get(name)
+            out += [value is None, 0 if value is None else (-value if descending else value)]
+        return (*out, pks[row["id"]])
+
+    expected = [row["id"] for row in sorted(rows, key=order)]
+    assert sum(1 for row in rows if row.get("_mdp_energy_above_hull") is None) == 3
+    seen, offset = [], 0
+    while True:
+        body = Client().get(URL, {"sort": sort, "page_limit": 7, "page_offset": offset}).json()
+        seen += [d["id"] for d in body["data"]]
+        if not body["meta"]["more_data_available"]:
+            break
+        offset += 7
+    assert seen == expected
+
+
+@pytest.mark.parametrize(
     "text, status",
     [
         ("crazyfield = 2", 400),

@@ -180,3 +180,26 @@ def test_search_bad_parameter(client, catalogue, query, message):
             or "is_stable" in query
             or "hull_set" in query
         )
+
+
+@pytest.mark.parametrize("sort", ["e_above_hull", "-formation_energy_per_atom"])
+def test_search_pages_follow_the_single_query_order(client, catalogue, sort):
+    """The page reads a stability sort in two parts (hull.search.search_parts); page by page it lists the
+    single query's rows in its order, and its count is theirs."""
+    from django.http import QueryDict
+
+    from hull.search import EntrySearch, search_entries
+
+    expected = list(
+        search_entries(EntrySearch.from_params(QueryDict(f"sort={sort}"))).values_list("public_id", flat=True)
+    )
+    seen, number = [], 1
+    while True:
+        response = client.get("/search/", {"sort": sort, "per_page": 25, "page": number})
+        page = response.context["page"]
+        assert page.paginator.count == len(expected)
+        seen += [entry.public_id for entry in page]
+        if not page.has_next():
+            break
+        number += 1
+    assert seen == expected and number == page.paginator.num_pages > 1
