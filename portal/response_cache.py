@@ -1,7 +1,7 @@
 """Catalogue reads served again, unchanged, while the catalogue has not changed.
 
-A public read of the catalogue (a REST list page or material, a phase diagram, an OPTIMADE page or structure)
-depends only on its absolute URL and on the stored catalogue. The catalogue changes only through the hull
+A public read of the catalogue (a REST list page or material, a phase diagram, an OPTIMADE page or structure, the
+search page's results) depends only on its absolute URL and on the stored catalogue. The catalogue changes only through the hull
 services, each of which moves :func:`hull.selectors.catalogue_state` in the transaction of its write. So a
 response is kept in Django's cache (a per-process memory cache by default, Redis where ``CACHE_URL`` names it)
 under its URL and that state, read before the data, and served as long as the state stays; the next read after a
@@ -9,7 +9,8 @@ write finds a new key. ``PORTAL_RESPONSE_CACHE_SECONDS`` bounds how long anythin
 (an admin edit) can be served stale; 0 turns the cache off.
 
 The key doubles as a strong ETag: a client that sends it back in ``If-None-Match`` gets ``304 Not Modified``.
-Throttling and permissions run before any of this; only successful responses are kept.
+Throttling and permissions run before any of this; only successful responses are kept. A kept document is served
+byte for byte: an OPTIMADE page's ``meta.time_stamp`` is the time its query ran.
 """
 
 import hashlib
@@ -20,7 +21,7 @@ import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from hull.selectors import catalogue_state
 
@@ -61,3 +62,15 @@ class CatalogueRead:
 
 def _etags(header: str) -> set[str]:
     return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+
+
+def kept_json(request: HttpRequest, build: Callable[[CatalogueRead], Any], content_type: str) -> HttpResponse:
+    """The JSON document ``build`` makes (given the read, for its catalogue state), kept as its encoded bytes,
+    with its ETag; 304 when the client holds it already."""
+    read = CatalogueRead(request)
+    if read.not_modified:
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(read.get(lambda: json_bytes(build(read))), content_type=content_type)
+    response["ETag"] = read.etag
+    return response

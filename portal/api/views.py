@@ -26,7 +26,7 @@ from hull.models import Entry, Stability
 from hull.phase_diagrams import hypothetical_stability, phase_diagram_get
 from hull.search import SORTABLE
 from portal.api import serializers
-from portal.response_cache import CatalogueRead, json_bytes
+from portal.response_cache import kept_json
 
 STRUCTURE_FORMATS = {
     "cif": ("cif", "chemical/x-cif"),
@@ -39,18 +39,11 @@ FIELDS_PARAMETER = OpenApiParameter(
 
 
 def kept_response(request, build) -> HttpResponse:
-    """``build()``'s data as JSON, kept per URL and catalogue state (:mod:`portal.response_cache`) as its
-    encoded bytes, with its ETag; 304 when the client holds it already. The browsable API (HTML, for people)
-    is rendered afresh."""
+    """``build()``'s data as JSON, kept per URL and catalogue state (:func:`portal.response_cache.kept_json`);
+    the browsable API (HTML, for people) is rendered afresh."""
     if request.accepted_renderer.format != "json":
         return Response(build())
-    read = CatalogueRead(request)
-    if read.not_modified:
-        response = HttpResponse(status=status.HTTP_304_NOT_MODIFIED)
-    else:
-        response = HttpResponse(read.get(lambda: json_bytes(build())), content_type="application/json")
-    response["ETag"] = read.etag
-    return response
+    return kept_json(request, lambda read: build(), "application/json")
 
 
 @extend_schema_view(list=extend_schema(parameters=[FIELDS_PARAMETER]))

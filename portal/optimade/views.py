@@ -25,7 +25,7 @@ from hull.models import Entry
 from hull.search import STABILITY_ANNOTATIONS, EntrySearch, SearchParts, search_entries
 from portal.api.throttling import AnonThrottle, UserThrottle
 from portal.optimade import filters, references, resources
-from portal.response_cache import CatalogueRead, json_bytes
+from portal.response_cache import json_bytes, kept_json
 
 API_VERSION = "1.2.0"
 DEFAULT_PAGE_LIMIT = 20
@@ -277,21 +277,9 @@ def _count(text: str, queryset: Callable[[], QuerySet], state: tuple) -> int:
     return value
 
 
-def _kept(request: HttpRequest, build: Callable[[CatalogueRead], dict]) -> HttpResponse:
-    """The JSON document ``build`` makes, kept per URL and catalogue state (:mod:`portal.response_cache`)
-    as its encoded bytes, with its ETag; 304 when the client holds it already."""
-    read = CatalogueRead(request)
-    if read.not_modified:
-        response = HttpResponse(status=304)
-    else:
-        response = HttpResponse(read.get(lambda: json_bytes(build(read))), content_type=JSON_API)
-    response["ETag"] = read.etag
-    return response
-
-
 @optimade_view
 def structures(request: HttpRequest) -> HttpResponse:
-    return _kept(request, lambda read: _structures_page(request, read.state))
+    return kept_json(request, lambda read: _structures_page(request, read.state), JSON_API)
 
 
 def _ordered_parts(queryset: QuerySet[Entry], order: list) -> list[QuerySet[Entry]]:
@@ -337,7 +325,7 @@ def _structures_page(request: HttpRequest, state: tuple) -> dict:
 
 @optimade_view
 def structure(request: HttpRequest, public_id: str) -> HttpResponse:
-    return _kept(request, lambda read: _structure_document(request, public_id, read.state))
+    return kept_json(request, lambda read: _structure_document(request, public_id, read.state), JSON_API)
 
 
 def _structure_document(request: HttpRequest, public_id: str, state: tuple) -> dict:
