@@ -176,20 +176,27 @@ def test_family_flags_and_round_filter(client, catalogue):
     assert client.get("/api/v1/materials/", {"round": 8}).json()["results"] == []
 
 
-def test_detail_is_exactly_the_serializers_output(client, catalogue):
+def test_detail_is_exactly_the_serializers_output(client, catalogue, tmp_path, lifeo_items):
     """The page is built from .values() rows; it must be what MaterialDetailSerializer makes of the entry,
-    with and without features and a discovery round."""
+    with and without features and a discovery round, and for an ML result (a row in the "all" hull set only)."""
     layered, bulk = Entry.objects.filter(chemsys_id="Li-O")[:2]
     EntryFeatures.objects.create(entry=layered, dimensionality_cheon=2, prototype_key="AB_1")
     EntryFeatures.objects.create(entry=bulk)
     Round.objects.create(number=3, batch=layered.batch)
+    li2o = next(item for item in lifeo_items if item["composition"] == {"Li": 2.0, "O": 1.0})
+    ingest_items(tmp_path, [dict(li2o, entry_id="ml-1")], name="ml", source="ml", method_family="ml")
+    ml = Entry.objects.get(source="ml")
+    assert [
+        s["hull_set"] for s in client.get(f"/api/v1/materials/{ml.public_id}/").json()["stabilities"]
+    ] == ["all"]
     entries = MaterialDetailView.queryset.order_by("id")
-    assert entries.count() == len(catalogue)
+    assert entries.count() == len(catalogue) + 1
     for entry in entries:
         body = client.get(f"/api/v1/materials/{entry.public_id}/").json()
         expected = json.loads(JSONRenderer().render(MaterialDetailSerializer(entry).data))
         assert body == expected and list(body) == list(expected)
-    assert expected["discovery_round"] == 3 and expected["stabilities"]
+    assert expected["discovery_round"] is None and expected["stabilities"]  # the ML entry, last by id
+    assert client.get(f"/api/v1/materials/{layered.public_id}/").json()["discovery_round"] == 3
     assert client.get(f"/api/v1/materials/{layered.public_id}/").json()["features"]["layered"] is True
     assert client.get(f"/api/v1/materials/{bulk.public_id}/").json()["features"]["layered"] is None
 
