@@ -4,7 +4,7 @@ import zlib
 from collections.abc import Iterator
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import FilteredRelation, OuterRef, Prefetch, Q, Subquery
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import HttpResponse, StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
@@ -130,26 +130,16 @@ class MaterialDetailView(RetrieveAPIView):
         """The JSON page from ``.values()`` rows shaped like :class:`serializers.MaterialDetailSerializer` (the
         documented schema) by :func:`serializers.material_detail`; same lookup, permissions and 404 as
         ``get_object``."""
-        # the discovery round that added the entry (through its batch) and its row in each hull set (one join
-        # per hull set: there are few), read with the entry in one query
+        # the discovery round that added the entry (through its batch), read with the entry
         rounds = Round.objects.filter(batch_id=OuterRef("batch_id")).order_by("pk").values("number")[:1]
-        rows = {
-            f"row_{name}": FilteredRelation("stabilities", condition=Q(stabilities__hull_set=name))
-            for name in sorted(HULL_SETS)
-        }
-        columns = [
-            f"row_{name}__{column}" for name in sorted(HULL_SETS) for column in serializers.STABILITY_COLUMNS
-        ]
-        entries = Entry.objects.annotate(round_number=Subquery(rounds), **rows)
-        entries = entries.values(*serializers.MATERIAL_DETAIL_COLUMNS, "round_number", *columns)
+        entries = Entry.objects.annotate(round_number=Subquery(rounds))
+        entries = entries.values(*serializers.MATERIAL_DETAIL_COLUMNS, "round_number")
         row = get_object_or_404(entries, public_id=self.kwargs[self.lookup_field])
         self.check_object_permissions(request, row)
-        stabilities = [
-            {column: row[f"row_{name}__{column}"] for column in serializers.STABILITY_COLUMNS}
-            for name in sorted(HULL_SETS)
-            if row[f"row_{name}__hull_set"] is not None
-        ]
-        return serializers.material_detail(row, stabilities, row["round_number"])
+        stabilities = Stability.objects.filter(entry_id=row["id"]).order_by("hull_set")
+        return serializers.material_detail(
+            row, list(stabilities.values(*serializers.STABILITY_COLUMNS)), row["round_number"]
+        )
 
 
 def _extxyz(structure: Structure, entry: Entry) -> str:
