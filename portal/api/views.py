@@ -20,12 +20,12 @@ from rest_framework.views import APIView
 
 from discovery.models import Round
 from discovery.services import round_cancel, round_create, round_retry
-from hull.filters import EntryFilterSet
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.models import Entry, Stability
 from hull.phase_diagrams import hypothetical_stability, phase_diagram_get
 from hull.search import SORTABLE
 from portal.api import serializers
+from portal.api.filters import EntryFilterSet
 from portal.response_cache import kept_json
 
 STRUCTURE_FORMATS = {

@@ -5,7 +5,7 @@ import django_filters
 import pytest
 from django.http import QueryDict
 
-from hull.filters import EntryFilterSet
+from portal.api.filters import EntryFilterSet
 
 
 class CopyingEntryFilterSet(EntryFilterSet):
