@@ -145,6 +145,17 @@ def search_parts(search: EntrySearch) -> list[QuerySet[Entry]]:
     return [search_entries(search, part=VALUED), search_entries(search, part=UNVALUED)]
 
 
+def value_parts(queryset: QuerySet, column: str, descending: bool, then: list) -> list[QuerySet]:
+    """``queryset`` ordered by ``column`` (nulls last) and then ``then``, as two parts: the rows with a value, in
+    a plain order (no nulls to place, so a descending order matches the ascending index read backwards), then
+    the rows without one, by ``then``."""
+    plain = F(column).desc() if descending else F(column).asc()
+    return [
+        queryset.filter(**{f"{column}__isnull": False}).order_by(plain, *then),
+        queryset.filter(**{f"{column}__isnull": True}).order_by(*then),
+    ]
+
+
 class SearchParts:
     """Consecutive querysets sliced and counted as one ordered list (for ``Paginator`` and offset pages).
 
@@ -237,12 +248,9 @@ def search_entries(search: EntrySearch, *, part: str | None = None) -> QuerySet[
         queryset = queryset.filter(batch_id=search.batch)
     key = search.sort.lstrip("-")
     column = SORTABLE[key]
-    if part == UNVALUED:
-        return queryset.filter(**{f"{column}__isnull": True}).order_by("id")
-    if part == VALUED:
-        # no nulls to place: a plain descending order matches the ascending index read backwards
-        queryset = queryset.filter(**{f"{column}__isnull": False})
-        return queryset.order_by(F(column).desc() if search.sort.startswith("-") else F(column).asc(), "id")
+    if part is not None:
+        valued, unvalued = value_parts(queryset, column, search.sort.startswith("-"), ["id"])
+        return valued if part == VALUED else unvalued
     if search.sort.startswith("-"):
         order = F(column).desc(nulls_last=True)
     else:

@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from hull.models import Entry
-from hull.search import STABILITY_ANNOTATIONS, EntrySearch, SearchParts, search_entries
+from hull.search import STABILITY_ANNOTATIONS, EntrySearch, SearchParts, search_entries, value_parts
 from portal.api.throttling import AnonThrottle, UserThrottle
 from portal.optimade import filters, references, resources
 from portal.response_cache import json_bytes, kept_json
@@ -288,12 +288,7 @@ def _ordered_parts(queryset: QuerySet[Entry], order: list) -> list[QuerySet[Entr
     which the single query puts last but had to join every row of the filter to find."""
     first = order[0]
     if len(order) > 1 and isinstance(first, OrderBy) and first.expression.name in STABILITY_ANNOTATIONS:
-        name = first.expression.name
-        plain = F(name).desc() if first.descending else F(name).asc()  # no nulls in the first part
-        return [
-            queryset.filter(**{f"{name}__isnull": False}).order_by(plain, *order[1:]),
-            queryset.filter(**{f"{name}__isnull": True}).order_by(*order[1:]),
-        ]
+        return value_parts(queryset, first.expression.name, first.descending, order[1:])
     return [queryset.order_by(*order)]
 
 
