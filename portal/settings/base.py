@@ -83,6 +83,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
+else:
+    # Parameters travel apart from the query text, so that psycopg prepares a query the connection has run a few
+    # times (its prepare_threshold) and PostgreSQL plans it once instead of on every request.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "server_side_binding", env.bool("DJANGO_DB_SERVER_SIDE_BINDING", default=True)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
