@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import OuterRef, Prefetch, Subquery
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
@@ -14,12 +14,13 @@ from pymatgen.core import Structure
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.generics import RetrieveAPIView, get_object_or_404
+from rest_framework.generics import RetrieveAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from discovery.models import Round
 from discovery.services import round_cancel, round_create, round_retry
+from hull.compiled_reads import CompiledRead
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.models import Entry, Stability
 from hull.phase_diagrams import hypothetical_stability, phase_diagram_get
@@ -130,16 +131,31 @@ class MaterialDetailView(RetrieveAPIView):
         """The JSON page from ``.values()`` rows shaped like :class:`serializers.MaterialDetailSerializer` (the
         documented schema) by :func:`serializers.material_detail`; same lookup, permissions and 404 as
         ``get_object``."""
-        # the discovery round that added the entry (through its batch), read with the entry
-        rounds = Round.objects.filter(batch_id=OuterRef("batch_id")).order_by("pk").values("number")[:1]
-        entries = Entry.objects.annotate(round_number=Subquery(rounds))
-        entries = entries.values(*serializers.MATERIAL_DETAIL_COLUMNS, "round_number")
-        row = get_object_or_404(entries, public_id=self.kwargs[self.lookup_field])
+        rows = MATERIAL_ROW.rows(self.kwargs[self.lookup_field])
+        if not rows:
+            raise Http404
+        row = rows[0]
         self.check_object_permissions(request, row)
-        stabilities = Stability.objects.filter(entry_id=row["id"]).order_by("hull_set")
-        return serializers.material_detail(
-            row, list(stabilities.values(*serializers.STABILITY_COLUMNS)), row["round_number"]
-        )
+        return serializers.material_detail(row, STABILITY_ROWS.rows(row["id"]), row["round_number"])
+
+
+def _material_row(public_id: str):
+    """A material's columns by public id, with the discovery round that added it (through its batch)."""
+    rounds = Round.objects.filter(batch_id=OuterRef("batch_id")).order_by("pk").values("number")[:1]
+    entries = Entry.objects.annotate(round_number=Subquery(rounds)).filter(public_id=public_id)
+    return entries.values(*serializers.MATERIAL_DETAIL_COLUMNS, "round_number")
+
+
+# A material's page reads the same two queries for any material: compiled once (hull/compiled_reads.py).
+MATERIAL_ROW = CompiledRead(_material_row, marker="\0public-id")
+STABILITY_ROWS = CompiledRead(
+    lambda entry_id: (
+        Stability.objects.filter(entry_id=entry_id)
+        .order_by("hull_set")
+        .values(*serializers.STABILITY_COLUMNS)
+    ),
+    marker=-7_654_321,
+)
 
 
 def _extxyz(structure: Structure, entry: Entry) -> str:

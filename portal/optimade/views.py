@@ -21,6 +21,7 @@ from django.db.models import F, OrderBy, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
+from hull.compiled_reads import CompiledRead
 from hull.models import Entry
 from hull.search import STABILITY_ANNOTATIONS, EntrySearch, SearchParts, search_entries, value_parts
 from portal.api.throttling import AnonThrottle, UserThrottle
@@ -217,6 +218,13 @@ def _structures() -> QuerySet[Entry]:
     return search_entries(EntrySearch()).filter(structure__isnull=False).order_by()
 
 
+# A structure by its id is the same query for any id: compiled once (hull/compiled_reads.py).
+STRUCTURE_ROW = CompiledRead(
+    lambda public_id: _structures().filter(public_id=public_id).values(*resources.COLUMNS),
+    marker="\0public-id",
+)
+
+
 def _int_param(request: HttpRequest, name: str, default: int, minimum: int) -> int:
     raw = request.GET.get(name)
     if raw in (None, ""):
@@ -325,9 +333,10 @@ def structure(request: HttpRequest, public_id: str) -> HttpResponse:
 
 def _structure_document(request: HttpRequest, public_id: str, state: tuple) -> dict:
     wanted, warnings = _response_fields(request, resources.fields())
-    row = _structures().filter(public_id=public_id).values(*resources.COLUMNS).first()
-    if row is None:
+    rows = STRUCTURE_ROW.rows(public_id)
+    if not rows:
         raise OptimadeError(404, "Not Found", f"no structure with id {public_id!r}")
+    row = rows[0]
     meta = _meta(request, data_returned=1, data_available=_count("", _structures, state))
     if warnings:
         meta["warnings"] = warnings
