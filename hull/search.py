@@ -7,10 +7,11 @@ the stability of the chosen hull set (``e_above_hull``, ``formation_energy_per_a
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 from django.db.models import F, FilteredRelation, Q, QuerySet
 
+from hull.compiled_reads import ELEMENT_MARKERS, Marks
 from hull.errors import CatalogueError
 from hull.formulas import normalise_anonymous_formula, parse_composition, parse_elements
 from hull.hull_sets import DEFAULT_HULL_SET
@@ -256,6 +257,60 @@ def search_entries(search: EntrySearch, *, part: str | None = None) -> QuerySet[
     else:
         order = F(column).asc(nulls_last=True)
     return queryset.order_by(order, "id")
+
+
+# The values of a search that reach the SQL unchanged, as parameters: they may be markers of a compiled read
+# (hull/compiled_reads.py). The other values shape the query's text (a formula is reduced, a system split).
+MARKED_VALUES = (
+    "nelements_min",
+    "nelements_max",
+    "nsites_min",
+    "nsites_max",
+    "e_above_hull_min",
+    "e_above_hull_max",
+    "formation_energy_min",
+    "formation_energy_max",
+    "band_gap_min",
+    "band_gap_max",
+    "spacegroup_number",
+    "spacegroup_symbol",
+    "anonymous_formula",
+    "batch",
+)
+MARKED_LISTS = ("source", "method")
+MARKED_ELEMENTS = ("elements", "elements_any", "exclude_elements")
+
+
+def marked_search(search: EntrySearch, marks: Marks) -> EntrySearch | None:
+    """``search`` with the values that reach the SQL unchanged replaced by ``marks``' markers, for a read compiled
+    per shape; ``None`` where it cannot be: elements beside a chemical system (both make one "contains all" list,
+    whose repeats are dropped), a marker element among the elements that stay, or too many elements to mark."""
+    if search.chemsys and search.elements:
+        return None
+    staying = set(search.elements_only) | set(_chemsys_parts(search.chemsys)[0] if search.chemsys else ())
+    if staying & set(ELEMENT_MARKERS):
+        return None
+    changes: dict = {}
+    for name in MARKED_VALUES:
+        value = getattr(search, name)
+        changes[name] = marks.value(value) if value not in ("", None) else value
+    for name in MARKED_LISTS:
+        changes[name] = [marks.value(value) for value in getattr(search, name)]
+    try:
+        for name in MARKED_ELEMENTS:
+            changes[name] = [marks.element(symbol) for symbol in getattr(search, name)]
+    except StopIteration:
+        return None
+    return replace(search, **changes)
+
+
+def search_shape(search: EntrySearch) -> tuple:
+    """A hashable summary of every field of ``search`` (a marked search's shape)."""
+    return tuple(
+        (spec.name, tuple(value) if isinstance(value, list) else value)
+        for spec in fields(search)
+        for value in [getattr(search, spec.name)]
+    )
 
 
 def _chemsys_parts(text: str) -> tuple[list[str], int]:

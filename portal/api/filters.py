@@ -22,6 +22,7 @@ from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
 from discovery.models import Round
+from hull.compiled_reads import Marks
 from hull.errors import CatalogueError
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.models import Entry
@@ -32,6 +33,7 @@ ANONYMOUS_FORMULA = re.compile(r"([A-Z][a-z]*([0-9]+(\.[0-9]+)?)?)+", re.ASCII)
 LI_CONDUCTOR_ANIONS = ("O", "S", "Se", "F", "Cl", "Br", "I", "N", "P")
 REDOX_ACTIVE_METALS = ("Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Mo", "W", "Nb")
 LI_CONDUCTOR_MAX_E_ABOVE_HULL = 0.05  # eV/atom
+API_ONLY = ("layered", "li_conductor", "li_conductor_max_e_above_hull", "round")
 
 # The API's default order is by id: new entries (a round ingesting) land after every cursor, so paging is
 # exactly stable. Sorting by a stability value follows the live hull: an entry whose energy above hull changes
@@ -111,14 +113,14 @@ class EntryFilterSet(django_filters.FilterSet):
 
         ``queryset`` (the view's) is ignored on purpose: the search builds the annotated queryset itself.
         """
-        return self._api_only(search_entries(self.search_of(self.data.copy())))
+        return self.api_only(search_entries(self.search_of(self.data.copy())))
 
     @property
     def parts(self) -> list[QuerySet[Entry]]:
         """The results as :func:`hull.search.search_parts` splits them, each with the API-only filters."""
         if not self.is_valid():
             return [self.qs]  # raises the form's errors as ``qs`` does
-        return [self._api_only(part) for part in search_parts(self.search_of(self.data.copy()))]
+        return [self.api_only(part) for part in search_parts(self.search_of(self.data.copy()))]
 
     def search_of(self, params) -> EntrySearch:
         """The shared search the parameters name (``sort`` defaults to :data:`DEFAULT_SORT`)."""
@@ -131,8 +133,24 @@ class EntryFilterSet(django_filters.FilterSet):
             raise CatalogueError(f"{anonymous!r} is not an anonymous formula (expected e.g. A2B or ABC3)")
         return EntrySearch.from_params(params)
 
-    def _api_only(self, result: QuerySet[Entry]) -> QuerySet[Entry]:
-        data = self.form.cleaned_data
+    def api_data(self, marks: Marks | None = None) -> dict | None:
+        """The cleaned values of the API-only filters; with ``marks``, the hull distance of the Li-conductor
+        screen as a marker (hull/compiled_reads.py), and ``None`` where a filter cannot be compiled (a round is
+        looked up while the query is built)."""
+        data = {name: self.form.cleaned_data.get(name) for name in API_ONLY}
+        limit = data["li_conductor_max_e_above_hull"]
+        if limit is not None:
+            data["li_conductor_max_e_above_hull"] = float(limit)
+        if marks is None:
+            return data
+        if data["round"] is not None:
+            return None
+        data["li_conductor_max_e_above_hull"] = marks.value(data["li_conductor_max_e_above_hull"])
+        return data
+
+    def api_only(self, result: QuerySet[Entry], data: dict | None = None) -> QuerySet[Entry]:
+        """``result`` with the API-only filters applied: the request's, or those of ``data`` (:meth:`api_data`)."""
+        data = self.api_data() if data is None else data
         if data.get("layered") is not None:
             condition = Q(features__dimensionality_cheon=2)
             result = (
@@ -143,7 +161,7 @@ class EntryFilterSet(django_filters.FilterSet):
         if data.get("li_conductor") is not None:
             limit = data.get("li_conductor_max_e_above_hull")
             condition = li_conductor_q(
-                max_e_above_hull=float(limit) if limit is not None else LI_CONDUCTOR_MAX_E_ABOVE_HULL
+                max_e_above_hull=limit if limit is not None else LI_CONDUCTOR_MAX_E_ABOVE_HULL
             )
             result = result.filter(condition) if data["li_conductor"] else result.exclude(condition)
         if data.get("round") is not None:

@@ -29,17 +29,14 @@ class KeysetCursorPagination(BasePagination):
     def paginate_queryset(self, queryset: QuerySet | list[QuerySet], request, view=None):
         """A page of ``queryset``, or of consecutive parts (:func:`hull.search.search_parts`: rows with a value
         of the sort key, then rows without one, by id), as if they were one queryset."""
-        self.request = request
-        self.page_size_now = self._page_size(request)
+        cursor = self.start(request)
         parts = queryset if isinstance(queryset, list) else [queryset]
         if len(parts) > 2:
             raise ImproperlyConfigured("cursor pagination pages one queryset, or the two parts of a search")
         column, descending = self.ordering_of(parts[0], nulls_absent=len(parts) == 2)
-        cursor = self._decode(request.query_params.get(self.cursor_query_param))
         wanted = self.page_size_now + 1
         if len(parts) == 1:
-            first = parts[0] if cursor is None else parts[0].filter(self._after(column, descending, cursor))
-            rows = list(first[:wanted])
+            rows = list(self.page_queryset(parts[0], cursor))
         else:
             valued, unvalued = parts
             if self.ordering_of(unvalued) != (None, False):
@@ -55,6 +52,22 @@ class KeysetCursorPagination(BasePagination):
                     unvalued if cursor is None or cursor[0] is not None else unvalued.filter(pk__gt=cursor[1])
                 )
                 rows += list(rest[: wanted - len(rows)])
+        return self.page_of(rows, column)
+
+    def start(self, request) -> tuple | None:
+        """Read the request's page size and cursor (404 for a bad cursor, 400 for a bad size); the cursor."""
+        self.request = request
+        self.page_size_now = self._page_size(request)
+        return self._decode(request.query_params.get(self.cursor_query_param))
+
+    def page_queryset(self, queryset: QuerySet, cursor: tuple | None) -> QuerySet:
+        """The rows of a page of ``queryset`` after ``cursor``, and one more (whether a next page exists)."""
+        column, descending = self.ordering_of(queryset)
+        after = queryset if cursor is None else queryset.filter(self._after(column, descending, cursor))
+        return after[: self.page_size_now + 1]
+
+    def page_of(self, rows: list, column: str | None) -> list:
+        """The page's rows of ``rows`` (a page and one more, sorted by ``column`` and id); sets the next cursor."""
         self.has_next = len(rows) > self.page_size_now
         rows = rows[: self.page_size_now]
         self.next_cursor = None

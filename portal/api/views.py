@@ -20,11 +20,19 @@ from rest_framework.views import APIView
 
 from discovery.models import Round
 from discovery.services import round_cancel, round_create, round_retry
-from hull.compiled_reads import CompiledRead
+from hull.compiled_reads import CompiledRead, CompiledShapes, Marks
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.models import Entry, Stability
 from hull.phase_diagrams import hypothetical_stability, phase_diagram_get
-from hull.search import SORTABLE
+from hull.search import (
+    SORTABLE,
+    EntrySearch,
+    marked_search,
+    search_entries,
+    search_parts,
+    search_shape,
+    sorts_by_missing_row,
+)
 from portal.api import serializers
 from portal.api.filters import EntryFilterSet
 from portal.response_cache import kept_json
@@ -66,7 +74,7 @@ class MaterialViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         filterset = DjangoFilterBackend().get_filterset(request, self.get_queryset(), self)
         if not filterset.is_valid():
             raise translate_validation(filterset.errors)
-        parts = filterset.parts  # one queryset, or two where a stability sort meets entries without a row
+        search = filterset.search_of(filterset.data.copy())
         known = serializers.MaterialSerializer.Meta.fields
         asked = request.query_params.get("fields")
         if asked:  # checked after the page: unknown names are a 400 then
@@ -74,11 +82,54 @@ class MaterialViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         else:
             shown = [name for name in known if name not in serializers.MaterialSerializer.optional_fields]
         # the sort keys too: the page's cursor is made from the last row's sort value
-        columns = dict.fromkeys([*serializers.material_columns(shown), *SORTABLE.values()])
-        page = self.paginate_queryset([part.values(*columns) for part in parts])
+        columns = tuple(dict.fromkeys([*serializers.material_columns(shown), *SORTABLE.values()]))
+        page = self._compiled_page(filterset, search, columns)
+        if page is None:
+            # one queryset, or two where a stability sort meets entries without a row
+            parts = [filterset.api_only(part) for part in search_parts(search)]
+            page = self.paginate_queryset([part.values(*columns) for part in parts])
         fields = serializers.material_fields(request)
         hull_set = request.query_params.get("hull_set", DEFAULT_HULL_SET)
         return self.get_paginated_response(serializers.material_rows(page, fields, hull_set)).data
+
+    def _compiled_page(
+        self, filterset: EntryFilterSet, search: EntrySearch, columns: tuple[str, ...]
+    ) -> "list[dict] | None":
+        """The page read through SQL compiled per shape (hull/compiled_reads.py): the search, the API-only
+        filters and the cursor built once with markers for their numbers, elements and names, then run with the
+        request's. ``None`` where the page is read in two parts or cannot be compiled."""
+        paginator = self.paginator
+        cursor = paginator.start(self.request)
+        if sorts_by_missing_row(search):
+            return None
+        marks = Marks()
+        marked = marked_search(search, marks)
+        api = filterset.api_data(marks)
+        if marked is None or api is None:
+            return None
+        if cursor is not None:  # a text value stays in the shape: a number in text is read as one by the ORM
+            value = cursor[0] if isinstance(cursor[0], str) else marks.value(cursor[0])
+            cursor = (value, marks.value(cursor[1]))
+        key = (
+            search_shape(marked),
+            tuple(api.items()),
+            cursor,
+            paginator.page_size_now,
+            columns,
+        )
+
+        def build():
+            part = filterset.api_only(search_entries(marked), api).values(*columns)
+            return paginator.page_queryset(part, cursor)
+
+        compiled = LIST_PAGES.get(key, marks, build)
+        if compiled is None:
+            return None
+        return paginator.page_of(compiled.rows(marks.values), SORTABLE[search.sort.lstrip("-")])
+
+
+# List pages by shape, compiled once per process (hull/compiled_reads.py)
+LIST_PAGES = CompiledShapes()
 
 
 class MaterialDetailView(RetrieveAPIView):

@@ -1,0 +1,116 @@
+"""List pages read through SQL compiled per shape (portal/api/views.py, hull/compiled_reads.py) are the pages the
+ORM reads, byte for byte, for random searches over the real Li-Fe-O space; a shape compiled once serves
+other values (numbers, elements, names, cursors) correctly."""
+
+import random
+
+import pytest
+from rest_framework.test import APIClient
+
+from hull.compiled_reads import Marks
+from hull.search import EntrySearch, marked_search, search_entries, search_shape
+from portal.api import views
+
+pytestmark = pytest.mark.django_db
+
+ELEMENTS = ["Li", "Fe", "O"]
+SORTS = ["id", "-id", "e_above_hull", "-formation_energy_per_atom", "nsites", "-energy_per_atom", "formula"]
+
+
+def random_params(rng: random.Random) -> dict:
+    params: dict = {"page_size": str(rng.choice([3, 7, 50]))}
+    for name in ("elements", "elements_any", "exclude_elements"):
+        if rng.random() < 0.35:
+            params[name] = ",".join(rng.sample(ELEMENTS, rng.randint(1, 2)))
+    if rng.random() < 0.2:
+        params["elements_only"] = ",".join(rng.sample(ELEMENTS, 2))
+    for low, high, top in (
+        ("e_above_hull_min", "e_above_hull_max", 0.4),
+        ("formation_energy_min", "formation_energy_max", 0.0),
+        ("nsites_min", "nsites_max", None),
+    ):
+        if rng.random() < 0.3:
+            if top is None:
+                params[low], params[high] = str(rng.randint(1, 6)), str(rng.randint(6, 30))
+            else:
+                params[high] = str(round(rng.uniform(top - 2.5, top), 4))
+                if rng.random() < 0.5:
+                    params[low] = str(round(float(params[high]) - rng.uniform(0.01, 2.0), 4))
+    if rng.random() < 0.2:
+        params["is_stable"] = rng.choice(["true", "false"])
+    if rng.random() < 0.2:
+        params["hull_set"] = "all"
+    if rng.random() < 0.15:
+        params["li_conductor"] = "true"
+        params["li_conductor_max_e_above_hull"] = str(round(rng.uniform(0.0, 0.3), 3))
+    if rng.random() < 0.1:
+        params["source"] = "mp"
+    params["sort"] = rng.choice(SORTS)
+    return params
+
+
+def pages(client: APIClient, params: dict) -> list[bytes]:
+    """Every page's body, following the cursors."""
+    bodies, response = [], client.get("/api/v1/materials/", params)
+    while True:
+        assert response.status_code == 200, response.content
+        assert len(bodies) < 200, f"the cursors of {params} do not come to an end"
+        bodies.append(response.content)
+        next_url = response.json()["next"]
+        if not next_url:
+            return bodies
+        response = client.get(next_url)
+
+
+def test_compiled_pages_equal_the_orm_pages(catalogue, monkeypatch, settings):
+    settings.PORTAL_RESPONSE_CACHE_SECONDS = 0
+    client = APIClient()
+    rng = random.Random(20261206)
+    cases = [random_params(rng) for _ in range(60)]
+    views.LIST_PAGES.clear()
+    compiled = [pages(client, params) for params in cases]
+    assert len(views.LIST_PAGES._kept) > 10
+    assert any(value is not None for value in views.LIST_PAGES._kept.values())
+    monkeypatch.setattr(views.LIST_PAGES, "get", lambda *args, **kwargs: None)  # the ORM path
+    orm = [pages(client, params) for params in cases]
+    for params, got, expected in zip(cases, compiled, orm, strict=True):
+        assert got == expected, params
+    assert sum(len(bodies) for bodies in orm) > len(cases)  # cursors were followed
+
+
+def test_one_shape_serves_other_values(catalogue, settings):
+    """The same shape with other numbers and elements: the second request reuses the compiled SQL and gets its
+    own rows (the ids of the shared search), not the first request's."""
+    settings.PORTAL_RESPONSE_CACHE_SECONDS = 0
+    client = APIClient()
+    views.LIST_PAGES.clear()
+    first = {"elements": "Li", "e_above_hull_max": "0.02", "page_size": "500"}
+    second = {"elements": "Fe", "e_above_hull_max": "0.3", "page_size": "500"}
+    got = {}
+    for params in (first, second):
+        response = client.get("/api/v1/materials/", params)
+        assert response.status_code == 200
+        got[params["elements"]] = [row["public_id"] for row in response.json()["results"]]
+    assert len(views.LIST_PAGES._kept) == 1  # one shape, compiled once
+    for params in (first, second):
+        search = EntrySearch.from_params({**params, "sort": "id"})
+        expected = list(search_entries(search).values_list("public_id", flat=True))
+        assert got[params["elements"]] == expected
+    assert got["Li"] != got["Fe"] and got["Li"] and got["Fe"]
+
+
+def test_values_that_shape_the_query_stay_in_the_key():
+    """A formula, a chemical system, ``elements_only``, the sort and flags are part of the shape; numbers and
+    elements are markers."""
+    marks = Marks()
+    search = EntrySearch(formula="Li2O", elements_only=["Li", "O"], e_above_hull_max=0.1, elements=["O"])
+    marked = marked_search(search, marks)
+    assert marked.formula == "Li2O" and marked.elements_only == ["Li", "O"]
+    assert marked.e_above_hull_max != 0.1 and marked.elements != ["O"]
+    assert marks.values == [0.1, "O"]
+    other = marked_search(
+        EntrySearch(formula="Li2O", elements_only=["Li", "O"], e_above_hull_max=0.3, elements=["Li"]), Marks()
+    )
+    assert search_shape(marked) == search_shape(other)
+    assert marked_search(EntrySearch(chemsys="Li-*", elements=["O"]), Marks()) is None
+    assert marked_search(EntrySearch(elements_only=["Og", "Li"]), Marks()) is None
