@@ -26,7 +26,7 @@ from hull.compiled_reads import Marks
 from hull.errors import CatalogueError
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.models import Entry
-from hull.search import SORTABLE, EntrySearch, search_entries, search_parts
+from hull.search import SORTABLE, EntrySearch, search_entries
 from hull.selectors import chemsys_with_elements
 
 ANONYMOUS_FORMULA = re.compile(r"([A-Z][a-z]*([0-9]+(\.[0-9]+)?)?)+", re.ASCII)
@@ -114,13 +114,6 @@ class EntryFilterSet(django_filters.FilterSet):
         ``queryset`` (the view's) is ignored on purpose: the search builds the annotated queryset itself.
         """
         return self.api_only(search_entries(self.search_of(self.data.copy())))
-
-    @property
-    def parts(self) -> list[QuerySet[Entry]]:
-        """The results as :func:`hull.search.search_parts` splits them, each with the API-only filters."""
-        if not self.is_valid():
-            return [self.qs]  # raises the form's errors as ``qs`` does
-        return [self.api_only(part) for part in search_parts(self.search_of(self.data.copy()))]
 
     def search_of(self, params) -> EntrySearch:
         """The shared search the parameters name (``sort`` defaults to :data:`DEFAULT_SORT`)."""
