@@ -23,6 +23,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 from django.db.models.query import ValuesIterable
@@ -65,12 +66,16 @@ class Compiled:
 
 def compile_values(queryset: QuerySet, markers: list, using: str = DEFAULT_DB_ALIAS) -> Compiled | None:
     """``queryset`` (a ``.values()`` queryset) compiled, with the parameters that are ``markers[i]`` taking the
-    i-th value of :meth:`Compiled.rows`; ``None`` where a marker is not among the parameters."""
+    i-th value of :meth:`Compiled.rows`; ``None`` where a marker is not among the parameters or the query can
+    match nothing."""
     if queryset._iterable_class is not ValuesIterable:
         raise ValueError("a compiled read must be a .values() queryset (its rows are dicts by column name)")
     query = queryset.query
     compiler = query.get_compiler(using)
-    sql, params = compiler.as_sql()
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:  # a condition that nothing meets (the ORM answers it without a query)
+        return None
     index_of = {_marker_key(marker): index for index, marker in enumerate(markers)}
     slots = []
     for position, param in enumerate(params):

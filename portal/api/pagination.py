@@ -13,6 +13,7 @@ import json
 from datetime import datetime
 
 from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import F, OrderBy, Q, QuerySet
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import BasePagination
@@ -46,7 +47,7 @@ class KeysetCursorPagination(BasePagination):
                 after = (
                     None if cursor is None else self._after(column, descending, cursor, nulls_follow=False)
                 )
-                rows = list((valued if after is None else valued.filter(after))[:wanted])
+                rows = list((valued if after is None else self._filtered(valued, after))[:wanted])
             if len(rows) < wanted:
                 rest = (
                     unvalued if cursor is None or cursor[0] is not None else unvalued.filter(pk__gt=cursor[1])
@@ -63,8 +64,18 @@ class KeysetCursorPagination(BasePagination):
     def page_queryset(self, queryset: QuerySet, cursor: tuple | None) -> QuerySet:
         """The rows of a page of ``queryset`` after ``cursor``, and one more (whether a next page exists)."""
         column, descending = self.ordering_of(queryset)
-        after = queryset if cursor is None else queryset.filter(self._after(column, descending, cursor))
+        after = (
+            queryset if cursor is None else self._filtered(queryset, self._after(column, descending, cursor))
+        )
         return after[: self.page_size_now + 1]
+
+    @staticmethod
+    def _filtered(queryset: QuerySet, after: Q) -> QuerySet:
+        """``queryset`` after a cursor: 404 for a cursor whose value does not fit the sort key (made by hand)."""
+        try:
+            return queryset.filter(after)
+        except (ValueError, TypeError, DjangoValidationError) as exc:
+            raise NotFound("invalid cursor") from exc
 
     def page_of(self, rows: list, column: str | None) -> list:
         """The page's rows of ``rows`` (a page and one more, sorted by ``column`` and id); sets the next cursor."""

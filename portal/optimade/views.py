@@ -328,6 +328,8 @@ def _structures_page(request: HttpRequest, state: tuple) -> dict:
 
 @optimade_view
 def structure(request: HttpRequest, public_id: str) -> HttpResponse:
+    if "\x00" in public_id:  # no id has one, and PostgreSQL refuses the character in a query
+        raise OptimadeError(404, "Not Found", f"no structure with id {public_id!r}")
     return kept_json(request, lambda read: _structure_document(request, public_id, read.state), JSON_API)
 
 

@@ -2,6 +2,8 @@
 ORM reads, byte for byte, for random searches over the real Li-Fe-O space; a shape compiled once serves
 other values (numbers, elements, names, cursors) correctly."""
 
+import base64
+import json
 import random
 
 import pytest
@@ -114,3 +116,34 @@ def test_values_that_shape_the_query_stay_in_the_key():
     assert search_shape(marked) == search_shape(other)
     assert marked_search(EntrySearch(chemsys="Li-*", elements=["O"]), Marks()) is None
     assert marked_search(EntrySearch(elements_only=["Og", "Li"]), Marks()) is None
+
+
+def cursor_of(payload: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "count"),
+    [
+        ({"nelements_min": "99999999999999999999999"}, 200, 0),  # the ORM answers "nothing" without a query
+        ({"nelements_max": "99999999999999999999999", "elements": "Li"}, 200, None),
+        ({"elements": "Li", "nsites_min": "-3"}, 200, None),
+        ({"elements": "Li", "cursor": cursor_of({"v": "0.5", "id": 5})}, 404, None),  # text for an id
+        ({"sort": "e_above_hull", "is_stable": "true", "cursor": cursor_of({"v": "x", "id": 5})}, 404, None),
+        ({"sort": "nsites", "cursor": cursor_of({"v": 2.5e300, "id": 5})}, 200, 0),
+    ],
+)
+def test_odd_values_answer_as_the_orm_does(catalogue, settings, params, status, count):
+    settings.PORTAL_RESPONSE_CACHE_SECONDS = 0
+    response = APIClient().get("/api/v1/materials/", params)
+    assert response.status_code == status, response.content
+    if status == 200 and count is not None:
+        assert len(response.json()["results"]) == count
+    if status == 200 and count is None:
+        assert response.json()["results"]
+
+
+def test_a_structure_id_with_a_nul_character_is_not_found(catalogue):
+    response = APIClient().get("/optimade/v1/structures/mdp-1%00")
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["status"] == "404"
