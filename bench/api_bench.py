@@ -325,6 +325,31 @@ def measure_wrk(base: str, paths: list[str], clients: int, seconds: float) -> di
     return result
 
 
+def cpu_seconds(server_pid: int) -> tuple[float, float]:
+    """CPU seconds used so far by the server (gunicorn and its workers) and by this machine's PostgreSQL
+    processes, from /proc (zeros elsewhere). Per request, they show where a scenario's CPU goes."""
+    if not os.path.isdir("/proc"):
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    server = database = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()  # state, ppid, ..., utime (12th), stime (13th)
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if server_pid in (int(entry), int(fields[1])):
+            server += used
+        elif name.startswith("postgres"):
+            database += used
+    return server, database
+
+
 def distinct_lists(rng: random.Random, n: int) -> tuple[list[str], list[str]]:
     """``n`` OPTIMADE and ``n`` REST list paths, each with a random element pair and hull-distance threshold."""
     from bench.synthetic import ELEMENTS
@@ -439,9 +464,9 @@ def main() -> None:
         )
         head = (
             f"{'scenario':46s} {'client':>6s} {'conns':>5s} {'n':>5s} {'p50 ms':>7s} {'p95 ms':>7s} "
-            f"{'max ms':>7s} {'req/s':>6s}"
+            f"{'max ms':>7s} {'req/s':>6s} {'srv ms':>6s} {'db ms':>6s}"
         )
-        print(head, "errors")
+        print(head, "errors")  # srv ms, db ms: CPU per request of the server's processes and of PostgreSQL's
         for label, paths in scenarios.items():
             if args.only and not any(word.lower() in label.lower() for word in args.only):
                 continue
@@ -452,6 +477,7 @@ def main() -> None:
             for kind in kinds:
                 for clients in (1, args.clients):
                     start = used if label in distinct else 0
+                    cpu_before = cpu_seconds(server.pid)
                     if kind == "python":
                         count = args.requests if clients > 1 else min(40, args.requests)
                         result = measure(urls[start : start + count], clients)
@@ -460,10 +486,14 @@ def main() -> None:
                         sent = paths[start : -args.clients * 2] if label in distinct else paths
                         result = measure_wrk(base, sent, clients, seconds)
                     used += result["requests"]
+                    srv, db = (
+                        1000 * (after - before) / max(1, result["requests"])
+                        for after, before in zip(cpu_seconds(server.pid), cpu_before, strict=True)
+                    )
                     print(
                         f"{label:46s} {kind:>6s} {clients:5d} {result['requests']:5d} {result['p50_ms']:7.1f} "
                         f"{result['p95_ms']:7.1f} {result['max_ms']:7.1f} {result['req_per_s']:6.1f} "
-                        f"{result['errors']}",
+                        f"{srv:6.2f} {db:6.2f} {result['errors']}",
                         flush=True,
                     )
                     if result["first_error"]:
