@@ -45,6 +45,9 @@ class Compiled:
     converters: tuple
 
     def rows(self, values: list, using: str = DEFAULT_DB_ALIAS) -> list[dict]:
+        """The rows of the SQL run with ``values`` in the markers' places, converted as ``.values()`` converts
+        them. The converters were taken from the compiling thread's connection; they read only its settings (the
+        time zone), and each call hands them the calling thread's connection."""
         params = list(self.params)
         for position, index in self.slots:
             params[position] = values[index]

@@ -288,7 +288,7 @@ def marked_search(search: EntrySearch, marks: Marks) -> EntrySearch | None:
     if search.chemsys and search.elements:
         return None
     staying = set(search.elements_only) | set(_chemsys_parts(search.chemsys)[0] if search.chemsys else ())
-    if staying & set(ELEMENT_MARKERS):
+    if staying.intersection(ELEMENT_MARKERS):
         return None
     changes: dict = {}
     for name in MARKED_VALUES:

@@ -1,11 +1,11 @@
 """Catalogue reads served again, unchanged, while the catalogue has not changed.
 
-A public read of the catalogue (a REST list page or material, a phase diagram, an OPTIMADE page or structure, the
-search page's results) depends only on its absolute URL and on the stored catalogue. The catalogue changes only through the hull
-services, each of which moves :func:`hull.selectors.catalogue_state` in the transaction of its write. So a
-response is kept in Django's cache (a per-process memory cache by default, Redis where ``CACHE_URL`` names it)
-under its URL and that state, read before the data, and served as long as the state stays; the next read after a
-write finds a new key. ``PORTAL_RESPONSE_CACHE_SECONDS`` bounds how long anything written outside the services
+A public read of the catalogue (a REST list page or material, a phase diagram, an OPTIMADE page or structure,
+the search page's results) depends only on its absolute URL and on the stored catalogue. The catalogue changes
+only through the hull services, each of which moves :func:`hull.selectors.catalogue_state` in the transaction
+of its write. So a response is kept in Django's cache (a per-process memory cache by default, Redis where
+``CACHE_URL`` names it) under its URL and that state, read before the data, and served as long as the state
+stays; the next read after a write finds a new key. ``PORTAL_RESPONSE_CACHE_SECONDS`` bounds how long anything written outside the services
 (an admin edit) can be served stale; 0 turns the cache off.
 
 The key doubles as a strong ETag: a client that sends it back in ``If-None-Match`` gets ``304 Not Modified``.

@@ -50,7 +50,7 @@ def test_rows_equal_the_querysets_for_every_value(catalogue):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_each_thread_compiles_for_its_own_connection(li_o_file):
+def test_a_read_compiled_in_one_thread_serves_another(li_o_file):
     ingest_file(path=li_o_file)
     read = CompiledRead(by_public_id, marker="\0id")
     public_ids = list(Entry.objects.order_by("id").values_list("public_id", flat=True)[:20])
