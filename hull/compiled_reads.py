@@ -20,7 +20,7 @@ the ORM as before.
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -65,6 +65,10 @@ class Compiled:
                 record[position] = item
             rows.append(dict(zip(self.names, record, strict=True)))
         return rows
+
+    def counting(self) -> "Compiled":
+        """The number of this read's rows, as one row ``{"n": number}`` (its SQL counted as a subquery)."""
+        return replace(self, sql=f"SELECT COUNT(*) FROM ({self.sql}) AS counted", names=("n",), converters=())
 
 
 def compile_values(queryset: QuerySet, markers: list, using: str = DEFAULT_DB_ALIAS) -> Compiled | None:

@@ -14,7 +14,7 @@ value is unknown, so every comparison on them is false and ``IS UNKNOWN`` is tru
 
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -22,6 +22,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.db import connection
 from django.db.models import F, Q, Value
+from django.db.models.expressions import BaseExpression
 from django.db.models.functions import Left, Right, StrIndex
 from django.db.models.lookups import Exact, GreaterThan
 from django.utils.dateparse import parse_datetime
@@ -34,6 +35,7 @@ from optimade.filterparser.lark_parser import AVAILABLE_PARSERS
 from optimade.models import StructureResourceAttributes
 from pymatgen.core import Composition, Element
 
+from hull.compiled_reads import ELEMENT_MARKERS, Marks
 from hull.search import ROW_CHEMSYS, STABILITY_ANNOTATIONS
 from hull.selectors import chemsys_with_elements
 
@@ -101,6 +103,31 @@ def parse_filter(
 
     ``unknown`` answers for properties whose value is unknown (other providers' fields, standard fields we do
     not serve); by default comparisons on them match nothing."""
+    return resolved(_transformed(text, fields, unknown or UnknownField(), everything))
+
+
+@dataclass(frozen=True)
+class MarkedFilter:
+    """A filter's condition twice: with the request's values (``real``) and with markers in their place
+    (``marked``, see :func:`marked`), both to be :func:`resolved`; ``key`` is the marked condition's
+    :func:`shape_key` (``None``: the filter cannot be keyed)."""
+
+    key: Hashable | None
+    marked: Q
+    real: Q
+
+
+def marked_filter(text: str, fields: dict[str, "Field"], marks: Marks) -> MarkedFilter:
+    """:func:`parse_filter`'s condition with its values marked by ``marks``, and the key of its shape."""
+    real = _transformed(text, fields, UnknownField(), EVERYTHING)
+    try:
+        condition = marked(real, marks)
+    except Unmarkable:
+        return MarkedFilter(None, real, real)
+    return MarkedFilter(shape_key(condition), condition, real)
+
+
+def _transformed(text: str, fields: dict[str, "Field"], unknown: "Field", everything):
     check_filter_text(text)
     try:
         tree = _parse_tree(text) if len(text) <= PARSED_FILTER_LENGTH else PARSER.parse(text)
@@ -109,7 +136,7 @@ def parse_filter(
     except RecursionError as exc:
         raise FilterError("filter too deeply nested") from exc
     try:
-        return FilterTransformer(text, fields, unknown or UnknownField(), everything).transform(tree)
+        return FilterTransformer(text, fields, unknown, everything).transform(tree)
     except VisitError as exc:
         if isinstance(exc.orig_exc, FilterError | FilterNotImplemented):
             raise exc.orig_exc from None
@@ -324,14 +351,26 @@ class ElementsField(Field):
             return NOTHING  # no entry has an unknown element
         if mode == "ANY" and not valid:
             return NOTHING
-        kwargs = {"ONE": "contains_all", "ALL": "contains_all", "ANY": "contains_any", "ONLY": "only"}
         if mode == "ONLY" and not valid:
             return NOTHING
-        systems = chemsys_with_elements(**{kwargs[mode]: valid})
-        return Q(chemsys__in=systems.values("name"))
+        return Q(chemsys__in=Systems("ONE" if mode == "ALL" else mode, tuple(valid)))
 
     def length(self, op: str, value: int) -> Q:
         return NumberField("nelements").compare(op, value)
+
+
+@dataclass(frozen=True)
+class Systems:
+    """The value of a ``chemsys__in`` condition: the chemical systems that hold all of ``elements`` (``mode``
+    ``ONE``), any of them (``ANY``) or no others (``ONLY``). Kept as data in the ``Q`` until :func:`resolved` makes
+    it a subquery, so that :func:`marked` can mark its elements and :func:`shape_key` key it."""
+
+    mode: str
+    elements: tuple[str, ...]
+
+    def subquery(self):
+        kind = {"ONE": "contains_all", "ANY": "contains_any", "ONLY": "only"}[self.mode]
+        return chemsys_with_elements(**{kind: self.elements}).values("name")
 
 
 class RatiosField(ElementsField):
@@ -595,6 +634,102 @@ def _on_stability_row(q: Q) -> Q:
         if name == "chemsys__in":
             return Q(**{f"{ROW_CHEMSYS}__in": value})
     return q
+
+
+# --- conditions as data: resolved, marked, keyed --------------------------------------------------------------
+
+# Lookups whose value reaches the SQL unchanged as one parameter (a string under "contains" does not: it is
+# wrapped in wildcards), and the lookup of a bare field name.
+MARKABLE_LOOKUPS = {"exact", "lt", "lte", "gt", "gte"}
+
+
+def _rebuilt(q: Q, child: Callable) -> Q:
+    """``q`` with ``child`` applied to each (field lookup, value) pair, through nested ``Q`` objects."""
+    children = [_rebuilt(c, child) if isinstance(c, Q) else child(c) for c in q.children]
+    return Q(*children, _connector=q.connector, _negated=q.negated)
+
+
+class Unmarkable(Exception):
+    """A condition whose values cannot all be told from markers (it is read through the ORM)."""
+
+
+def resolved(condition):
+    """``condition`` with each :class:`Systems` made its subquery; anything but a ``Q`` is returned as it is."""
+    if not isinstance(condition, Q):
+        return condition
+
+    def child(c):
+        if isinstance(c, tuple) and isinstance(c[1], Systems):
+            return (c[0], c[1].subquery())
+        return c
+
+    return _rebuilt(condition, child)
+
+
+def marked(condition: Q, marks: Marks) -> Q:
+    """``condition`` with the values that reach the SQL unchanged replaced by ``marks``' markers
+    (hull/compiled_reads.py): numbers and strings compared with =, <, <=, >, >=, the items of ``in`` lists and
+    the elements of :class:`Systems` (except ``ONLY``, whose element list names its subsystems). Other values
+    (booleans, timestamps, wildcard strings) stay and are part of the shape. Raises :class:`Unmarkable` where
+    markers run out or a value kept would read as one."""
+    if not isinstance(condition, Q):
+        return condition
+
+    def child(c):
+        if not isinstance(c, tuple):
+            return c  # an expression (SQLite's exact substring tests): kept as it is
+        name, value = c
+        field, _, lookup = name.rpartition("__")
+        if not field or lookup not in MARKABLE_LOOKUPS | {
+            "in",
+            "isnull",
+            "contains",
+            "startswith",
+            "endswith",
+        }:
+            lookup = "exact"
+        if lookup in MARKABLE_LOOKUPS:
+            return (name, marks.value(value))
+        if lookup == "in" and isinstance(value, Systems):
+            if value.mode == "ONLY":
+                if set(value.elements) & set(ELEMENT_MARKERS):  # its names would read as markers
+                    raise Unmarkable(f"elements HAS ONLY {value.elements}")
+                return c
+            try:
+                return (
+                    name,
+                    Systems(value.mode, tuple([marks.element(symbol) for symbol in value.elements])),
+                )
+            except StopIteration:
+                raise Unmarkable("more elements than element markers") from None
+        if lookup == "in" and isinstance(value, list | tuple):
+            return (name, [marks.value(item) for item in value])
+        return c
+
+    return _rebuilt(condition, child)
+
+
+def shape_key(condition: Q) -> Hashable | None:
+    """A key that is equal for two conditions exactly when they are the same condition (connectors, negations,
+    lookups and values, types included: ``1`` is not ``1.0`` or ``True``); ``None`` for a value of a type it does
+    not know (such a condition is read through the ORM)."""
+    try:
+        return _key(condition)
+    except TypeError:
+        return None
+
+
+def _key(node) -> Hashable:
+    if isinstance(node, Q):
+        return ("Q", node.connector, node.negated, tuple(_key(child) for child in node.children))
+    if isinstance(node, tuple) and len(node) == 2 and isinstance(node[0], str):
+        return (node[0], _key(node[1]))
+    if isinstance(node, list | tuple):
+        return ("list", tuple(_key(item) for item in node))
+    if node is None or isinstance(node, bool | int | float | str | datetime | Systems | BaseExpression):
+        hash(node)  # an expression with an unhashable part raises TypeError
+        return (type(node), node)
+    raise TypeError(f"no shape key for {type(node).__name__}")
 
 
 def _combine(items: Iterable[Q], join) -> Q:

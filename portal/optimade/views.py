@@ -17,11 +17,11 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import F, OrderBy, QuerySet
+from django.db.models import F, OrderBy, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
-from hull.compiled_reads import CompiledRead
+from hull.compiled_reads import CompiledRead, CompiledShapes, Marks
 from hull.models import Entry
 from hull.search import STABILITY_ANNOTATIONS, EntrySearch, SearchParts, search_entries, value_parts
 from portal.api.throttling import AnonThrottle, UserThrottle
@@ -274,13 +274,13 @@ def _order(request: HttpRequest) -> list:
     return [*order, "id"]
 
 
-def _count(text: str, queryset: Callable[[], QuerySet], state: tuple) -> int:
-    """The number of rows of a filter, cached per (filter, catalogue state); see the module doc. ``queryset``
-    makes the queryset to count, only when the cache has no count (building it costs as much as the lookup)."""
+def _count(text: str, count: Callable[[], int], state: tuple) -> int:
+    """The number of rows of a filter, cached per (filter, catalogue state); see the module doc. ``count`` counts
+    them, only when the cache has no count."""
     key = "optimade-count:" + hashlib.sha256(f"{text}\0{state}".encode()).hexdigest()
     value = cache.get(key)
     if value is None:
-        value = queryset().count()
+        value = count()
         cache.set(key, value, COUNT_SECONDS)
     return value
 
@@ -290,28 +290,59 @@ def structures(request: HttpRequest) -> HttpResponse:
     return kept_json(request, lambda read: _structures_page(request, read.state), JSON_API)
 
 
-def _ordered_parts(queryset: QuerySet[Entry], order: list) -> list[QuerySet[Entry]]:
-    """``queryset`` in ``order`` as consecutive parts (:class:`hull.search.SearchParts`): where the first key is a
-    stability value, its rows with a value (read off the hull set's index in order) and then those without,
-    which the single query puts last but had to join every row of the filter to find."""
+def _read_in_parts(order: list) -> bool:
+    """Whether a page in ``order`` is read in two parts: where the first key is a stability value, the rows with a
+    value (read off the hull set's index in order) and then those without, which the single query puts last but
+    had to join every row of the filter to find (:func:`hull.search.value_parts`)."""
     first = order[0]
-    if len(order) > 1 and isinstance(first, OrderBy) and first.expression.name in STABILITY_ANNOTATIONS:
+    return len(order) > 1 and isinstance(first, OrderBy) and first.expression.name in STABILITY_ANNOTATIONS
+
+
+def _ordered_parts(queryset: QuerySet[Entry], order: list) -> list[QuerySet[Entry]]:
+    """``queryset`` in ``order`` as consecutive parts (:class:`hull.search.SearchParts`, see :func:`_read_in_parts`)."""
+    if _read_in_parts(order):
+        first = order[0]
         return value_parts(queryset, first.expression.name, first.descending, order[1:])
     return [queryset.order_by(*order)]
 
 
+# Pages and counts of structures by the shape of their filter (the filter with markers in place of its values),
+# sort and window, compiled once per process and run with each request's values (hull/compiled_reads.py).
+STRUCTURE_PAGES = CompiledShapes()
+STRUCTURE_COUNTS = CompiledShapes()
+
+
 def _structures_page(request: HttpRequest, state: tuple) -> dict:
     text = request.GET.get("filter", "").strip()
-    q = filters.parse_filter(text, resources.fields())
+    marks = Marks()
+    condition = filters.marked_filter(text, resources.fields(), marks)
     limit = _int_param(request, "page_limit", DEFAULT_PAGE_LIMIT, 0)
     if limit > MAX_PAGE_LIMIT:
         raise OptimadeError(403, "Forbidden", f"page_limit may be at most {MAX_PAGE_LIMIT}")
     offset = _int_param(request, "page_offset", 0, 0)
     wanted, warnings = _response_fields(request, resources.fields())
+    order = _order(request)
     base = _structures()
-    queryset = base.filter(q)
-    parts = [part.values(*resources.COLUMNS) for part in _ordered_parts(queryset, _order(request))]
-    rows = SearchParts(parts, total=queryset)[offset : offset + limit + 1]
+
+    def matching(values: Q) -> QuerySet[Entry]:
+        return base.filter(filters.resolved(values))
+
+    page = None
+    if condition.key is not None and not _read_in_parts(order):
+        page = STRUCTURE_PAGES.get(
+            (condition.key, request.GET.get("sort"), offset, limit),
+            marks,
+            lambda: (
+                matching(condition.marked)
+                .order_by(*order)
+                .values(*resources.COLUMNS)[offset : offset + limit + 1]
+            ),
+        )
+    if page is not None:
+        rows = page.rows(marks.values)
+    else:
+        parts = [part.values(*resources.COLUMNS) for part in _ordered_parts(matching(condition.real), order)]
+        rows = SearchParts(parts, total=matching(condition.real))[offset : offset + limit + 1]
     more = len(rows) > limit
     rows = rows[:limit]
     url = _base(request)
@@ -319,11 +350,20 @@ def _structures_page(request: HttpRequest, state: tuple) -> dict:
     if not more and (rows or offset == 0):
         returned = offset + len(rows)  # this page holds the last row: nothing to count
     else:
-        returned = _count(text, lambda: queryset, state)
-    counts = {"data_returned": returned, "data_available": _count("", lambda: base, state)}
+        returned = _count(text, lambda: _count_matching(condition, marks, matching), state)
+    counts = {"data_returned": returned, "data_available": _count("", base.count, state)}
     return _page(
         request, "structures", data, more=more, offset=offset, limit=limit, warnings=warnings, **counts
     )
+
+
+def _count_matching(condition: filters.MarkedFilter, marks: Marks, matching: Callable) -> int:
+    compiled = None
+    if condition.key is not None:
+        compiled = STRUCTURE_COUNTS.get(condition.key, marks, lambda: matching(condition.marked).values("id"))
+    if compiled is None:
+        return matching(condition.real).count()
+    return compiled.counting().rows(marks.values)[0]["n"]
 
 
 @optimade_view
@@ -339,7 +379,7 @@ def _structure_document(request: HttpRequest, public_id: str, state: tuple) -> d
     if not rows:
         raise OptimadeError(404, "Not Found", f"no structure with id {public_id!r}")
     row = rows[0]
-    meta = _meta(request, data_returned=1, data_available=_count("", _structures, state))
+    meta = _meta(request, data_returned=1, data_available=_count("", lambda: _structures().count(), state))
     if warnings:
         meta["warnings"] = warnings
     data = _select(resources.structure_resource(row, _base(request)), wanted)
