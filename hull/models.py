@@ -71,6 +71,38 @@ class ChemicalSystemElement(models.Model):
         return f"{self.chemsys_id}:{self.symbol}"
 
 
+class ChemicalSystemPair(models.Model):
+    """Two elements of a chemical system, with the system's name: every ordered pair of its elements, each element
+    with itself included. "The systems that hold a and b", the commonest element query, is then one range of the
+    unique index, answered from the index alone (the names, without a join), whatever the order of a and b and
+    also where they are the same element (see :func:`hull.selectors.chemsys_names_with_elements`)."""
+
+    first = models.CharField(max_length=3)
+    second = models.CharField(max_length=3)
+    chemsys = models.ForeignKey(
+        ChemicalSystem,
+        to_field="name",
+        db_column="chemsys",
+        on_delete=models.CASCADE,
+        related_name="pair_rows",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second", "chemsys"], name="uniq_chemsys_pair")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chemsys_id}:{self.first},{self.second}"
+
+
+def element_pairs(name: str) -> list[tuple[str, str]]:
+    """The rows of :class:`ChemicalSystemPair` for the system ``name``: (first, second) for every ordered pair of
+    its elements, each element with itself included."""
+    elements = name.split("-")
+    return [(first, second) for first in elements for second in elements]
+
+
 class Entry(models.Model):
     """One computed entry: a structure (or, for a bare ComputedEntry, a composition) and its energy from
     one method. Energies are on the catalogue's corrected scale (MP2020-compatible)."""

@@ -13,6 +13,7 @@ from hull.models import (
     CatalogueState,
     ChemicalSystem,
     ChemicalSystemElement,
+    ChemicalSystemPair,
     Entry,
     HullSetState,
     Stability,
@@ -30,14 +31,16 @@ def chemsys_with_elements(
 ) -> QuerySet[ChemicalSystem]:
     """Chemical systems by their elements: containing all of, any of, only (a subset of) and none of.
 
-    Works the same on SQLite and PostgreSQL: each condition is an ``EXISTS`` over the element table, except
-    "only" with up to :data:`ONLY_ENUMERATED` elements, which names its systems (every non-empty subset):
-    databases estimate a list of names well, and a "no other element" ``NOT EXISTS`` badly.
+    Works the same on SQLite and PostgreSQL: "all of" reads the pair table (:func:`_names_holding`); the other
+    conditions are each an ``EXISTS`` over the element table, except "only" with up to :data:`ONLY_ENUMERATED`
+    elements, which names its systems (every non-empty subset): databases estimate a list of names well, and a
+    "no other element" ``NOT EXISTS`` badly.
     """
     queryset = ChemicalSystem.objects.all()
     elements_of = ChemicalSystemElement.objects.filter(chemsys=OuterRef("pk"))
-    for symbol in parse_elements(contains_all):
-        queryset = queryset.filter(Exists(elements_of.filter(symbol=symbol)))
+    all_of = parse_elements(contains_all)
+    if all_of:
+        queryset = queryset.filter(name__in=_names_holding(all_of))
     any_of = parse_elements(contains_any)
     if any_of:
         queryset = queryset.filter(Exists(elements_of.filter(symbol__in=any_of)))
@@ -52,6 +55,39 @@ def chemsys_with_elements(
     return queryset
 
 
+def chemsys_names_with_elements(
+    *,
+    contains_all: Iterable[str] = (),
+    contains_any: Iterable[str] = (),
+    only: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+) -> QuerySet:
+    """The names of :func:`chemsys_with_elements`, as a one-column queryset for ``chemsys__in``. "All of" alone
+    (the commonest element query) is read from the pair table without the systems table."""
+    if contains_any or only or exclude:
+        systems = chemsys_with_elements(
+            contains_all=contains_all, contains_any=contains_any, only=only, exclude=exclude
+        )
+        return systems.values("name")
+    return _names_holding(parse_elements(contains_all))
+
+
+def _names_holding(elements: list[str]) -> QuerySet:
+    """Names of the systems that hold every one of ``elements`` (every system for none): the pair table's rows for the
+    first two (or the first with itself), then an index probe of the pair table per further element. The pair
+    table holds both orders and each element with itself, so the result does not depend on their order or on
+    repeats (a marked query, hull/compiled_reads.py, may hold the same element under two markers)."""
+    if not elements:
+        return ChemicalSystem.objects.values("name")
+    first, second = elements[0], elements[1] if len(elements) > 1 else elements[0]
+    names = ChemicalSystemPair.objects.filter(first=first, second=second)
+    for symbol in elements[2:]:
+        names = names.filter(
+            Exists(ChemicalSystemPair.objects.filter(first=first, second=symbol, chemsys=OuterRef("chemsys")))
+        )
+    return names.values("chemsys")
+
+
 def entries_with_elements(
     *,
     contains_all: Iterable[str] = (),
@@ -61,11 +97,11 @@ def entries_with_elements(
     queryset: QuerySet[Entry] | None = None,
 ) -> QuerySet[Entry]:
     """Entries whose chemical system satisfies :func:`chemsys_with_elements`."""
-    systems = chemsys_with_elements(
+    names = chemsys_names_with_elements(
         contains_all=contains_all, contains_any=contains_any, only=only, exclude=exclude
     )
     queryset = Entry.objects.all() if queryset is None else queryset
-    return queryset.filter(chemsys__in=systems.values("name"))
+    return queryset.filter(chemsys__in=names)
 
 
 def check_hull_set(hull_set: str) -> str:

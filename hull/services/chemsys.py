@@ -3,7 +3,7 @@
 from collections.abc import Iterable, Iterator, Sequence
 
 from hull.engine import subsystems
-from hull.models import ChemicalSystem, ChemicalSystemElement
+from hull.models import ChemicalSystem, ChemicalSystemElement, ChemicalSystemPair, element_pairs
 from hull.services.bulk import bulk_upsert
 
 # Stay well below SQLite's limit on bound variables in one statement.
@@ -16,7 +16,7 @@ def chunked(items: Sequence, size: int = IN_CHUNK) -> Iterator[Sequence]:
 
 
 def chemsys_ensure(*, names: Iterable[str]) -> None:
-    """Create the chemical systems (and their element rows) that do not exist yet."""
+    """Create the chemical systems (and their element and pair rows) that do not exist yet."""
     wanted = sorted(set(names))
     existing: set[str] = set()
     for chunk in chunked(wanted):
@@ -38,6 +38,12 @@ def chemsys_ensure(*, names: Iterable[str]) -> None:
         fields=("chemsys", "symbol"),
         rows=[(ids[name], symbol) for name in new for symbol in name.split("-")],
         unique_fields=("chemsys", "symbol"),
+    )
+    bulk_upsert(
+        model=ChemicalSystemPair,
+        fields=("first", "second", "chemsys"),
+        rows=[(first, second, name) for name in new for first, second in element_pairs(name)],
+        unique_fields=("first", "second", "chemsys"),
     )
 
 

@@ -27,7 +27,7 @@ from hull.errors import CatalogueError
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.models import Entry
 from hull.search import SORTABLE, EntrySearch, search_entries
-from hull.selectors import chemsys_with_elements
+from hull.selectors import chemsys_names_with_elements
 
 ANONYMOUS_FORMULA = re.compile(r"([A-Z][a-z]*([0-9]+(\.[0-9]+)?)?)+", re.ASCII)
 LI_CONDUCTOR_ANIONS = ("O", "S", "Se", "F", "Cl", "Br", "I", "N", "P")
@@ -44,13 +44,9 @@ SORT_CHOICES = [(key, key) for key in sorted(SORTABLE)] + [(f"-{key}", f"-{key}"
 
 def li_conductor_q(*, max_e_above_hull: float = LI_CONDUCTOR_MAX_E_ABOVE_HULL) -> Q:
     """Condition on a :func:`search_entries` queryset selecting Li-conductor candidates (see module doc)."""
-    with_li = chemsys_with_elements(contains_all=["Li"], contains_any=LI_CONDUCTOR_ANIONS)
-    without_tm = chemsys_with_elements(exclude=REDOX_ACTIVE_METALS)
-    return (
-        Q(chemsys__in=with_li.values("name"))
-        & Q(chemsys__in=without_tm.values("name"))
-        & Q(stab__e_above_hull__lte=max_e_above_hull)
-    )
+    with_li = chemsys_names_with_elements(contains_all=["Li"], contains_any=LI_CONDUCTOR_ANIONS)
+    without_tm = chemsys_names_with_elements(exclude=REDOX_ACTIVE_METALS)
+    return Q(chemsys__in=with_li) & Q(chemsys__in=without_tm) & Q(stab__e_above_hull__lte=max_e_above_hull)
 
 
 class _SharedFields(dict):

@@ -37,7 +37,7 @@ from pymatgen.core import Composition, Element
 
 from hull.compiled_reads import ELEMENT_MARKERS, Marks
 from hull.search import ROW_CHEMSYS, STABILITY_ANNOTATIONS
-from hull.selectors import chemsys_with_elements
+from hull.selectors import chemsys_names_with_elements
 
 GRAMMAR_VERSION = (1, 2, 0)
 MAX_FILTER_LENGTH = 4000
@@ -370,7 +370,7 @@ class Systems:
 
     def subquery(self):
         kind = {"ONE": "contains_all", "ANY": "contains_any", "ONLY": "only"}[self.mode]
-        return chemsys_with_elements(**{kind: self.elements}).values("name")
+        return chemsys_names_with_elements(**{kind: self.elements})
 
 
 class RatiosField(ElementsField):

@@ -60,9 +60,15 @@ def prefix() -> str:
     return settings.PORTAL_ID_PREFIX
 
 
-# (OPTIMADE name, OPTIMADE type, Field, sort column or None, unit, description)
 def property_table() -> list[tuple]:
-    p = f"_{prefix()}_"
+    """(OPTIMADE name, OPTIMADE type, Field, sort column or None, unit, description) of each property."""
+    return _property_table(prefix())
+
+
+@lru_cache(maxsize=8)
+def _property_table(own_prefix: str) -> list[tuple]:
+    """The table for one provider prefix, made once: fields hold no request state (each request reads it)."""
+    p = f"_{own_prefix}_"
     return [
         ("id", "string", f.StringField("public_id"), "public_id", None, "the portal's id of the entry"),
         ("type", "string", f.ConstantField("structures", "string"), None, None, "always structures"),

@@ -322,10 +322,9 @@ def _structures_page(request: HttpRequest, state: tuple) -> dict:
     offset = _int_param(request, "page_offset", 0, 0)
     wanted, warnings = _response_fields(request, resources.fields())
     order = _order(request)
-    base = _structures()
 
     def matching(values: Q) -> QuerySet[Entry]:
-        return base.filter(filters.resolved(values))
+        return _structures().filter(filters.resolved(values))
 
     page = None
     if condition.key is not None and not _read_in_parts(order):
@@ -351,7 +350,7 @@ def _structures_page(request: HttpRequest, state: tuple) -> dict:
         returned = offset + len(rows)  # this page holds the last row: nothing to count
     else:
         returned = _count(text, lambda: _count_matching(condition, marks, matching), state)
-    counts = {"data_returned": returned, "data_available": _count("", base.count, state)}
+    counts = {"data_returned": returned, "data_available": _count("", lambda: _structures().count(), state)}
     return _page(
         request, "structures", data, more=more, offset=offset, limit=limit, warnings=warnings, **counts
     )

@@ -154,3 +154,21 @@ def test_a_broken_substitution_is_caught(catalogue):
     views.STRUCTURE_PAGES.clear()
     assert document(params) == expected
     assert len(expected["data"]) == 40 < expected["meta"]["data_returned"]  # a full page, then a count
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'elements HAS ALL "Li","Li","O"',  # one element under two markers
+        'elements HAS ALL "O","Li"',
+        'elements HAS ALL "O","Fe","Li" AND elements HAS ANY "Fe","Fe"',
+        'elements HAS "O" AND NOT elements HAS ALL "Fe","O"',
+    ],
+)
+def test_repeated_and_unsorted_elements(catalogue, text):
+    params = {"filter": text, "page_limit": 500}
+    got = document(params)
+    assert got == through_the_orm(params)
+    expected = views._structures().filter(f.parse_filter(text, resources.fields()))
+    assert {item["id"] for item in got["data"]} == set(expected.values_list("public_id", flat=True))
+    assert got["data"]

@@ -1,9 +1,19 @@
-"""Element queries ("contains all", "any", "only these", "exclude") behave the same on SQLite and PostgreSQL."""
+"""Element queries ("contains all", "any", "only these", "exclude") behave the same on SQLite and PostgreSQL; the
+pair table that answers "contains all" holds every ordered pair of each system's elements."""
+
+import itertools
+import random
 
 import pytest
 
 from hull.errors import CatalogueError
-from hull.selectors import chemsys_with_elements, entries_with_elements
+from hull.models import ChemicalSystemPair
+from hull.selectors import (
+    _names_holding,
+    chemsys_names_with_elements,
+    chemsys_with_elements,
+    entries_with_elements,
+)
 from hull.services.chemsys import chemsys_ensure
 
 pytestmark = pytest.mark.django_db
@@ -18,6 +28,11 @@ def systems():
 
 def names(queryset) -> set[str]:
     return set(queryset.values_list("name", flat=True))
+
+
+def listed(names_queryset) -> set[str]:
+    """The names of a one-column queryset of names."""
+    return {value for row in names_queryset for value in row.values()}
 
 
 @pytest.mark.parametrize(
@@ -39,6 +54,32 @@ def names(queryset) -> set[str]:
 )
 def test_chemsys_element_queries(systems, kwargs, expected):
     assert names(chemsys_with_elements(**kwargs)) == expected
+    assert listed(chemsys_names_with_elements(**kwargs)) == expected
+
+
+def test_each_system_has_every_ordered_pair_of_its_elements(systems):
+    rows = set(ChemicalSystemPair.objects.values_list("chemsys_id", "first", "second"))
+    expected = {(s, a, b) for s in SYSTEMS for a in s.split("-") for b in s.split("-")}
+    assert rows == expected
+    assert len(rows) == sum(len(s.split("-")) ** 2 for s in SYSTEMS)
+    chemsys_ensure(names=[*SYSTEMS, "Cs-F"])  # existing systems are left as they are
+    assert ChemicalSystemPair.objects.count() == len(expected) + 4
+
+
+def test_contains_all_in_any_order_and_with_repeats(systems):
+    """The elements in every order, repeated or not, select the systems that hold all of them (a query compiled
+    with markers in their place, hull/compiled_reads.py, sees them unsorted and possibly twice)."""
+    rng = random.Random(7)
+    symbols = sorted({el for s in SYSTEMS for el in s.split("-")})
+    for size in (1, 2, 3, 4):
+        for chosen in itertools.islice(itertools.combinations(symbols, size), 40):
+            wanted = [*chosen, *rng.sample(chosen, rng.randint(0, size))]
+            rng.shuffle(wanted)
+            expected = {s for s in SYSTEMS if set(chosen) <= set(s.split("-"))}
+
+            via_pairs = listed(_names_holding(wanted))
+            assert via_pairs == expected, wanted
+            assert names(chemsys_with_elements(contains_all=wanted)) == expected
 
 
 @pytest.mark.parametrize(
