@@ -8,7 +8,8 @@ of its write. So a response is kept in Django's cache (a per-process memory cach
 stays; the next read after a write finds a new key. ``PORTAL_RESPONSE_CACHE_SECONDS`` bounds how long anything written outside the services
 (an admin edit) can be served stale; 0 turns the cache off.
 
-The key doubles as a strong ETag: a client that sends it back in ``If-None-Match`` gets ``304 Not Modified``.
+The key doubles as a strong ETag: a client that sends it back in ``If-None-Match`` gets ``304 Not Modified``, and
+so does one that sends ``*`` (it holds any version) where the read succeeds; an error answers as it would.
 Throttling and permissions run before any of this; only successful responses are kept. A kept document is served
 byte for byte: an OPTIMADE page's ``meta.time_stamp`` is the time its query ran.
 """
@@ -46,7 +47,10 @@ class CatalogueRead:
         text = f"{request.build_absolute_uri()}\0{self.state}"
         self.key = "catalogue-read:" + hashlib.sha256(text.encode()).hexdigest()
         self.etag = f'"{self.key[-32:]}"'
-        self.not_modified = self.etag in _etags(request.headers.get("If-None-Match", ""))
+        held = _etags(request.headers.get("If-None-Match", ""))
+        self.not_modified = self.etag in held
+        # "*": the client holds some version of it; true where the read succeeds (an error still answers)
+        self.any_held = "*" in held
 
     def get(self, build: Callable[[], Any]) -> Any:
         """The kept value, or ``build()``'s, kept for the next read (unless the cache is off)."""
@@ -71,6 +75,9 @@ def kept_json(request: HttpRequest, build: Callable[[CatalogueRead], Any], conte
     if read.not_modified:
         response = HttpResponse(status=304)
     else:
-        response = HttpResponse(read.get(lambda: json_bytes(build(read))), content_type=content_type)
+        body = read.get(lambda: json_bytes(build(read)))
+        response = (
+            HttpResponse(status=304) if read.any_held else HttpResponse(body, content_type=content_type)
+        )
     response["ETag"] = read.etag
     return response

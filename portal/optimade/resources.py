@@ -292,12 +292,17 @@ def structure_resource(row: dict, base_url: str) -> dict:
     }
 
 
+def _symbol(element: str) -> str:
+    """The element symbol of a species name (``Fe`` of ``Fe2+``)."""
+    return element if element.isalpha() else re.sub(r"[^A-Za-z]", "", element)
+
+
 def _sites(structure: dict) -> tuple[list[dict], list[str], list[str]]:
     species: dict[str, dict] = {}
     at_sites = []
     disordered = False
     for site in structure["sites"]:
-        parts = [(re.sub(r"[^A-Za-z]", "", s["element"]), float(s.get("occu", 1.0))) for s in site["species"]]
+        parts = [(_symbol(s["element"]), float(s.get("occu", 1.0))) for s in site["species"]]
         if len(parts) == 1 and abs(parts[0][1] - 1.0) < 1e-9:
             name = parts[0][0]
             entry = {"name": name, "chemical_symbols": [name], "concentration": [1.0]}

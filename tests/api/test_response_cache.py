@@ -64,6 +64,30 @@ def test_a_repeated_read_is_served_kept_with_its_etag(catalogue, url):
     assert client.get(url, HTTP_IF_NONE_MATCH='"other"').content == first.content
 
 
+@pytest.mark.parametrize("url", [LIST, OPTIMADE, DIAGRAM, "detail"])
+def test_if_none_match_any_is_not_modified_where_the_read_succeeds(catalogue, url):
+    """``If-None-Match: *``: the client holds some version (RFC 9110 13.1.2), so a read that exists answers 304
+    with its ETag, cold or kept."""
+    url = detail_url() if url == "detail" else url
+    client = Client()
+    for _ in range(2):
+        held = client.get(url, HTTP_IF_NONE_MATCH="*")
+        assert held.status_code == 304 and held.content == b"", held.content[:300]
+        assert held["ETag"] == client.get(url)["ETag"]
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/api/v1/materials/mdp-nonexistent/", 404),
+        ("/optimade/v1/structures/mdp-nonexistent", 404),
+        ("/optimade/v1/structures?filter=nelements = = 2", 400),
+    ],
+)
+def test_if_none_match_any_still_answers_errors(catalogue, url, status):
+    assert Client().get(url, HTTP_IF_NONE_MATCH="*").status_code == status
+
+
 def test_each_url_is_its_own_read(catalogue):
     client = APIClient()
     full = client.get(LIST)
