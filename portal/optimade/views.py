@@ -350,13 +350,19 @@ def _structures_page(request: HttpRequest, state: tuple) -> dict:
         returned = offset + len(rows)  # this page holds the last row: nothing to count
     else:
         returned = _count(text, lambda: _count_matching(condition, marks, matching), state)
-    counts = {"data_returned": returned, "data_available": _count("", lambda: _structures().count(), state)}
+    counts = {"data_returned": returned, "data_available": _available(state)}
     return _page(
         request, "structures", data, more=more, offset=offset, limit=limit, warnings=warnings, **counts
     )
 
 
+def _available(state: tuple) -> int:
+    """The number of structures served (cached like a filter's count)."""
+    return _count("", lambda: _structures().count(), state)
+
+
 def _count_matching(condition: filters.MarkedFilter, marks: Marks, matching: Callable) -> int:
+    """The number of structures matching ``condition``: through the count compiled for its shape, or the ORM."""
     compiled = None
     if condition.key is not None:
         compiled = STRUCTURE_COUNTS.get(condition.key, marks, lambda: matching(condition.marked).values("id"))
@@ -378,7 +384,7 @@ def _structure_document(request: HttpRequest, public_id: str, state: tuple) -> d
     if not rows:
         raise OptimadeError(404, "Not Found", f"no structure with id {public_id!r}")
     row = rows[0]
-    meta = _meta(request, data_returned=1, data_available=_count("", lambda: _structures().count(), state))
+    meta = _meta(request, data_returned=1, data_available=_available(state))
     if warnings:
         meta["warnings"] = warnings
     data = _select(resources.structure_resource(row, _base(request)), wanted)
