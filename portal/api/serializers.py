@@ -1,7 +1,9 @@
 """Serializers of the JSON API. They shape data; the catalogue logic lives in hull's selectors and services."""
 
 import math
+from datetime import datetime
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from pymatgen.core import Composition, Structure
@@ -113,7 +115,11 @@ def material_fields(request) -> list[str]:
     return [name for name in names if name in wanted]
 
 
-_DATETIME = serializers.DateTimeField()  # DRF's own formatting (ISO 8601, current time zone, "Z" for UTC)
+def _datetime(value: datetime) -> str:
+    """An aware datetime as DRF's ``DateTimeField`` writes it by default: in the current time zone, ISO 8601, ``Z``
+    for UTC (its field machinery cost a tenth of a list page for two timestamps per row)."""
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _same(value):
@@ -132,8 +138,8 @@ _MATERIAL_COLUMNS = {
     "nsites": ("nsites", int),
     "spacegroup_number": ("spacegroup_number", int),
     "is_stable": ("is_stable", bool),
-    "created_at": ("created_at", _DATETIME.to_representation),
-    "updated_at": ("updated_at", _DATETIME.to_representation),
+    "created_at": ("created_at", _datetime),
+    "updated_at": ("updated_at", _datetime),
     "composition": ("composition", _composition),
     "structure": ("structure", _same),
 }
@@ -290,7 +296,7 @@ _STABILITY_CONVERT = {
     "decomposition": _same,
     "missing_elements": _same,
     "hull_version": int,
-    "updated_at": _DATETIME.to_representation,
+    "updated_at": _datetime,
 }
 STABILITY_COLUMNS = StabilitySerializer.Meta.fields
 
