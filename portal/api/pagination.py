@@ -40,20 +40,27 @@ class KeysetCursorPagination(BasePagination):
             rows = list(self.page_queryset(parts[0], cursor))
         else:
             valued, unvalued = parts
-            if self.ordering_of(unvalued) != (None, False):
-                raise ImproperlyConfigured("the second part of a search is ordered by id alone")
             rows = []
             if cursor is None or cursor[0] is not None:  # not yet past the rows with a value
-                after = (
-                    None if cursor is None else self._after(column, descending, cursor, nulls_follow=False)
-                )
-                rows = list((valued if after is None else self._filtered(valued, after))[:wanted])
+                rows = list(self.valued_queryset(valued, cursor))
             if len(rows) < wanted:
-                rest = (
-                    unvalued if cursor is None or cursor[0] is not None else unvalued.filter(pk__gt=cursor[1])
-                )
-                rows += list(rest[: wanted - len(rows)])
+                rows += list(self.unvalued_queryset(unvalued, cursor))[: wanted - len(rows)]
         return self.page_of(rows, column)
+
+    def valued_queryset(self, valued: QuerySet, cursor: tuple | None) -> QuerySet:
+        """The rows of a page of a search's first part (the rows with a value of the sort key) after ``cursor``
+        (whose value is not ``None``), and one more."""
+        column, descending = self.ordering_of(valued, nulls_absent=True)
+        after = None if cursor is None else self._after(column, descending, cursor, nulls_follow=False)
+        return (valued if after is None else self._filtered(valued, after))[: self.page_size_now + 1]
+
+    def unvalued_queryset(self, unvalued: QuerySet, cursor: tuple | None) -> QuerySet:
+        """The rows of a page of a search's second part (the rows without a value, by id) after ``cursor``, and
+        one more; a cursor with a value is still in the first part, before all of them."""
+        if self.ordering_of(unvalued) != (None, False):
+            raise ImproperlyConfigured("the second part of a search is ordered by id alone")
+        rest = unvalued if cursor is None or cursor[0] is not None else unvalued.filter(pk__gt=cursor[1])
+        return rest[: self.page_size_now + 1]
 
     def start(self, request) -> tuple | None:
         """Read the request's page size and cursor (404 for a bad cursor, 400 for a bad size); the cursor."""

@@ -26,6 +26,8 @@ from hull.models import Entry, Stability
 from hull.phase_diagrams import hypothetical_stability, phase_diagram_get
 from hull.search import (
     SORTABLE,
+    UNVALUED,
+    VALUED,
     EntrySearch,
     marked_search,
     search_entries,
@@ -97,11 +99,40 @@ class MaterialViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     ) -> "list[dict] | None":
         """The page read through SQL compiled per shape (hull/compiled_reads.py): the search, the API-only
         filters and the cursor built once with markers for their numbers, elements and names, then run with the
-        request's. ``None`` where the page is read in two parts or cannot be compiled."""
+        request's. A search read in two parts (:func:`hull.search.search_parts`) reads its first part, then its
+        second where the page is not full. ``None`` where a part cannot be compiled."""
         paginator = self.paginator
         cursor = paginator.start(self.request)
-        if sorts_by_missing_row(search):
-            return None
+        column = SORTABLE[search.sort.lstrip("-")]
+        if not sorts_by_missing_row(search):
+            rows = self._compiled_rows(filterset, search, columns, cursor, None)
+            return None if rows is None else paginator.page_of(rows, column)
+        wanted = paginator.page_size_now + 1
+        rows = []
+        if cursor is None or cursor[0] is not None:  # not yet past the rows with a value
+            rows = self._compiled_rows(filterset, search, columns, cursor, VALUED)
+            if rows is None:
+                return None
+        if len(rows) < wanted:
+            # the second part starts after the cursor only where the cursor is in it (a cursor without a value)
+            within = cursor if cursor is not None and cursor[0] is None else None
+            rest = self._compiled_rows(filterset, search, columns, within, UNVALUED)
+            if rest is None:
+                return None
+            rows += rest[: wanted - len(rows)]
+        return paginator.page_of(rows, column)
+
+    def _compiled_rows(
+        self,
+        filterset: EntryFilterSet,
+        search: EntrySearch,
+        columns: tuple[str, ...],
+        cursor: tuple | None,
+        part: str | None,
+    ) -> "list[dict] | None":
+        """The rows of a page of the search (``part`` ``None``) or of one of its parts, and one more, after
+        ``cursor``; ``None`` where they cannot be compiled."""
+        paginator = self.paginator
         marks = Marks()
         marked = marked_search(search, marks)
         api = filterset.api_data(marks)
@@ -110,22 +141,18 @@ class MaterialViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if cursor is not None:  # a text value stays in the shape: a number in text is read as one by the ORM
             value = cursor[0] if isinstance(cursor[0], str) else marks.value(cursor[0])
             cursor = (value, marks.value(cursor[1]))
-        key = (
-            search_shape(marked),
-            tuple(api.items()),
-            cursor,
-            paginator.page_size_now,
-            columns,
-        )
+        key = (part, search_shape(marked), tuple(api.items()), cursor, paginator.page_size_now, columns)
 
         def build():
-            part = filterset.api_only(search_entries(marked), api).values(*columns)
-            return paginator.page_queryset(part, cursor)
+            queryset = filterset.api_only(search_entries(marked, part=part), api).values(*columns)
+            if part == VALUED:
+                return paginator.valued_queryset(queryset, cursor)
+            if part == UNVALUED:
+                return paginator.unvalued_queryset(queryset, cursor)
+            return paginator.page_queryset(queryset, cursor)
 
         compiled = LIST_PAGES.get(key, marks, build)
-        if compiled is None:
-            return None
-        return paginator.page_of(compiled.rows(marks.values), SORTABLE[search.sort.lstrip("-")])
+        return None if compiled is None else compiled.rows(marks.values)
 
 
 # List pages by shape, compiled once per process (hull/compiled_reads.py)

@@ -10,8 +10,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from hull.compiled_reads import Marks
-from hull.search import EntrySearch, marked_search, search_entries, search_shape
+from hull.search import UNVALUED, VALUED, EntrySearch, marked_search, search_entries, search_shape
 from portal.api import views
+from tests.api.conftest import ingest_items
 
 pytestmark = pytest.mark.django_db
 
@@ -72,12 +73,41 @@ def test_compiled_pages_equal_the_orm_pages(catalogue, monkeypatch, settings):
     views.LIST_PAGES.clear()
     compiled = [pages(client, params) for params in cases]
     assert len(views.LIST_PAGES._kept) > 10
-    assert any(value is not None for value in views.LIST_PAGES._kept.values())
+    kept = [key for (_, key), value in views.LIST_PAGES._kept.items() if value is not None]
+    # single reads, and both parts of searches read in two parts (the second also after a cursor within it)
+    assert {key[0] for key in kept} == {None, VALUED, UNVALUED}
     monkeypatch.setattr(views.LIST_PAGES, "get", lambda *args, **kwargs: None)  # the ORM path
     orm = [pages(client, params) for params in cases]
     for params, got, expected in zip(cases, compiled, orm, strict=True):
         assert got == expected, params
     assert sum(len(bodies) for bodies in orm) > len(cases)  # cursors were followed
+
+
+@pytest.mark.parametrize("sort", ["e_above_hull", "-formation_energy_per_atom"])
+def test_two_part_pages_cross_into_the_second_part_as_the_orm_does(
+    catalogue, tmp_path, lifeo_items, monkeypatch, settings, sort
+):
+    """Entries without a value of the sort key (ML results: no row in "dft"; a sulfide: no sulfur reference) come
+    after those with one; with two rows a page, some page's cursor lies within the second part."""
+    settings.PORTAL_RESPONSE_CACHE_SECONDS = 0
+    li2o = next(item for item in lifeo_items if item["composition"] == {"Li": 2.0, "O": 1.0})
+    ml = [
+        dict(li2o, entry_id=f"ml-{i}", energy=li2o["energy"] + shift) for i, shift in enumerate((-0.3, 0.2))
+    ]
+    ingest_items(tmp_path, ml, name="ml", source="ml", method="CHGNet", method_family="ml")
+    sulfide = {**li2o, "entry_id": "s-1", "composition": {"Li": 2.0, "S": 1.0}, "structure": None}
+    sulfide["@class"], sulfide["@module"] = "ComputedEntry", "pymatgen.entries.computed_entries"
+    ingest_items(tmp_path, [sulfide], name="s", source="sulfides")
+    client = APIClient()
+    views.LIST_PAGES.clear()
+    params = {"sort": sort, "exclude_elements": "Fe", "page_size": "2"}
+    compiled = pages(client, params)
+    kept = [key for (_, key), value in views.LIST_PAGES._kept.items() if value is not None]
+    assert any(key[0] == UNVALUED and key[3] is not None for key in kept)  # a cursor within the second part
+    monkeypatch.setattr(views.LIST_PAGES, "get", lambda *args, **kwargs: None)
+    assert compiled == pages(client, params)
+    last = json.loads(compiled[-1])["results"]
+    assert last and last[-1][sort.lstrip("-")] is None
 
 
 def test_one_shape_serves_other_values(catalogue, settings):
