@@ -43,3 +43,16 @@ def catalogue(django_db_setup, django_db_blocker, tmp_path_factory, lifeo_items)
 
 def ingest_items(tmp_path, items: list[dict], name: str = "items", **kwargs):
     return ingest_file(path=write_json(tmp_path / f"{name}.json", items), **kwargs)
+
+
+def ingest_entries_without_values(tmp_path, lifeo_items: list[dict]) -> None:
+    """Entries without a stability value in "dft": two ML results of Li2O (no row in that hull set) and a Li2S
+    composition (no sulfur reference: rows with empty values in every hull set)."""
+    li2o = next(item for item in lifeo_items if item["composition"] == {"Li": 2.0, "O": 1.0})
+    ml = [
+        dict(li2o, entry_id=f"ml-{i}", energy=li2o["energy"] + shift) for i, shift in enumerate((-0.3, 0.2))
+    ]
+    ingest_items(tmp_path, ml, name="ml", source="ml", method="CHGNet", method_family="ml")
+    sulfide = {**li2o, "entry_id": "s-1", "composition": {"Li": 2.0, "S": 1.0}, "structure": None}
+    sulfide["@class"], sulfide["@module"] = "ComputedEntry", "pymatgen.entries.computed_entries"
+    ingest_items(tmp_path, [sulfide], name="s", source="sulfides")

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from hull.compiled_reads import Marks
 from hull.search import UNVALUED, VALUED, EntrySearch, marked_search, search_entries, search_shape
 from portal.api import views
-from tests.api.conftest import ingest_items
+from tests.api.conftest import ingest_entries_without_values
 
 pytestmark = pytest.mark.django_db
 
@@ -90,14 +90,7 @@ def test_two_part_pages_cross_into_the_second_part_as_the_orm_does(
     """Entries without a value of the sort key (ML results: no row in "dft"; a sulfide: no sulfur reference) come
     after those with one; with two rows a page, some page's cursor lies within the second part."""
     settings.PORTAL_RESPONSE_CACHE_SECONDS = 0
-    li2o = next(item for item in lifeo_items if item["composition"] == {"Li": 2.0, "O": 1.0})
-    ml = [
-        dict(li2o, entry_id=f"ml-{i}", energy=li2o["energy"] + shift) for i, shift in enumerate((-0.3, 0.2))
-    ]
-    ingest_items(tmp_path, ml, name="ml", source="ml", method="CHGNet", method_family="ml")
-    sulfide = {**li2o, "entry_id": "s-1", "composition": {"Li": 2.0, "S": 1.0}, "structure": None}
-    sulfide["@class"], sulfide["@module"] = "ComputedEntry", "pymatgen.entries.computed_entries"
-    ingest_items(tmp_path, [sulfide], name="s", source="sulfides")
+    ingest_entries_without_values(tmp_path, lifeo_items)
     client = APIClient()
     views.LIST_PAGES.clear()
     params = {"sort": sort, "exclude_elements": "Fe", "page_size": "2"}

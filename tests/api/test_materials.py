@@ -19,7 +19,7 @@ from hull.search import EntrySearch, search_entries
 from portal.api.pagination import KeysetCursorPagination
 from portal.api.serializers import MaterialDetailSerializer, MaterialSerializer
 from portal.api.views import MaterialDetailView
-from tests.api.conftest import ingest_items
+from tests.api.conftest import ingest_entries_without_values, ingest_items
 
 pytestmark = pytest.mark.django_db
 
@@ -280,14 +280,7 @@ def test_cursor_pages_cross_from_entries_with_a_value_to_those_without(
     """A stability sort with no stability condition is served in two parts (entries with a value, then those
     without: ML results in "dft", sulfides with no sulfur reference in both); paging through them gives the
     single query's rows in its order."""
-    li2o = next(item for item in lifeo_items if item["composition"] == {"Li": 2.0, "O": 1.0})
-    ml = [
-        dict(li2o, entry_id=f"ml-{i}", energy=li2o["energy"] + shift) for i, shift in enumerate((-0.3, 0.2))
-    ]
-    ingest_items(tmp_path, ml, name="ml", source="ml", method="CHGNet", method_family="ml")
-    sulfide = {**li2o, "entry_id": "s-1", "composition": {"Li": 2.0, "S": 1.0}, "structure": None}
-    sulfide["@class"], sulfide["@module"] = "ComputedEntry", "pymatgen.entries.computed_entries"
-    ingest_items(tmp_path, [sulfide], name="s", source="sulfides")
+    ingest_entries_without_values(tmp_path, lifeo_items)
     params = {"sort": sort, "hull_set": hull_set, "exclude_elements": "Fe"}
     rows, pages = all_rows(client, page_size=4, **params)
     search = EntrySearch.from_params(params)
