@@ -10,6 +10,7 @@ queryset is refused, because paging it would not be stable.
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 from django.core.exceptions import ImproperlyConfigured
@@ -34,18 +35,40 @@ class KeysetCursorPagination(BasePagination):
         parts = queryset if isinstance(queryset, list) else [queryset]
         if len(parts) > 2:
             raise ImproperlyConfigured("cursor pagination pages one queryset, or the two parts of a search")
-        column, descending = self.ordering_of(parts[0], nulls_absent=len(parts) == 2)
-        wanted = self.page_size_now + 1
+        column, _ = self.ordering_of(parts[0], nulls_absent=len(parts) == 2)
         if len(parts) == 1:
             rows = list(self.page_queryset(parts[0], cursor))
         else:
             valued, unvalued = parts
-            rows = []
-            if cursor is None or cursor[0] is not None:  # not yet past the rows with a value
-                rows = list(self.valued_queryset(valued, cursor))
-            if len(rows) < wanted:
-                rows += list(self.unvalued_queryset(unvalued, cursor))[: wanted - len(rows)]
+            rows = self.rows_of_parts(
+                cursor,
+                lambda after: list(self.valued_queryset(valued, after)),
+                lambda after: list(self.unvalued_queryset(unvalued, after)),
+            )
         return self.page_of(rows, column)
+
+    def rows_of_parts(
+        self,
+        cursor: tuple | None,
+        read_valued: Callable[[tuple | None], list | None],
+        read_unvalued: Callable[[tuple | None], list | None],
+    ) -> list | None:
+        """The rows of a page of a search read in two parts (and one more): the first part's after ``cursor``,
+        unless the cursor is past them (it has no value), then, where the page is not full, the second part's,
+        after the cursor only where it lies within them. ``read_*(after)`` read a part's page after a cursor
+        (``None``: from its start); ``None`` where one of them gives ``None``."""
+        wanted = self.page_size_now + 1
+        rows: list = []
+        if cursor is None or cursor[0] is not None:
+            rows = read_valued(cursor)
+            if rows is None:
+                return None
+        if len(rows) < wanted:
+            rest = read_unvalued(cursor if cursor is not None and cursor[0] is None else None)
+            if rest is None:
+                return None
+            rows = rows + rest[: wanted - len(rows)]
+        return rows
 
     def valued_queryset(self, valued: QuerySet, cursor: tuple | None) -> QuerySet:
         """The rows of a page of a search's first part (the rows with a value of the sort key) after ``cursor``
@@ -55,11 +78,11 @@ class KeysetCursorPagination(BasePagination):
         return (valued if after is None else self._filtered(valued, after))[: self.page_size_now + 1]
 
     def unvalued_queryset(self, unvalued: QuerySet, cursor: tuple | None) -> QuerySet:
-        """The rows of a page of a search's second part (the rows without a value, by id) after ``cursor``, and
-        one more; a cursor with a value is still in the first part, before all of them."""
+        """The rows of a page of a search's second part (the rows without a value, by id) after ``cursor`` (one
+        within them: its value is ``None``), and one more."""
         if self.ordering_of(unvalued) != (None, False):
             raise ImproperlyConfigured("the second part of a search is ordered by id alone")
-        rest = unvalued if cursor is None or cursor[0] is not None else unvalued.filter(pk__gt=cursor[1])
+        rest = unvalued if cursor is None else unvalued.filter(pk__gt=cursor[1])
         return rest[: self.page_size_now + 1]
 
     def start(self, request) -> tuple | None:

@@ -107,20 +107,12 @@ class MaterialViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if not sorts_by_missing_row(search):
             rows = self._compiled_rows(filterset, search, columns, cursor, None)
             return None if rows is None else paginator.page_of(rows, column)
-        wanted = paginator.page_size_now + 1
-        rows = []
-        if cursor is None or cursor[0] is not None:  # not yet past the rows with a value
-            rows = self._compiled_rows(filterset, search, columns, cursor, VALUED)
-            if rows is None:
-                return None
-        if len(rows) < wanted:
-            # the second part starts after the cursor only where the cursor is in it (a cursor without a value)
-            within = cursor if cursor is not None and cursor[0] is None else None
-            rest = self._compiled_rows(filterset, search, columns, within, UNVALUED)
-            if rest is None:
-                return None
-            rows += rest[: wanted - len(rows)]
-        return paginator.page_of(rows, column)
+        rows = paginator.rows_of_parts(
+            cursor,
+            lambda after: self._compiled_rows(filterset, search, columns, after, VALUED),
+            lambda after: self._compiled_rows(filterset, search, columns, after, UNVALUED),
+        )
+        return None if rows is None else paginator.page_of(rows, column)
 
     def _compiled_rows(
         self,

@@ -639,8 +639,9 @@ def _on_stability_row(q: Q) -> Q:
 # --- conditions as data: resolved, marked, keyed --------------------------------------------------------------
 
 # Lookups whose value reaches the SQL unchanged as one parameter (a string under "contains" does not: it is
-# wrapped in wildcards), and the lookup of a bare field name.
+# wrapped in wildcards), and every lookup the fields make (a name without one is "exact").
 MARKABLE_LOOKUPS = {"exact", "lt", "lte", "gt", "gte"}
+LOOKUPS = MARKABLE_LOOKUPS | {"in", "isnull", "contains", "startswith", "endswith"}
 
 
 def _rebuilt(q: Q, child: Callable) -> Q:
@@ -680,13 +681,7 @@ def marked(condition: Q, marks: Marks) -> Q:
             return c  # an expression (SQLite's exact substring tests): kept as it is
         name, value = c
         field, _, lookup = name.rpartition("__")
-        if not field or lookup not in MARKABLE_LOOKUPS | {
-            "in",
-            "isnull",
-            "contains",
-            "startswith",
-            "endswith",
-        }:
+        if not field or lookup not in LOOKUPS:
             lookup = "exact"
         if lookup in MARKABLE_LOOKUPS:
             return (name, marks.value(value))
