@@ -3,8 +3,10 @@
 1. Loads ``--entries`` synthetic entries (bench/synthetic.py compositions, each with a small placeholder cubic
    structure so that it is served under OPTIMADE /structures) into a fresh PostgreSQL database with COPY
    (hull/services/bulk.py), then computes every hull with the hull service (full rebuild) and VACUUM ANALYZEs.
-2. Starts gunicorn (``portal.wsgi``, ``--workers`` processes) on 127.0.0.1 and times, from ``--clients``
-   concurrent clients and from one:
+2. Starts gunicorn with the deployment's settings (``portal/gunicorn_conf.py``: sync workers, 2 x CPUs + 1 of
+   them, the application loaded before the fork), or one server per worker class of ``--servers`` (``sync
+   gthread`` compares them: each scenario is measured on each in turn), on 127.0.0.1, and times, from
+   ``--clients`` concurrent clients and from one:
    - OPTIMADE list: ``elements HAS ALL "Li","O" AND _mdp_energy_above_hull<0.05`` (page_limit 20),
    - the same through /api/v1/materials/ (page_size 20),
    - the REST list of stable entries sorted by energy above hull (the search page's sort; every one ties at 0),
@@ -27,11 +29,12 @@ Two load generators, printed side by side (``--client both``, the default):
   each scenario). On a small machine the client threads take a large share of the CPU from the server and
   every measured request waits on the client's GIL too.
 - ``wrk``: Debian's ``wrk`` (``apt-get install -y wrk``) with ``bench/wrk_paths.lua``, one thread holding
-  ``--clients`` keep-alive connections for ``--seconds`` per scenario, cycling through the same URLs.
+  ``--clients`` connections for ``--seconds`` per scenario, cycling through the same URLs (a gthread server
+  keeps them alive; sync workers close each after its response and wrk opens it again).
 
     .venv/bin/python bench/api_bench.py --entries 1000000 [--pg postgres://postgres@127.0.0.1:5432] \\
-        [--database portal_api_bench] [--reuse] [--clients 20] [--requests 400] [--workers 4] [--threads 4] \\
-        [--client both|python|wrk] [--seconds 8] [--cache-seconds 600]
+        [--database portal_api_bench] [--reuse] [--clients 20] [--requests 400] [--servers sync gthread] \\
+        [--workers N] [--threads N] [--client both|python|wrk] [--seconds 8] [--cache-seconds 600]
 """
 
 import argparse
@@ -209,8 +212,15 @@ def pick_targets(database_url: str) -> dict:
 
 
 def start_server(
-    database_url: str, port: int, workers: int, threads: int = 4, cache_seconds: int | None = None
+    database_url: str,
+    port: int,
+    worker_class: str,
+    workers: int,
+    threads: int,
+    cache_seconds: int | None = None,
 ) -> subprocess.Popen:
+    """gunicorn with the deployment's settings (portal/gunicorn_conf.py), on ``port``, with this worker class,
+    number of workers and threads."""
     env = dict(
         os.environ,
         PORTAL_RESPONSE_CACHE_SECONDS=str(600 if cache_seconds is None else cache_seconds),
@@ -227,18 +237,19 @@ def start_server(
         [
             # the gunicorn next to this interpreter: a git worktree has no .venv of its own
             str(Path(sys.executable).parent / "gunicorn"),
+            "-c",
+            "python:portal.gunicorn_conf",
             "portal.wsgi:application",
             "--bind",
             f"127.0.0.1:{port}",
+            "--worker-class",
+            worker_class,
             "--workers",
             str(workers),
             "--threads",
             str(threads),
-            "--worker-class",
-            "gthread",
             "--log-level",
             "warning",
-            "--preload",
         ],
         cwd=ROOT,
         env=env,
@@ -305,7 +316,7 @@ def measure(urls: list[str], clients: int) -> dict:
 
 
 def measure_wrk(base: str, paths: list[str], clients: int, seconds: float) -> dict:
-    """Latency of ``paths`` fetched in turn over ``clients`` keep-alive connections by one wrk thread."""
+    """Latency of ``paths`` fetched in turn over ``clients`` connections by one wrk thread."""
     with tempfile.NamedTemporaryFile("w", suffix=".paths", delete=False) as handle:
         handle.write("\n".join(paths) + "\n")
     try:
@@ -374,9 +385,29 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep an already loaded database")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
-    parser.add_argument("--port", type=int, default=8811)
+    parser.add_argument(
+        "--servers",
+        nargs="+",
+        choices=["sync", "gthread"],
+        default=["sync"],
+        help="gunicorn worker classes, one server each, measured in turn on every scenario (default: sync, "
+        "the deployment's; 'sync gthread' compares the two in one run)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes per server (default: sync 2 x CPUs + 1, gthread 4)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads per gthread worker (default 4; sync workers have 1)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=8811, help="the first server's port (the next one +1, ...)"
+    )
     parser.add_argument(
         "--cache-seconds",
         type=int,
@@ -408,15 +439,37 @@ def main() -> None:
         print(json.dumps(_child("load", url, args.entries)), flush=True)
         print(f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
     targets = _child("pick", url, args.entries)
-    server = start_server(url, args.port, args.workers, args.threads, args.cache_seconds)
+    shapes = {
+        worker_class: (
+            args.workers or (2 * (os.cpu_count() or 1) + 1 if worker_class == "sync" else 4),
+            1 if worker_class == "sync" else (args.threads or 4),
+        )
+        for worker_class in args.servers
+    }
+    servers = {}
+    try:
+        for number, (worker_class, (workers, threads)) in enumerate(shapes.items()):
+            port = args.port + number
+            servers[worker_class] = (
+                start_server(url, port, worker_class, workers, threads, args.cache_seconds),
+                f"http://127.0.0.1:{port}",
+            )
+        run(args, url, targets, servers, shapes)
+    finally:
+        for server, _ in servers.values():
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def run(args, url: str, targets: dict, servers: dict, shapes: dict) -> None:
+    """Every scenario, measured on each server in turn (so that the servers share the machine's state)."""
     print(
         f"targets: {targets['chemsys']} with {targets['chemsys_entries']} entries, {len(targets['ids'])} ids"
     )
-    base = f"http://127.0.0.1:{args.port}"
     rng = random.Random(2)
     optimade_filter = quote('elements HAS ALL "Li","O" AND _mdp_energy_above_hull<0.05')
     # more distinct URLs than any run sends (wrk cycles through its list); the warm-up takes the last ones
-    optimade_distinct, rest_distinct = distinct_lists(random.Random(3), 20_000)
+    optimade_distinct, rest_distinct = distinct_lists(random.Random(3), 40_000)
     detail_ids = list(targets["ids"])
     rng.shuffle(detail_ids)
     scenarios = {
@@ -457,23 +510,26 @@ def main() -> None:
             raise SystemExit("wrk is not installed (apt-get install -y wrk)")
         print("wrk is not installed (apt-get install -y wrk): measuring with the Python client only")
         kinds = ["python"]
-    try:
-        print(
-            f"\n{args.entries:,} entries; gunicorn {args.workers} workers x {args.threads} threads; {os.cpu_count()} CPUs; "
-            f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
-        )
-        head = (
-            f"{'scenario':46s} {'client':>6s} {'conns':>5s} {'n':>5s} {'p50 ms':>7s} {'p95 ms':>7s} "
-            f"{'max ms':>7s} {'req/s':>6s} {'srv ms':>6s} {'db ms':>6s}"
-        )
-        print(head, "errors")  # srv ms, db ms: CPU per request of the server's processes and of PostgreSQL's
-        for label, paths in scenarios.items():
-            if args.only and not any(word.lower() in label.lower() for word in args.only):
-                continue
+    described = "; ".join(
+        f"{name} {workers} workers x {threads} threads" for name, (workers, threads) in shapes.items()
+    )
+    print(
+        f"\n{args.entries:,} entries; gunicorn {described}; {os.cpu_count()} CPUs; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+    head = (
+        f"{'scenario':46s} {'server':>7s} {'client':>6s} {'conns':>5s} {'n':>5s} {'p50 ms':>7s} {'p95 ms':>7s} "
+        f"{'max ms':>7s} {'req/s':>6s} {'srv ms':>6s} {'db ms':>6s}"
+    )
+    print(head, "errors")  # srv ms, db ms: CPU per request of the server's processes and of PostgreSQL's
+    for label, paths in scenarios.items():
+        if args.only and not any(word.lower() in label.lower() for word in args.only):
+            continue
+        used = 0  # distinct lists: every run starts at URLs that no earlier run sent
+        for name, (server, base) in servers.items():
             urls = [base + path for path in paths]
             # warm-up (connections, caches, first count); the distinct lists are warmed with URLs no run sends
             measure(urls[-args.clients * 2 :], args.clients)
-            used = 0  # distinct lists: every run starts at URLs that no earlier run sent
             for kind in kinds:
                 for clients in (1, args.clients):
                     start = used if label in distinct else 0
@@ -491,17 +547,14 @@ def main() -> None:
                         for after, before in zip(cpu_seconds(server.pid), cpu_before, strict=True)
                     )
                     print(
-                        f"{label:46s} {kind:>6s} {clients:5d} {result['requests']:5d} {result['p50_ms']:7.1f} "
+                        f"{label:46s} {name:>7s} {kind:>6s} {clients:5d} {result['requests']:5d} {result['p50_ms']:7.1f} "
                         f"{result['p95_ms']:7.1f} {result['max_ms']:7.1f} {result['req_per_s']:6.1f} "
                         f"{srv:6.2f} {db:6.2f} {result['errors']}",
                         flush=True,
                     )
                     if result["first_error"]:
                         print("   first error:", result["first_error"])
-        print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def _child(action: str, url: str, n: int) -> dict:
