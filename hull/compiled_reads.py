@@ -17,15 +17,18 @@ does not reach the parameters (a condition optimised away) makes the shape uncom
 the ORM as before.
 """
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import orjson
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import QuerySet
+from django.db.models import JSONField, QuerySet
+from django.db.models.fields.json import KeyTransform
 from django.db.models.query import ValuesIterable
 
 # Markers: within every integer column's range (smallint included), far from any real float, and superheavy
@@ -104,8 +107,36 @@ def compile_values(queryset: QuerySet, markers: list, using: str = DEFAULT_DB_AL
         params=tuple(params),
         slots=tuple(slots),
         names=tuple(names),
-        converters=tuple(compiler.get_converters(columns).items()),
+        converters=tuple(
+            (position, (tuple(_faster(function) for function in functions), expression))
+            for position, (functions, expression) in compiler.get_converters(columns).items()
+        ),
     )
+
+
+def _faster(converter: Callable) -> Callable:
+    """``converter``, or a faster one that gives the same values: a JSON column without a decoder of its own is
+    decoded with orjson (a structure decoded four times faster than with ``json``), as
+    ``JSONField.from_db_value`` decodes it otherwise. One difference: an integer beyond 64 bits comes back as the
+    nearest float (orjson's reading), where ``json`` keeps it exact; the APIs could not have written it anyway
+    (their JSON writer, orjson too, refuses such integers), and no catalogue column holds one."""
+    field = getattr(converter, "__self__", None)
+    if getattr(converter, "__func__", None) is JSONField.from_db_value and field.decoder is None:
+        return _json_value
+    return converter
+
+
+def _json_value(value: Any, expression: Any, connection: Any) -> Any:
+    if value is None or (isinstance(expression, KeyTransform) and not isinstance(value, str)):
+        return value
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        pass  # what json reads and orjson refuses (NaN, which SQLite's JSON text can hold), or no JSON
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
 
 
 def _marker_key(value: Any) -> tuple | None:
