@@ -119,7 +119,7 @@ def _faster(converter: Callable) -> Callable:
     decoded with orjson (a structure decoded four times faster than with ``json``), as
     ``JSONField.from_db_value`` decodes it otherwise. One difference: an integer beyond 64 bits comes back as the
     nearest float (orjson's reading), where ``json`` keeps it exact; the APIs could not have written it anyway
-    (their JSON writer, orjson too, refuses such integers), and no catalogue column holds one."""
+    (their JSON writer, orjson too, refuses such integers), and structures and compositions hold floats."""
     field = getattr(converter, "__self__", None)
     if getattr(converter, "__func__", None) is JSONField.from_db_value and field.decoder is None:
         return _json_value
