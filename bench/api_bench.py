@@ -454,14 +454,14 @@ def main() -> None:
                 start_server(url, port, worker_class, workers, threads, args.cache_seconds),
                 f"http://127.0.0.1:{port}",
             )
-        run(args, url, targets, servers, shapes)
+        run(args, targets, servers, shapes)
     finally:
         for server, _ in servers.values():
             server.terminate()
             server.wait(timeout=30)
 
 
-def run(args, url: str, targets: dict, servers: dict, shapes: dict) -> None:
+def run(args, targets: dict, servers: dict, shapes: dict) -> None:
     """Every scenario, measured on each server in turn (so that the servers share the machine's state)."""
     print(
         f"targets: {targets['chemsys']} with {targets['chemsys_entries']} entries, {len(targets['ids'])} ids"
