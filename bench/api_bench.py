@@ -439,9 +439,11 @@ def main() -> None:
         print(json.dumps(_child("load", url, args.entries)), flush=True)
         print(f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
     targets = _child("pick", url, args.entries)
+    from portal import gunicorn_conf  # the deployment's number of sync workers
+
     shapes = {
         worker_class: (
-            args.workers or (2 * (os.cpu_count() or 1) + 1 if worker_class == "sync" else 4),
+            args.workers or (gunicorn_conf.workers if worker_class == "sync" else 4),
             1 if worker_class == "sync" else (args.threads or 4),
         )
         for worker_class in args.servers

@@ -103,16 +103,15 @@ class MaterialViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         second where the page is not full. ``None`` where a part cannot be compiled."""
         paginator = self.paginator
         cursor = paginator.start(self.request)
-        column = SORTABLE[search.sort.lstrip("-")]
-        if not sorts_by_missing_row(search):
+        if sorts_by_missing_row(search):
+            rows = paginator.rows_of_parts(
+                cursor,
+                lambda after: self._compiled_rows(filterset, search, columns, after, VALUED),
+                lambda after: self._compiled_rows(filterset, search, columns, after, UNVALUED),
+            )
+        else:
             rows = self._compiled_rows(filterset, search, columns, cursor, None)
-            return None if rows is None else paginator.page_of(rows, column)
-        rows = paginator.rows_of_parts(
-            cursor,
-            lambda after: self._compiled_rows(filterset, search, columns, after, VALUED),
-            lambda after: self._compiled_rows(filterset, search, columns, after, UNVALUED),
-        )
-        return None if rows is None else paginator.page_of(rows, column)
+        return None if rows is None else paginator.page_of(rows, SORTABLE[search.sort.lstrip("-")])
 
     def _compiled_rows(
         self,
