@@ -12,6 +12,7 @@
    - the REST list of stable entries sorted by energy above hull (the search page's sort; every one ties at 0),
    - the REST list of entries with oxygen sorted by energy above hull, descending, with no stability condition
      (read in two parts, hull/search.py ``search_parts``),
+   - the OPTIMADE list of ``elements HAS ALL "Li","O"`` sorted by ``_mdp_energy_above_hull`` (two parts too),
    - both lists again with a random element pair and threshold per request (distinct URLs: nothing that is
      kept per filter text or URL, such as the parsed OPTIMADE filter, its cached count or the kept response,
      is reused),
@@ -470,6 +471,7 @@ def run(args, targets: dict, servers: dict, shapes: dict) -> None:
     )
     rng = random.Random(2)
     optimade_filter = quote('elements HAS ALL "Li","O" AND _mdp_energy_above_hull<0.05')
+    li_o = quote('elements HAS ALL "Li","O"')
     # more distinct URLs than any run sends (wrk cycles through its list); the warm-up takes the last ones
     optimade_distinct, rest_distinct = distinct_lists(random.Random(3), 40_000)
     detail_ids = list(targets["ids"])
@@ -489,6 +491,10 @@ def run(args, targets: dict, servers: dict, shapes: dict) -> None:
         * args.requests,
         "REST list elements=O, sort=-e_above_hull": [
             "/api/v1/materials/?elements=O&sort=-e_above_hull&page_size=20"
+        ]
+        * args.requests,
+        "OPTIMADE list HAS ALL Li,O, sort=ehull": [
+            f"/optimade/v1/structures?filter={li_o}&sort=_mdp_energy_above_hull&page_limit=20"
         ]
         * args.requests,
         "OPTIMADE list, random pair and threshold": optimade_distinct,

@@ -16,7 +16,7 @@ from hull.errors import CatalogueError
 from hull.formulas import normalise_anonymous_formula, parse_composition, parse_elements
 from hull.hull_sets import DEFAULT_HULL_SET
 from hull.models import Entry
-from hull.selectors import check_hull_set, chemsys_names_with_elements
+from hull.selectors import check_hull_set, chemsys_names_with_elements, system_holds
 
 MAX_ELEMENTS = 8  # the hull engine handles systems of 1 to 8 elements
 
@@ -220,7 +220,13 @@ def search_entries(search: EntrySearch, *, part: str | None = None) -> QuerySet[
         # entry's system: the condition on the row's copy lets the database walk the stability index
         # (hull_set, chemsys, e_above_hull) per matching system instead of every entry of those systems.
         column = ROW_CHEMSYS if search.needs_stability_row() or part == VALUED else "chemsys"
-        queryset = queryset.filter(**{f"{column}__in": names})
+        test = system_holds(
+            column,
+            contains_all=contains_all,
+            contains_any=search.elements_any,
+            exclude=search.exclude_elements,
+        )
+        queryset = queryset.filter(test, **{f"{column}__in": names})
     # Stability conditions name the annotations, so they apply to the one joined stability row; each filter()
     # on "stab__..." would join the stability table again (the same row: (entry, hull set) is unique).
     ranges = {

@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import BooleanField, Count, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Value
 
 from hull.engine_types import chemsys_of, subsystems
 from hull.errors import CatalogueError
@@ -88,6 +88,54 @@ def _names_holding(elements: list[str]) -> QuerySet:
     return names.values("chemsys")
 
 
+class NameHolds(Func):
+    """Whether a system name (``Fe-Li-O``) holds an element: ``'-O-'`` within ``'-Fe-Li-O-'``."""
+
+    function = "STRPOS"
+    arity = 2
+    template = "(%(function)s('-' || %(expressions)s || '-') > 0)"
+    arg_joiner = " || '-', '-' || "
+    output_field = BooleanField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, function="INSTR", **extra_context)
+
+
+def system_holds(
+    column: str,
+    *,
+    contains_all: Iterable[str] = (),
+    contains_any: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+) -> Q:
+    """A test of the system name in ``column`` (symbols joined by "-", sorted: ``Fe-Li-O``) for elements, read off
+    the name: ``-O-`` is within ``-Fe-Li-O-``, and ``-C-`` is not within ``-Cl-``. Beside a ``column__in`` condition
+    of :func:`chemsys_names_with_elements` with the same elements it changes no result (the names it allows all
+    pass it); it is there for the database.
+
+    A page read in the order of an index (entries by id, stability rows by energy above hull) tests each row it
+    walks against the systems; without this test each new system costs a probe of the pair table (1,000,000
+    entries, the first 20 with Li and O by id: 13,380 rows walked, 10,266 probes, 27 ms). Tested on the row
+    first, only the rows that hold the elements reach the probe. Its estimate (a third of the rows per
+    element) also steers the planner away from walking an index for a few matches that lie far apart (Li and
+    O by energy above hull: 35,436 rows walked)."""
+
+    def holds(symbol: str) -> Q:
+        # the symbol is a parameter of its own, so that a compiled read's marker element reaches the SQL as is
+        return Q(NameHolds(F(column), Value(symbol)))
+
+    test = Q()
+    for symbol in contains_all:
+        test &= holds(symbol)
+    any_of = Q()
+    for symbol in contains_any:
+        any_of |= holds(symbol)
+    test &= any_of
+    for symbol in exclude:
+        test &= ~holds(symbol)
+    return test
+
+
 def entries_with_elements(
     *,
     contains_all: Iterable[str] = (),
@@ -101,7 +149,8 @@ def entries_with_elements(
         contains_all=contains_all, contains_any=contains_any, only=only, exclude=exclude
     )
     queryset = Entry.objects.all() if queryset is None else queryset
-    return queryset.filter(chemsys__in=names)
+    test = system_holds("chemsys", contains_all=contains_all, contains_any=contains_any, exclude=exclude)
+    return queryset.filter(test, chemsys__in=names)
 
 
 def check_hull_set(hull_set: str) -> str:

@@ -37,7 +37,7 @@ from pymatgen.core import Composition, Element
 
 from hull.compiled_reads import ELEMENT_MARKERS, Marks
 from hull.search import ROW_CHEMSYS, STABILITY_ANNOTATIONS
-from hull.selectors import chemsys_names_with_elements
+from hull.selectors import chemsys_names_with_elements, system_holds
 
 GRAMMAR_VERSION = (1, 2, 0)
 MAX_FILTER_LENGTH = 4000
@@ -369,8 +369,16 @@ class Systems:
     elements: tuple[str, ...]
 
     def subquery(self):
-        kind = {"ONE": "contains_all", "ANY": "contains_any", "ONLY": "only"}[self.mode]
-        return chemsys_names_with_elements(**{kind: self.elements})
+        return chemsys_names_with_elements(**{self.kind: self.elements})
+
+    def name_test(self, column: str) -> Q:
+        """The test of ``column``'s system names that goes with the subquery (:func:`hull.selectors.system_holds`;
+        none for ``ONLY``, whose subsystems are named)."""
+        return Q() if self.mode == "ONLY" else system_holds(column, **{self.kind: self.elements})
+
+    @property
+    def kind(self) -> str:
+        return {"ONE": "contains_all", "ANY": "contains_any", "ONLY": "only"}[self.mode]
 
 
 class RatiosField(ElementsField):
@@ -661,7 +669,23 @@ def resolved(condition):
 
     def child(c):
         if isinstance(c, tuple) and isinstance(c[1], Systems):
-            return (c[0], c[1].subquery())
+            name, systems = c
+            return Q((name, systems.subquery())) & systems.name_test(name.removesuffix("__in"))
+        return c
+
+    return _rebuilt(condition, child)
+
+
+def on_stability_rows(condition):
+    """``condition`` with every element condition on the stability row's copy of the system, for a read of rows
+    that all have one (the first part of a page sorted by a stability value): the database then tests the rows
+    it walks in the row index's order without reading their entries first."""
+    if not isinstance(condition, Q):
+        return condition
+
+    def child(c):
+        if isinstance(c, tuple) and c[0] == "chemsys__in" and isinstance(c[1], Systems):
+            return (f"{ROW_CHEMSYS}__in", c[1])
         return c
 
     return _rebuilt(condition, child)

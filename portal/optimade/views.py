@@ -13,7 +13,7 @@ References: the papers behind the data and methods, kept in code (:mod:`portal.o
 import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import wraps
+from functools import partial, wraps
 
 from django.conf import settings
 from django.core.cache import cache
@@ -298,12 +298,20 @@ def _read_in_parts(order: list) -> bool:
     return len(order) > 1 and isinstance(first, OrderBy) and first.expression.name in STABILITY_ANNOTATIONS
 
 
-def _ordered_parts(queryset: QuerySet[Entry], order: list) -> list[QuerySet[Entry]]:
-    """``queryset`` in ``order`` as consecutive parts (:class:`hull.search.SearchParts`, see :func:`_read_in_parts`)."""
+def _ordered_parts(
+    matching: Callable[[Q], QuerySet[Entry]], condition: Q, order: list
+) -> list[QuerySet[Entry]]:
+    """The structures ``matching(condition)`` in ``order`` as consecutive parts (:class:`hull.search.SearchParts`,
+    see :func:`_read_in_parts`). The first part's rows all have a stability row, so its element conditions test
+    the row's copy of the system (:func:`filters.on_stability_rows`)."""
     if _read_in_parts(order):
         first = order[0]
-        return value_parts(queryset, first.expression.name, first.descending, order[1:])
-    return [queryset.order_by(*order)]
+        split = partial(
+            value_parts, column=first.expression.name, descending=first.descending, then=order[1:]
+        )
+        valued = split(matching(filters.on_stability_rows(condition)))[0]
+        return [valued, split(matching(condition))[1]]
+    return [matching(condition).order_by(*order)]
 
 
 # Pages and counts of structures by the shape of their filter (the filter with markers in place of its values),
@@ -340,7 +348,7 @@ def _structures_page(request: HttpRequest, state: tuple) -> dict:
     if page is not None:
         rows = page.rows(marks.values)
     else:
-        parts = [part.values(*resources.COLUMNS) for part in _ordered_parts(matching(condition.real), order)]
+        parts = [part.values(*resources.COLUMNS) for part in _ordered_parts(matching, condition.real, order)]
         rows = SearchParts(parts, total=matching(condition.real))[offset : offset + limit + 1]
     more = len(rows) > limit
     rows = rows[:limit]

@@ -7,12 +7,14 @@ import random
 import pytest
 
 from hull.errors import CatalogueError
-from hull.models import ChemicalSystemPair
+from hull.models import ChemicalSystem, ChemicalSystemPair
+from hull.search import VALUED, EntrySearch, search_entries
 from hull.selectors import (
     _names_holding,
     chemsys_names_with_elements,
     chemsys_with_elements,
     entries_with_elements,
+    system_holds,
 )
 from hull.services.chemsys import chemsys_ensure
 
@@ -111,3 +113,47 @@ def test_entry_query_uses_the_same_rule(li_o_file):
 def test_unknown_element_is_a_clear_error():
     with pytest.raises(CatalogueError, match="unknown element 'Xx'"):
         list(chemsys_with_elements(contains_all=["Li", "Xx"]))
+
+
+# symbols that begin other symbols (C: Ca, Cl, Co; O: Os; N: Na, Nb, Ni; S: Si, Sn), first and last in a name
+PREFIXES = ["C", "Ca", "Cl", "Co", "O", "Os", "N", "Na", "Nb", "Ni", "S", "Si", "Sn", "Li", "Fe"]
+TRAPS = ["C", "Cl", "Ca-Co", "C-O", "Os", "O-Os", "Na", "N-Na", "Nb-Ni", "S-Si-Sn", "Si", "Li-Sn", "Fe-Li-O"]
+
+
+def test_the_name_test_is_element_membership_of_the_name():
+    """``system_holds`` reads elements off names alone (no pair table): on systems whose symbols begin one
+    another, it agrees with splitting the name, for random conditions of every kind."""
+    chemsys_ensure(names=TRAPS)
+    rng = random.Random(5)
+    for _ in range(150):
+        all_of = rng.sample(PREFIXES, rng.randint(0, 2))
+        any_of = rng.sample(PREFIXES, rng.choice([0, 0, 1, 3]))
+        none_of = rng.sample(PREFIXES, rng.choice([0, 1, 2]))
+        test = system_holds("name", contains_all=all_of, contains_any=any_of, exclude=none_of)
+        expected = {
+            name
+            for name in TRAPS
+            if set(all_of) <= set(name.split("-"))
+            and (not any_of or set(any_of) & set(name.split("-")))
+            and not set(none_of) & set(name.split("-"))
+        }
+        assert names(ChemicalSystem.objects.filter(test)) == expected, (all_of, any_of, none_of)
+
+
+@pytest.mark.parametrize(
+    ("query", "part"),
+    [
+        ({"elements": ["Li", "O"]}, None),
+        ({"elements_any": ["Fe", "Co"], "exclude_elements": ["Na"]}, None),
+        ({"elements": ["O"], "sort": "-e_above_hull"}, VALUED),
+        ({"chemsys": "Li-*-O", "e_above_hull_max": 0.05}, None),
+    ],
+)
+def test_element_searches_test_the_names_of_the_rows_they_walk(query, part):
+    """Every element search carries the name test beside its systems (on the entry's or on the stability row's
+    copy), so that a page walked in index order tests rows before probing the pair table."""
+    sql = str(search_entries(EntrySearch(**query), part=part).query)
+    function = "STRPOS(" if "STRPOS(" in sql else "INSTR("
+    assert f"{function}'-' || " in sql
+    on_row = part == VALUED or "e_above_hull_max" in query
+    assert (f"{function}'-' || stab.\"chemsys\"" in sql) == on_row

@@ -55,3 +55,28 @@ def test_local_default_is_embedded():
     assert result.returncode == 0, result.stderr
     engine, broker = result.stdout.split()
     assert engine == "django.db.backends.sqlite3" and broker == "filesystem://"
+
+
+def test_postgresql_connections_start_no_parallel_workers_unless_told():
+    """A PostgreSQL connection of the portal's runs with max_parallel_workers_per_gather 0, or the number
+    DJANGO_DB_PARALLEL_WORKERS gives (checked on a live connection: the option must reach the server)."""
+    show = (
+        "import django; django.setup(); from django.db import connection; c = connection.cursor(); "
+        "c.execute('SHOW max_parallel_workers_per_gather'); print(c.fetchone()[0])"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_DB_PARALLEL_WORKERS")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="portal.settings.local",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres",
+    )
+    for extra, expected in (({}, "0"), ({"DJANGO_DB_PARALLEL_WORKERS": "3"}, "3")):
+        result = subprocess.run(
+            [sys.executable, "-c", show],
+            cwd=ROOT,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == expected
