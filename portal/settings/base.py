@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -92,10 +93,17 @@ else:
     # Parallel workers a query of the portal's may start (PostgreSQL's max_parallel_workers_per_gather): none by
     # default. The portal's queries read a page or a system; starting workers for one took longer than the work
     # (1M entries, the first page of Li and O by id: 26 ms with two workers, 12 ms without), and their CPU is
-    # taken from the requests running beside it.
-    DATABASES["default"]["OPTIONS"].setdefault(
-        "options", f"-c max_parallel_workers_per_gather={env.int('DJANGO_DB_PARALLEL_WORKERS', default=0)}"
-    )
+    # taken from the requests running beside it. "server" sends no setting (PgBouncer refuses the startup
+    # option unless its ignore_startup_parameters names "options"), leaving the server's own.
+    _parallel_workers = env.str("DJANGO_DB_PARALLEL_WORKERS", default="0").strip()
+    if _parallel_workers != "server":
+        if not _parallel_workers.isdigit():
+            raise ImproperlyConfigured(
+                f"DJANGO_DB_PARALLEL_WORKERS must be a number of workers or 'server', not {_parallel_workers!r}"
+            )
+        DATABASES["default"]["OPTIONS"].setdefault(
+            "options", f"-c max_parallel_workers_per_gather={_parallel_workers}"
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -58,8 +60,9 @@ def test_local_default_is_embedded():
 
 
 def test_postgresql_connections_start_no_parallel_workers_unless_told():
-    """A PostgreSQL connection of the portal's runs with max_parallel_workers_per_gather 0, or the number
-    DJANGO_DB_PARALLEL_WORKERS gives (checked on a live connection: the option must reach the server)."""
+    """A PostgreSQL connection of the portal's runs with max_parallel_workers_per_gather 0, the number
+    DJANGO_DB_PARALLEL_WORKERS gives, or the server's own with "server" (checked on live connections: the option
+    must reach the server); anything else stops the start with a message naming the variable."""
     show = (
         "import django; django.setup(); from django.db import connection; c = connection.cursor(); "
         "c.execute('SHOW max_parallel_workers_per_gather'); print(c.fetchone()[0])"
@@ -69,7 +72,14 @@ def test_postgresql_connections_start_no_parallel_workers_unless_told():
         DJANGO_SETTINGS_MODULE="portal.settings.local",
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres",
     )
-    for extra, expected in (({}, "0"), ({"DJANGO_DB_PARALLEL_WORKERS": "3"}, "3")):
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres") as plain:
+        server_default = plain.execute("SHOW max_parallel_workers_per_gather").fetchone()[0]
+    cases = (
+        ({}, "0"),
+        ({"DJANGO_DB_PARALLEL_WORKERS": "3"}, "3"),
+        ({"DJANGO_DB_PARALLEL_WORKERS": "server"}, server_default),
+    )
+    for extra, expected in cases:
         result = subprocess.run(
             [sys.executable, "-c", show],
             cwd=ROOT,
@@ -80,3 +90,15 @@ def test_postgresql_connections_start_no_parallel_workers_unless_told():
         )
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == expected
+    bad = subprocess.run(
+        [sys.executable, "-c", show],
+        cwd=ROOT,
+        env={**env, "DJANGO_DB_PARALLEL_WORKERS": "two"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (
+        bad.returncode != 0
+        and "DJANGO_DB_PARALLEL_WORKERS must be a number of workers or 'server'" in bad.stderr
+    )
