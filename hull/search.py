@@ -160,15 +160,18 @@ def value_parts(queryset: QuerySet, column: str, descending: bool, then: list) -
 class SearchParts:
     """Consecutive querysets sliced and counted as one ordered list (for ``Paginator`` and offset pages).
 
-    ``total`` counts all of them at once (the single search: its count needs no sort). A slice reads the parts
-    in turn; the count of an earlier part is needed only when a slice starts past its end."""
+    ``total`` counts all of them at once (the single search: its count needs no sort); a reader that only slices
+    (an OPTIMADE page, which counts its filter apart) gives none. A slice reads the parts in turn; the count of an
+    earlier part is needed only when a slice starts past its end."""
 
     ordered = True
 
-    def __init__(self, parts: list[QuerySet], total: QuerySet) -> None:
+    def __init__(self, parts: list[QuerySet], total: QuerySet | None = None) -> None:
         self.parts, self.total = parts, total
 
     def count(self) -> int:
+        if self.total is None:
+            raise TypeError("these search parts were given no total to count")
         return self.total.count()
 
     def __getitem__(self, window: slice) -> list:

@@ -349,7 +349,7 @@ def _structures_page(request: HttpRequest, state: tuple) -> dict:
         rows = page.rows(marks.values)
     else:
         parts = [part.values(*resources.COLUMNS) for part in _ordered_parts(matching, condition.real, order)]
-        rows = SearchParts(parts, total=matching(condition.real))[offset : offset + limit + 1]
+        rows = SearchParts(parts)[offset : offset + limit + 1]
     more = len(rows) > limit
     rows = rows[:limit]
     url = _base(request)

@@ -71,6 +71,8 @@ def test_the_parts_are_the_single_query_at_every_slice(catalogue, hull_set, sort
         assert unvalued.count() == (3 if hull_set == "dft" else 0)
     results = SearchParts([valued, unvalued], total=search_entries(search))
     assert results.count() == len(single)
+    with pytest.raises(TypeError, match="no total to count"):
+        SearchParts([valued, unvalued]).count()
     windows = [(0, 5), (0, len(single) + 3), (len(single) - 1, 10), (len(single) + 4, 3)]
     windows += [(max(0, boundary - 2), 5), (boundary, 3), (boundary + 1, 2), (max(0, boundary - 1), 1)]
     for start, size in windows:
