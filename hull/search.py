@@ -16,7 +16,7 @@ from hull.errors import CatalogueError
 from hull.formulas import normalise_anonymous_formula, parse_composition, parse_elements
 from hull.hull_sets import DEFAULT_HULL_SET
 from hull.models import Entry
-from hull.selectors import check_hull_set, chemsys_names_with_elements, system_holds
+from hull.selectors import check_hull_set, systems_with_elements
 
 MAX_ELEMENTS = 8  # the hull engine handles systems of 1 to 8 elements
 
@@ -146,15 +146,16 @@ def search_parts(search: EntrySearch) -> list[QuerySet[Entry]]:
     return [search_entries(search, part=VALUED), search_entries(search, part=UNVALUED)]
 
 
-def value_parts(queryset: QuerySet, column: str, descending: bool, then: list) -> list[QuerySet]:
-    """``queryset`` ordered by ``column`` (nulls last) and then ``then``, as two parts: the rows with a value, in
-    a plain order (no nulls to place, so a descending order matches the ascending index read backwards), then
-    the rows without one, by ``then``."""
+def valued_part(queryset: QuerySet, column: str, descending: bool, then: list) -> QuerySet:
+    """The first part of ``queryset`` ordered by ``column`` (nulls last) and then ``then``: the rows with a value,
+    in a plain order (no nulls to place, so a descending order matches the ascending index read backwards)."""
     plain = F(column).desc() if descending else F(column).asc()
-    return [
-        queryset.filter(**{f"{column}__isnull": False}).order_by(plain, *then),
-        queryset.filter(**{f"{column}__isnull": True}).order_by(*then),
-    ]
+    return queryset.filter(**{f"{column}__isnull": False}).order_by(plain, *then)
+
+
+def unvalued_part(queryset: QuerySet, column: str, then: list) -> QuerySet:
+    """The second part: the rows of ``queryset`` without a value of ``column``, by ``then``."""
+    return queryset.filter(**{f"{column}__isnull": True}).order_by(*then)
 
 
 class SearchParts:
@@ -213,23 +214,19 @@ def search_entries(search: EntrySearch, *, part: str | None = None) -> QuerySet[
         else:
             queryset = queryset.filter(nelements=size)
     if contains_all or search.elements_any or search.elements_only or search.exclude_elements:
-        names = chemsys_names_with_elements(
-            contains_all=contains_all,
-            contains_any=search.elements_any,
-            only=search.elements_only,
-            exclude=search.exclude_elements,
-        )
         # With a stability condition only entries with a stability row match, and the row holds a copy of the
         # entry's system: the condition on the row's copy lets the database walk the stability index
         # (hull_set, chemsys, e_above_hull) per matching system instead of every entry of those systems.
         column = ROW_CHEMSYS if search.needs_stability_row() or part == VALUED else "chemsys"
-        test = system_holds(
-            column,
-            contains_all=contains_all,
-            contains_any=search.elements_any,
-            exclude=search.exclude_elements,
+        queryset = queryset.filter(
+            systems_with_elements(
+                column,
+                contains_all=contains_all,
+                contains_any=search.elements_any,
+                only=search.elements_only,
+                exclude=search.exclude_elements,
+            )
         )
-        queryset = queryset.filter(test, **{f"{column}__in": names})
     # Stability conditions name the annotations, so they apply to the one joined stability row; each filter()
     # on "stab__..." would join the stability table again (the same row: (entry, hull set) is unique).
     ranges = {
@@ -259,8 +256,9 @@ def search_entries(search: EntrySearch, *, part: str | None = None) -> QuerySet[
     key = search.sort.lstrip("-")
     column = SORTABLE[key]
     if part is not None:
-        valued, unvalued = value_parts(queryset, column, search.sort.startswith("-"), ["id"])
-        return valued if part == VALUED else unvalued
+        if part == VALUED:
+            return valued_part(queryset, column, search.sort.startswith("-"), ["id"])
+        return unvalued_part(queryset, column, ["id"])
     if search.sort.startswith("-"):
         order = F(column).desc(nulls_last=True)
     else:

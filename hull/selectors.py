@@ -136,6 +136,23 @@ def system_holds(
     return test
 
 
+def systems_with_elements(
+    column: str,
+    *,
+    contains_all: Iterable[str] = (),
+    contains_any: Iterable[str] = (),
+    only: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+) -> Q:
+    """The condition that the system name in ``column`` is one of :func:`chemsys_names_with_elements`, with
+    :func:`system_holds` beside it for the database ("only" names its subsystems and needs no test)."""
+    names = chemsys_names_with_elements(
+        contains_all=contains_all, contains_any=contains_any, only=only, exclude=exclude
+    )
+    test = system_holds(column, contains_all=contains_all, contains_any=contains_any, exclude=exclude)
+    return Q(**{f"{column}__in": names}) & test
+
+
 def entries_with_elements(
     *,
     contains_all: Iterable[str] = (),
@@ -145,12 +162,12 @@ def entries_with_elements(
     queryset: QuerySet[Entry] | None = None,
 ) -> QuerySet[Entry]:
     """Entries whose chemical system satisfies :func:`chemsys_with_elements`."""
-    names = chemsys_names_with_elements(
-        contains_all=contains_all, contains_any=contains_any, only=only, exclude=exclude
-    )
     queryset = Entry.objects.all() if queryset is None else queryset
-    test = system_holds("chemsys", contains_all=contains_all, contains_any=contains_any, exclude=exclude)
-    return queryset.filter(test, chemsys__in=names)
+    return queryset.filter(
+        systems_with_elements(
+            "chemsys", contains_all=contains_all, contains_any=contains_any, only=only, exclude=exclude
+        )
+    )
 
 
 def check_hull_set(hull_set: str) -> str:

@@ -37,7 +37,7 @@ from pymatgen.core import Composition, Element
 
 from hull.compiled_reads import ELEMENT_MARKERS, Marks
 from hull.search import ROW_CHEMSYS, STABILITY_ANNOTATIONS
-from hull.selectors import chemsys_names_with_elements, system_holds
+from hull.selectors import systems_with_elements
 
 GRAMMAR_VERSION = (1, 2, 0)
 MAX_FILTER_LENGTH = 4000
@@ -368,17 +368,11 @@ class Systems:
     mode: str
     elements: tuple[str, ...]
 
-    def subquery(self):
-        return chemsys_names_with_elements(**{self.kind: self.elements})
-
-    def name_test(self, column: str) -> Q:
-        """The test of ``column``'s system names that goes with the subquery (:func:`hull.selectors.system_holds`;
-        none for ``ONLY``, whose subsystems are named)."""
-        return Q() if self.mode == "ONLY" else system_holds(column, **{self.kind: self.elements})
-
-    @property
-    def kind(self) -> str:
-        return {"ONE": "contains_all", "ANY": "contains_any", "ONLY": "only"}[self.mode]
+    def condition(self, column: str) -> Q:
+        """The condition that the system name in ``column`` is one of these systems (with the name test beside
+        it: :func:`hull.selectors.systems_with_elements`)."""
+        kind = {"ONE": "contains_all", "ANY": "contains_any", "ONLY": "only"}[self.mode]
+        return systems_with_elements(column, **{kind: self.elements})
 
 
 class RatiosField(ElementsField):
@@ -663,14 +657,13 @@ class Unmarkable(Exception):
 
 
 def resolved(condition):
-    """``condition`` with each :class:`Systems` made its subquery; anything but a ``Q`` is returned as it is."""
+    """``condition`` with each :class:`Systems` made its condition; anything but a ``Q`` is returned as it is."""
     if not isinstance(condition, Q):
         return condition
 
     def child(c):
         if isinstance(c, tuple) and isinstance(c[1], Systems):
-            name, systems = c
-            return Q((name, systems.subquery())) & systems.name_test(name.removesuffix("__in"))
+            return c[1].condition(c[0].removesuffix("__in"))
         return c
 
     return _rebuilt(condition, child)

@@ -13,7 +13,7 @@ References: the papers behind the data and methods, kept in code (:mod:`portal.o
 import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import partial, wraps
+from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
@@ -23,7 +23,14 @@ from django.views.decorators.http import require_GET
 
 from hull.compiled_reads import CompiledRead, CompiledShapes, Marks
 from hull.models import Entry
-from hull.search import STABILITY_ANNOTATIONS, EntrySearch, SearchParts, search_entries, value_parts
+from hull.search import (
+    STABILITY_ANNOTATIONS,
+    EntrySearch,
+    SearchParts,
+    search_entries,
+    unvalued_part,
+    valued_part,
+)
 from portal.api.throttling import AnonThrottle, UserThrottle
 from portal.optimade import filters, references, resources
 from portal.response_cache import json_bytes, kept_json
@@ -293,7 +300,7 @@ def structures(request: HttpRequest) -> HttpResponse:
 def _read_in_parts(order: list) -> bool:
     """Whether a page in ``order`` is read in two parts: where the first key is a stability value, the rows with a
     value (read off the hull set's index in order) and then those without, which the single query puts last but
-    had to join every row of the filter to find (:func:`hull.search.value_parts`)."""
+    had to join every row of the filter to find (:func:`hull.search.valued_part`, :func:`hull.search.unvalued_part`)."""
     first = order[0]
     return len(order) > 1 and isinstance(first, OrderBy) and first.expression.name in STABILITY_ANNOTATIONS
 
@@ -306,11 +313,11 @@ def _ordered_parts(
     the row's copy of the system (:func:`filters.on_stability_rows`)."""
     if _read_in_parts(order):
         first = order[0]
-        split = partial(
-            value_parts, column=first.expression.name, descending=first.descending, then=order[1:]
-        )
-        valued = split(matching(filters.on_stability_rows(condition)))[0]
-        return [valued, split(matching(condition))[1]]
+        column, then = first.expression.name, order[1:]
+        return [
+            valued_part(matching(filters.on_stability_rows(condition)), column, first.descending, then),
+            unvalued_part(matching(condition), column, then),
+        ]
     return [matching(condition).order_by(*order)]
 
 
