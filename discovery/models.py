@@ -45,6 +45,8 @@ class Round(models.Model):
 
     class Meta:
         ordering = ["-number"]
+        # launching (and cancelling, retrying, resuming) rounds: granted explicitly, being staff is not enough
+        permissions = [("launch_round", "Can launch, cancel, retry and resume discovery rounds")]
 
     def __str__(self) -> str:
         return f"round {self.number} ({self.status})"
