@@ -10,7 +10,8 @@ from typing import Any
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from hull.formulas import anonymous_formula, chemsys_from_elements
-from hull.ingest.records import EntryRecord
+from hull.ingest.checks import Limits
+from hull.ingest.records import EntryRecord, RowProblem, check_record
 
 
 @dataclass(frozen=True)
@@ -98,3 +99,19 @@ def prepare(record: EntryRecord, *, symprec: float) -> PreparedEntry:
         fields=fields,
         content_hash=hashlib.sha256(payload.encode()).hexdigest(),
     )
+
+
+def check_and_prepare(
+    row: EntryRecord | RowProblem, *, limits: Limits, symprec: float
+) -> PreparedEntry | RowProblem:
+    """One row of a batch, checked and, when good, prepared; every problem becomes a ``RowProblem`` naming the
+    row. The checks run before ``prepare`` so that spglib only ever sees finite structures within the limits."""
+    if isinstance(row, RowProblem):
+        return row
+    try:
+        problems = check_record(row, limits=limits)
+        if problems:
+            return RowProblem(row.location, "; ".join(problems))
+        return prepare(row, symprec=symprec)
+    except Exception as exc:  # a value no rule foresaw must still be a row error, never a crash of the batch
+        return RowProblem(row.location, f"cannot check this row: {type(exc).__name__}: {exc}")

@@ -16,14 +16,28 @@ import json
 import math
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pymatgen.core import Structure
+import numpy as np
+from pymatgen.core import Composition, Structure
 from pymatgen.entries.computed_entries import ComputedEntry, ComputedStructureEntry
 
 from hull.hull_sets import DFT, ML_POTENTIAL, OTHER
+from hull.ingest.checks import (
+    DEFAULT_LIMITS,
+    Limits,
+    amount_problems,
+    composition_mismatch,
+    coordinate_problems,
+    is_number,
+    matrix_problems,
+    member_path_problem,
+    raw_structure_problems,
+    shown,
+    site_count_problem,
+)
 from hull.ingest.records import EntryRecord, FileProblem, RowProblem
 
 FORMATS = ("cse-json", "wbm-json", "gnome-csv", "cif", "poscar", "extxyz")
@@ -32,6 +46,9 @@ DFT_RUN_TYPES = {"GGA", "GGA+U", "PBE", "PBE+U", "R2SCAN", "SCAN", "PBESOL", "HS
 POSCAR_NAMES = re.compile(r"^(POSCAR|CONTCAR)([._-].*)?$|\.(vasp|poscar)$", re.IGNORECASE)
 
 Row = EntryRecord | RowProblem
+
+# A structure file or archive member larger than this is refused unread (a 500-site CIF is about 50 kB).
+MAX_STRUCTURE_BYTES = 16 * 2**20
 
 
 def detect_format(path: Path) -> str:
@@ -76,9 +93,15 @@ def load_json(path: Path) -> Any:
         raise FileProblem(
             str(path), f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from exc
+    except RecursionError as exc:
+        raise FileProblem(
+            str(path), "JSON nested too deeply to read (more than Python's recursion limit)"
+        ) from exc
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise FileProblem(str(path), f"not valid JSON ({_describe(exc)})") from exc
 
 
-def read_cse_json(path: Path, *, method: str | None = None) -> Iterator[Row]:
+def read_cse_json(path: Path, *, method: str | None = None, limits: Limits = DEFAULT_LIMITS) -> Iterator[Row]:
     """pymatgen computed entries; energies are taken as given (corrections already applied)."""
     items = load_json(path)
     if (
@@ -96,81 +119,108 @@ def read_cse_json(path: Path, *, method: str | None = None) -> Iterator[Row]:
         )
     for i, item in enumerate(items):
         where = f"{path.name} item {i}"
-        if not isinstance(item, dict):
-            yield RowProblem(where, "not a JSON object")
-            continue
-        entry_id = item.get("entry_id")
-        if entry_id:
-            where += f" ({entry_id})"
-        else:
-            yield RowProblem(where, "no entry_id: every entry needs an id")
-            continue
-        try:
-            entry = _computed_entry_from_dict(item)
-        except Exception as exc:  # pymatgen raises many types for bad dicts
-            yield RowProblem(where, f"cannot read entry: {_describe(exc)}")
-            continue
-        parameters = entry.parameters or {}
-        structure = entry.structure if isinstance(entry, ComputedStructureEntry) else None
-        yield EntryRecord(
-            location=where,
-            source_id=str(entry_id),
-            composition=entry.composition,
-            structure=structure,
-            energy=float(entry.energy),
-            uncorrected_energy=float(entry.uncorrected_energy),
-            correction=float(entry.correction),
-            method=method or _method_of(entry),
-            method_family=_family_of(parameters),
-            data=_jsonable(
-                {
-                    "run_type": parameters.get("run_type"),
-                    "energy_adjustments": [adj.name for adj in entry.energy_adjustments],
-                    "potcar_symbols": parameters.get("potcar_symbols"),
-                    "hubbards": parameters.get("hubbards"),
-                }
-            ),
+        yield _guarded(where, lambda where=where, item=item: _cse_row(where, item, method, limits))
+
+
+def _cse_row(where: str, item: object, method: str | None, limits: Limits) -> Row:
+    """One pymatgen entry dict: its raw values are checked before pymatgen parses them (pymatgen drops a NaN
+    amount silently), and what pymatgen parsed is compared with the raw composition."""
+    if not isinstance(item, dict):
+        return RowProblem(where, "not a JSON object")
+    entry_id = item.get("entry_id")
+    if entry_id is None or entry_id == "":
+        return RowProblem(where, "no entry_id: every entry needs an id")
+    if not isinstance(entry_id, str | int) or isinstance(entry_id, bool):
+        return RowProblem(where, f"entry_id {shown(entry_id)} must be text")
+    where += f" ({shown(str(entry_id))})"
+    problems = _raw_number_problems(item, required=("energy",), optional=("correction",))
+    raw_composition = item.get("composition")
+    if raw_composition is not None or item.get("structure") is None:
+        problems += amount_problems(raw_composition, limits)
+    if item.get("structure") is not None:
+        problems += raw_structure_problems(item["structure"], limits)
+    if problems:
+        return RowProblem(where, "; ".join(problems))
+    try:
+        entry = _computed_entry_from_dict(item)
+    except Exception as exc:  # pymatgen raises many types for bad dicts
+        return RowProblem(where, f"cannot read entry: {_describe(exc)}")
+    if raw_composition is not None:
+        mismatch = composition_mismatch(
+            _element_amounts(Composition(raw_composition)), _element_amounts(entry.composition)
         )
+        if mismatch is None and len(Composition(raw_composition)) != len(raw_composition):
+            mismatch = f"the file's composition {shown(raw_composition, 80)} was read as {entry.composition}"
+        if mismatch:
+            return RowProblem(where, mismatch)
+    parameters = entry.parameters if isinstance(entry.parameters, dict) else {}
+    structure = entry.structure if isinstance(entry, ComputedStructureEntry) else None
+    return EntryRecord(
+        location=where,
+        source_id=str(entry_id),
+        composition=entry.composition,
+        structure=structure,
+        energy=float(entry.energy),
+        uncorrected_energy=float(entry.uncorrected_energy),
+        correction=float(entry.correction),
+        method=method or _method_of(entry),
+        method_family=_family_of(parameters),
+        data=_jsonable(
+            {
+                "run_type": parameters.get("run_type"),
+                "energy_adjustments": [adj.name for adj in entry.energy_adjustments],
+                "potcar_symbols": parameters.get("potcar_symbols"),
+                "hubbards": parameters.get("hubbards"),
+            }
+        ),
+    )
 
 
-def read_wbm_json(path: Path, *, method: str | None = None) -> Iterator[Row]:
+def read_wbm_json(path: Path, *, method: str | None = None, limits: Limits = DEFAULT_LIMITS) -> Iterator[Row]:
     """The WBM sample: raw and MP2020-corrected energies per cell."""
     items = load_json(path)
     if not isinstance(items, list):
         raise FileProblem(str(path), "expected a list of WBM dicts")
     for i, item in enumerate(items):
         where = f"{path.name} item {i}"
-        if not isinstance(item, dict):
-            yield RowProblem(where, "not a JSON object")
-            continue
-        material_id = item.get("material_id")
-        if not material_id:
-            yield RowProblem(where, "no material_id")
-            continue
-        where += f" ({material_id})"
-        missing = [key for key in ("structure", "energy", "corrected_energy") if item.get(key) is None]
-        if missing:
-            yield RowProblem(where, f"missing {', '.join(missing)}")
-            continue
-        try:
-            structure = Structure.from_dict(item["structure"])
-            energy = float(item["corrected_energy"])
-            raw = float(item["energy"])
-        except Exception as exc:
-            yield RowProblem(where, f"cannot read entry: {_describe(exc)}")
-            continue
-        yield EntryRecord(
-            location=where,
-            source_id=str(material_id),
-            composition=structure.composition,
-            structure=structure,
-            energy=energy,
-            uncorrected_energy=raw,
-            correction=energy - raw if math.isfinite(energy - raw) else energy,
-            method=method or MP2020_METHOD,
-            method_family=DFT,
-            expected_formula=item.get("formula"),
-        )
+        yield _guarded(where, lambda where=where, item=item: _wbm_row(where, item, method, limits))
+
+
+def _wbm_row(where: str, item: object, method: str | None, limits: Limits) -> Row:
+    if not isinstance(item, dict):
+        return RowProblem(where, "not a JSON object")
+    material_id = item.get("material_id")
+    if not material_id:
+        return RowProblem(where, "no material_id")
+    if not isinstance(material_id, str | int) or isinstance(material_id, bool):
+        return RowProblem(where, f"material_id {shown(material_id)} must be text")
+    where += f" ({shown(str(material_id))})"
+    missing = [key for key in ("structure", "energy", "corrected_energy") if item.get(key) is None]
+    if missing:
+        return RowProblem(where, f"missing {', '.join(missing)}")
+    problems = _raw_number_problems(item, required=("energy", "corrected_energy"), optional=())
+    problems += raw_structure_problems(item["structure"], limits)
+    if item.get("formula") is not None and not isinstance(item["formula"], str):
+        problems.append(f"formula {shown(item['formula'])} must be text")
+    if problems:
+        return RowProblem(where, "; ".join(problems))
+    try:
+        structure = Structure.from_dict(item["structure"])
+    except Exception as exc:
+        return RowProblem(where, f"cannot read structure: {_describe(exc)}")
+    energy, raw = float(item["corrected_energy"]), float(item["energy"])
+    return EntryRecord(
+        location=where,
+        source_id=str(material_id),
+        composition=structure.composition,
+        structure=structure,
+        energy=energy,
+        uncorrected_energy=raw,
+        correction=energy - raw,
+        method=method or MP2020_METHOD,
+        method_family=DFT,
+        expected_formula=item.get("formula"),
+    )
 
 
 # GNoME summary columns, keyed by their name lower-cased with everything but letters and digits removed.
@@ -190,7 +240,13 @@ GNOME_COLUMNS = {
 GNOME_REQUIRED = ("material_id", "corrected_energy")
 
 
-def read_gnome_csv(path: Path, *, structures: Path | None = None, method: str | None = None) -> Iterator[Row]:
+def read_gnome_csv(
+    path: Path,
+    *,
+    structures: Path | None = None,
+    method: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Iterator[Row]:
     """The GNoME release: ``stable_materials_summary.csv`` and the CIFs of ``by_id.zip`` (``<MaterialId>.CIF``)."""
     if path.is_dir():
         candidates = sorted(path.glob("*.csv"))
@@ -204,54 +260,66 @@ def read_gnome_csv(path: Path, *, structures: Path | None = None, method: str | 
     with _StructureArchive(structures) as archive:
         for line_no, row in rows:
             where = f"{path.name} row {line_no}"
-            material_id = (row.get(columns["material_id"]) or "").strip()
-            if not material_id:
-                yield RowProblem(where, "empty MaterialId")
-                continue
-            where += f" ({material_id})"
-            try:
-                energy = _number(row, columns, "corrected_energy")
-                raw = _number(row, columns, "uncorrected_energy")
-                band_gap = _number(row, columns, "band_gap")
-                nsites = _number(row, columns, "nsites")
-            except ValueError as exc:
-                yield RowProblem(where, str(exc))
-                continue
-            text = archive.read(material_id)
-            if text is None:
-                yield RowProblem(where, f"no structure {material_id}.CIF in {structures.name}")
-                continue
-            try:
-                structure = _parse_cif(text)
-            except Exception as exc:
-                yield RowProblem(where, f"cannot read {material_id}.CIF: {_describe(exc)}")
-                continue
-            extras = {
-                key: row.get(columns[key])
-                for key in (
-                    "formation_energy_per_atom",
-                    "decomposition_energy_per_atom",
-                    "dimensionality_cheon",
-                )
-                if key in columns and row.get(columns[key]) not in (None, "")
-            }
-            formula = row.get(columns["reduced_formula"]) if "reduced_formula" in columns else None
-            formula = formula or (row.get(columns["composition"]) if "composition" in columns else None)
-            yield EntryRecord(
-                location=where,
-                source_id=material_id,
-                composition=structure.composition,
-                structure=structure,
-                energy=energy,
-                uncorrected_energy=raw if raw is not None else energy,
-                correction=energy - raw if raw is not None else 0.0,
-                method=method or MP2020_METHOD,
-                method_family=DFT,
-                band_gap=band_gap,
-                data={"source_columns": extras, "correction_known": raw is not None},
-                expected_formula=formula,
-                expected_nsites=int(nsites) if nsites is not None else None,
+            yield _guarded(
+                where,
+                lambda where=where, row=row: _gnome_row(where, row, columns, archive, method, limits),
             )
+
+
+def _gnome_row(
+    where: str, row: dict, columns: dict, archive: "_StructureArchive", method: str | None, limits: Limits
+) -> Row:
+    material_id = (row.get(columns["material_id"]) or "").strip()
+    if not material_id:
+        return RowProblem(where, "empty MaterialId")
+    where += f" ({shown(material_id)})"
+    try:
+        energy = _number(row, columns, "corrected_energy", required=True)
+        raw = _number(row, columns, "uncorrected_energy")
+        band_gap = _number(row, columns, "band_gap")
+        nsites = _number(row, columns, "nsites")
+    except ValueError as exc:
+        return RowProblem(where, str(exc))
+    if nsites is not None and (nsites != int(nsites) or (problem := site_count_problem(int(nsites), limits))):
+        return RowProblem(
+            where, f"column {columns['nsites']!r} is {nsites:g}: {problem or 'not a whole number'}"
+        )
+    try:
+        text = archive.read(material_id)
+    except ValueError as exc:
+        return RowProblem(where, str(exc))
+    if text is None:
+        return RowProblem(where, f"no structure {shown(material_id)}.CIF in {archive.path.name}")
+    try:
+        structure = _parse_cif(text)
+    except Exception as exc:
+        return RowProblem(where, f"cannot read {shown(material_id)}.CIF: {_describe(exc)}")
+    extras = {
+        key: row.get(columns[key])
+        for key in (
+            "formation_energy_per_atom",
+            "decomposition_energy_per_atom",
+            "dimensionality_cheon",
+        )
+        if key in columns and row.get(columns[key]) not in (None, "")
+    }
+    formula = row.get(columns["reduced_formula"]) if "reduced_formula" in columns else None
+    formula = formula or (row.get(columns["composition"]) if "composition" in columns else None)
+    return EntryRecord(
+        location=where,
+        source_id=material_id,
+        composition=structure.composition,
+        structure=structure,
+        energy=energy,
+        uncorrected_energy=raw if raw is not None else energy,
+        correction=energy - raw if raw is not None else 0.0,
+        method=method or MP2020_METHOD,
+        method_family=DFT,
+        band_gap=band_gap,
+        data={"source_columns": extras, "correction_known": raw is not None},
+        expected_formula=formula,
+        expected_nsites=int(nsites) if nsites is not None else None,
+    )
 
 
 ENERGY_COLUMNS = {
@@ -271,6 +339,7 @@ def read_structure_files(
     energies: Path | None = None,
     method: str | None = None,
     method_family: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Iterator[Row]:
     """CIF or POSCAR files with a side CSV naming each file and its energy (eV per cell, or per atom)."""
     folder = path if path.is_dir() else path.parent
@@ -285,50 +354,75 @@ def read_structure_files(
         name = (row.get(columns["file"]) or "").strip()
         if wanted is not None and name != wanted:
             continue
-        where = f"{energies.name} row {line_no} ({name or 'no file name'})"
-        if not name:
-            yield RowProblem(where, "empty file name")
-            continue
-        file_path = folder / name
-        if not file_path.is_file():
-            yield RowProblem(where, f"no such file {name} in {folder}")
-            continue
-        try:
-            text = file_path.read_text(encoding="utf-8", errors="strict")
-            structure = _parse_cif(text) if fmt == "cif" else Structure.from_str(text, fmt="poscar")
-        except Exception as exc:
-            yield RowProblem(where, f"cannot read {name}: {_describe(exc)}")
-            continue
-        try:
-            energy = _number(row, columns, "energy")
-            per_atom = _number(row, columns, "energy_per_atom")
-            raw = _number(row, columns, "uncorrected_energy")
-        except ValueError as exc:
-            yield RowProblem(where, str(exc))
-            continue
-        if energy is None and per_atom is None:
-            yield RowProblem(where, "no energy given")
-            continue
-        if energy is None:
-            energy = per_atom * len(structure)
-        yield EntryRecord(
-            location=where,
-            source_id=(row.get(columns.get("source_id", "")) or "").strip() or file_path.stem,
-            composition=structure.composition,
-            structure=structure,
-            energy=energy,
-            uncorrected_energy=raw if raw is not None else energy,
-            correction=energy - raw if raw is not None else 0.0,
-            method=method or "unspecified",
-            method_family=method_family or OTHER,
-            expected_formula=row.get(columns["formula"]) if "formula" in columns else None,
+        where = f"{energies.name} row {line_no} ({shown(name) or 'no file name'})"
+        yield _guarded(
+            where,
+            lambda where=where, name=name, row=row: _structure_file_row(
+                where, name, row, columns, folder, fmt, method, method_family, limits
+            ),
         )
 
 
-def read_extxyz(path: Path, *, method: str | None = None, method_family: str | None = None) -> Iterator[Row]:
-    """Extended XYZ frames; the energy (eV per cell) is the frame's ``energy`` info or calculator energy."""
+def _structure_file_row(
+    where: str,
+    name: str,
+    row: dict,
+    columns: dict,
+    folder: Path,
+    fmt: str,
+    method: str | None,
+    method_family: str | None,
+    limits: Limits,
+) -> Row:
+    if not name:
+        return RowProblem(where, "empty file name")
+    problem = member_path_problem(folder, name)
+    if problem:
+        return RowProblem(where, problem)
+    file_path = folder / name
+    if not file_path.is_file():
+        return RowProblem(where, f"no such file {shown(name)} in {folder.name}/")
+    try:
+        energy = _number(row, columns, "energy")
+        per_atom = _number(row, columns, "energy_per_atom")
+        raw = _number(row, columns, "uncorrected_energy")
+    except ValueError as exc:
+        return RowProblem(where, str(exc))
+    if energy is None and per_atom is None:
+        return RowProblem(where, "no energy given")
+    if file_path.stat().st_size > MAX_STRUCTURE_BYTES:
+        return RowProblem(where, f"{shown(name)} is larger than {MAX_STRUCTURE_BYTES // 2**20} MiB")
+    try:
+        text = file_path.read_text(encoding="utf-8", errors="strict")
+        structure = _parse_cif(text) if fmt == "cif" else Structure.from_str(text, fmt="poscar")
+    except Exception as exc:
+        return RowProblem(where, f"cannot read {shown(name)}: {_describe(exc)}")
+    if energy is None:
+        energy = per_atom * len(structure)
+    return EntryRecord(
+        location=where,
+        source_id=(row.get(columns.get("source_id", "")) or "").strip() or file_path.stem,
+        composition=structure.composition,
+        structure=structure,
+        energy=energy,
+        uncorrected_energy=raw if raw is not None else energy,
+        correction=energy - raw if raw is not None else 0.0,
+        method=method or "unspecified",
+        method_family=method_family or OTHER,
+        expected_formula=row.get(columns["formula"]) if "formula" in columns else None,
+    )
+
+
+def read_extxyz(
+    path: Path,
+    *,
+    method: str | None = None,
+    method_family: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Iterator[Row]:
+    """Extended XYZ frames; the energy (eV per cell) is the frame's ``energy`` info or calculator energy. A file
+    that ASE cannot split into frames is refused as a whole."""
     from ase.io import read as ase_read
-    from pymatgen.io.ase import AseAtomsAdaptor
 
     try:
         frames = ase_read(str(path), index=":", format="extxyz")
@@ -337,38 +431,62 @@ def read_extxyz(path: Path, *, method: str | None = None, method_family: str | N
     except Exception as exc:
         raise FileProblem(str(path), f"unreadable extended XYZ ({_describe(exc)})") from exc
     for i, atoms in enumerate(frames):
-        info = dict(atoms.info)
-        source_id = str(
-            info.get("source_id") or info.get("material_id") or info.get("id") or f"{path.stem}-{i}"
+        where = f"{path.name} frame {i}"
+        yield _guarded(
+            where,
+            lambda where=where, i=i, atoms=atoms: _extxyz_row(
+                where, i, atoms, path, method, method_family, limits
+            ),
         )
-        where = f"{path.name} frame {i} ({source_id})"
-        energy = info.get("energy")
-        if energy is None and atoms.calc is not None:
-            energy = atoms.calc.results.get("energy")
-        if energy is None:
-            yield RowProblem(where, "no energy in the frame info")
-            continue
-        if not atoms.pbc.all() or atoms.cell.volume <= 0:
-            yield RowProblem(where, 'not a periodic crystal (needs a Lattice and pbc="T T T")')
-            continue
-        try:
-            energy = float(energy)
-            structure = AseAtomsAdaptor.get_structure(atoms)
-        except Exception as exc:
-            yield RowProblem(where, f"cannot read frame: {_describe(exc)}")
-            continue
-        raw = info.get("uncorrected_energy")
-        yield EntryRecord(
-            location=where,
-            source_id=source_id,
-            composition=structure.composition,
-            structure=structure,
-            energy=energy,
-            uncorrected_energy=float(raw) if raw is not None else energy,
-            correction=energy - float(raw) if raw is not None else 0.0,
-            method=str(info.get("method") or method or "unspecified"),
-            method_family=method_family or OTHER,
-        )
+
+
+def _extxyz_row(
+    where: str, i: int, atoms: Any, path: Path, method: str | None, method_family: str | None, limits: Limits
+) -> Row:
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    info = dict(atoms.info)
+    source_id = info.get("source_id") or info.get("material_id") or info.get("id") or f"{path.stem}-{i}"
+    source_id = str(source_id)
+    where += f" ({shown(source_id)})"
+    energy = info.get("energy")
+    if energy is None and atoms.calc is not None:
+        energy = atoms.calc.results.get("energy")
+    if energy is None:
+        return RowProblem(where, "no energy in the frame info")
+    problems = [
+        f"{key} is {shown(value)}: it must be a finite number"
+        for key, value in (("energy", energy), ("uncorrected_energy", info.get("uncorrected_energy", 0.0)))
+        if _as_float(value) is None
+    ]
+    if not atoms.pbc.all() or not atoms.cell.array.any():
+        return RowProblem(where, 'not a periodic crystal (needs a Lattice and pbc="T T T")')
+    problem = site_count_problem(len(atoms), limits)
+    if problem:
+        problems.append(problem)
+    else:
+        problems += matrix_problems(atoms.cell.array.tolist()) + coordinate_problems(atoms.positions.tolist())
+    if problems:
+        return RowProblem(where, "; ".join(problems))
+    try:
+        structure = AseAtomsAdaptor.get_structure(atoms)
+    except Exception as exc:
+        return RowProblem(where, f"cannot read frame: {_describe(exc)}")
+    energy = _as_float(energy)
+    raw = info.get("uncorrected_energy")
+    raw = _as_float(raw) if raw is not None else energy
+    method = info.get("method") or method or "unspecified"
+    return EntryRecord(
+        location=where,
+        source_id=source_id,
+        composition=structure.composition,
+        structure=structure,
+        energy=energy,
+        uncorrected_energy=raw,
+        correction=energy - raw,
+        method=method if isinstance(method, str) else str(method),
+        method_family=method_family or OTHER,
+    )
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
@@ -429,18 +547,22 @@ def _read_csv(path: Path, aliases: dict[str, tuple[str, ...]], required: tuple[s
     return rows, columns
 
 
-def _number(row: dict, columns: dict, key: str) -> float | None:
+def _number(row: dict, columns: dict, key: str, *, required: bool = False) -> float | None:
+    """The finite number in column ``key`` of a CSV row; None where the column or its value is absent, unless
+    ``required``. Raises ValueError with a message naming the column and its value."""
     if key not in columns:
         return None
     raw = row.get(columns[key])
     if raw is None or str(raw).strip() == "":
+        if required:
+            raise ValueError(f"column {columns[key]!r} is empty: it must be a number")
         return None
     try:
         value = float(raw)
     except ValueError as exc:
-        raise ValueError(f"column {columns[key]!r} is {raw!r}, not a number") from exc
+        raise ValueError(f"column {columns[key]!r} is {shown(raw)!r}, not a number") from exc
     if not math.isfinite(value):
-        raise ValueError(f"column {columns[key]!r} is {raw!r}: it must be a finite number")
+        raise ValueError(f"column {columns[key]!r} is {shown(raw)!r}: it must be a finite number")
     return value
 
 
@@ -495,15 +617,63 @@ class _StructureArchive:
             self.zip.close()
 
     def read(self, material_id: str) -> str | None:
+        """The text of the member for ``material_id``, or None where there is none. A member that cannot be read
+        (too large, corrupt, not UTF-8 text) raises ValueError: a problem of that row, not of the archive."""
         member = self.members.get(material_id)
         if member is None:
             return None
+        size = Path(member).stat().st_size if self.zip is None else self.zip.getinfo(member).file_size
+        if size > MAX_STRUCTURE_BYTES:
+            raise ValueError(f"member {shown(member)} is larger than {MAX_STRUCTURE_BYTES // 2**20} MiB")
         try:
-            if self.zip is None:
-                return Path(member).read_text(encoding="utf-8")
-            return self.zip.read(member).decode("utf-8")
-        except (zipfile.BadZipFile, OSError, UnicodeDecodeError, EOFError) as exc:
-            raise FileProblem(str(self.path), f"cannot read member {member} ({exc})") from exc
+            data = Path(member).read_bytes() if self.zip is None else self.zip.read(member)
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f"member {shown(member)} is not UTF-8 text (byte {exc.start}): a binary file?"
+            ) from exc
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError) as exc:
+            raise ValueError(f"cannot read member {shown(member)} ({_describe(exc)})") from exc
+
+
+def _guarded(where: str, read_row: Callable[[], Row]) -> Row:
+    """``read_row()``, with anything it raises turned into a problem of that row (file and row named), so that
+    one unforeseen value never escapes a reader as a raw exception or refuses a whole batch."""
+    try:
+        return read_row()
+    except Exception as exc:
+        return RowProblem(where, f"cannot read this row: {type(exc).__name__}: {_describe(exc)}")
+
+
+def _as_float(value: object) -> float | None:
+    """``value`` as a finite float (a number, or text of one), or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | np.number):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _raw_number_problems(item: dict, *, required: tuple[str, ...], optional: tuple[str, ...]) -> list[str]:
+    """Keys of a raw JSON row that must hold finite numbers (JSON numbers, not text)."""
+    problems = []
+    for key in (*required, *optional):
+        if key not in item and key in optional:
+            continue
+        value = item.get(key)
+        if not is_number(value) or not math.isfinite(value):
+            problems.append(f"{key} is {shown(value)}: it must be a finite number")
+    return problems
+
+
+def _element_amounts(composition: Composition) -> dict[str, float]:
+    amounts: dict[str, float] = {}
+    for specie, amount in composition.items():
+        symbol = getattr(specie, "symbol", str(specie))
+        amounts[symbol] = amounts.get(symbol, 0.0) + float(amount)
+    return amounts
 
 
 def _first_json_object(data: Any) -> dict | None:

@@ -6,6 +6,18 @@ from typing import Any
 
 from pymatgen.core import Composition, Element, Structure
 
+from hull.ingest.checks import (
+    DEFAULT_LIMITS,
+    Limits,
+    amount_problems,
+    is_number,
+    json_problems,
+    parsed_structure_problems,
+    shown,
+    text_problem,
+)
+from hull.plausibility import energy_problem
+
 
 class FileProblem(Exception):
     """The whole file cannot be read (unreadable, truncated, missing column): the batch fails."""
@@ -18,8 +30,15 @@ class FileProblem(Exception):
 
 @dataclass(frozen=True)
 class RowProblem:
+    """A row that is not stored: where it is (file and row) and what is wrong with it. Control characters of
+    either are escaped, so that a report can always be printed and stored."""
+
     location: str  # "file.json.gz item 12 (mp-123)"
     message: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "location", shown(self.location, 300))
+        object.__setattr__(self, "message", shown(self.message, 1000))
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}"
@@ -48,53 +67,85 @@ class EntryRecord:
     expected_nsites: int | None = None
 
 
-def check_record(record: EntryRecord, *, min_site_distance: float) -> list[str]:
-    """Problems that keep ``record`` out of the catalogue, each naming the offending value."""
-    problems = []
+def check_record(record: EntryRecord, *, limits: Limits = DEFAULT_LIMITS) -> list[str]:
+    """Problems that keep ``record`` out of the catalogue, each naming the offending value.
+
+    The cheap rules run first and the structure is checked before a distance matrix is computed on it, so that
+    an entry that breaks a limit or holds a non-finite number is refused before anything expensive or fragile
+    runs (see ``hull.ingest.checks``).
+    """
+    problems = [
+        problem
+        for name, max_length in limits.text_lengths.items()
+        if (problem := text_problem(name.replace("_", " "), getattr(record, name), max_length))
+    ]
     for name in ("energy", "uncorrected_energy", "correction"):
         value = getattr(record, name)
-        if not isinstance(value, int | float) or not math.isfinite(value):
-            problems.append(f"{name} is {value!r}: it must be a finite number")
-    if record.band_gap is not None and not math.isfinite(record.band_gap):
-        problems.append(f"band gap is {record.band_gap!r}: it must be a finite number")
-    if record.composition.num_atoms <= 0:
-        problems.append("composition has no atoms")
-    if any(not isinstance(getattr(el, "element", el), Element) for el in record.composition.elements):
-        problems.append(f"composition {record.composition} has species that are not elements")
+        if not is_number(value) or not math.isfinite(value):
+            problems.append(f"{name.replace('_', ' ')} is {shown(value)}: it must be a finite number")
+    if record.band_gap is not None and (
+        not is_number(record.band_gap) or not math.isfinite(record.band_gap) or record.band_gap < 0
+    ):
+        problems.append(f"band gap is {shown(record.band_gap)}: it must be a finite number, 0 or more")
+    problems += json_problems(record.data, "data", limits.max_json_depth)
     structure = record.structure
     if structure is not None:
-        if not structure.is_ordered:
-            problems.append(
-                "structure is disordered (partial occupancies); only ordered structures are stored"
-            )
-        if structure.composition.reduced_formula != record.composition.reduced_formula:
-            problems.append(
-                f"structure composition {structure.composition.reduced_formula} disagrees with the entry's "
-                f"composition {record.composition.reduced_formula}"
-            )
-        if structure.volume <= 1e-6:
-            problems.append(f"cell volume is {structure.volume:g} Å^3")
-        elif len(structure) > 1:
-            shortest = _shortest_distance(structure)
-            if shortest < min_site_distance:
-                problems.append(
-                    f"overlapping sites: two sites are {shortest:.3f} Å apart (minimum {min_site_distance} Å)"
-                )
+        found = parsed_structure_problems(structure, limits)
+        if found:
+            return problems + found  # nothing below may see a structure that breaks a limit or is not finite
+    composition = structure.composition if structure is not None else record.composition
+    if any(not isinstance(getattr(el, "element", el), Element) for el in composition.elements):
+        return [*problems, f"composition {composition} has species that are not elements"]
+    amounts = {el.symbol: float(amount) for el, amount in composition.items()}
+    found = amount_problems(amounts, limits)
+    if found:
+        return problems + found
+    if structure is None and round(composition.num_atoms) < 1:
+        problems.append(f"composition {composition} has less than one atom per cell")
+    if is_number(record.energy) and math.isfinite(record.energy):
+        problem = energy_problem(amounts, record.energy / composition.num_atoms)
+        if problem:
+            problems.append(problem)
+    if structure is not None:
+        problems += _structure_agreement(record, structure, limits)
     if record.expected_formula:
         try:
             expected = Composition(record.expected_formula).reduced_formula
-        except ValueError as exc:
-            problems.append(f"formula {record.expected_formula!r} cannot be read: {exc}")
+        except Exception as exc:  # pymatgen raises several types for unreadable formulas
+            problems.append(
+                f"formula {shown(record.expected_formula)} cannot be read: {shown(str(exc), 200)}"
+            )
         else:
-            actual = (structure.composition if structure is not None else record.composition).reduced_formula
-            if expected != actual:
-                problems.append(f"the row says {record.expected_formula} but the structure is {actual}")
+            if expected != composition.reduced_formula:
+                problems.append(
+                    f"the row says {shown(record.expected_formula)} but the structure is {composition.reduced_formula}"
+                )
     if (
         record.expected_nsites is not None
         and structure is not None
         and record.expected_nsites != len(structure)
     ):
         problems.append(f"the row says {record.expected_nsites} sites but the structure has {len(structure)}")
+    return problems
+
+
+def _structure_agreement(record: EntryRecord, structure: Structure, limits: Limits) -> list[str]:
+    """A finite structure within the limits: ordered, agreeing with the entry's composition, with no overlapping
+    sites."""
+    problems = []
+    if not structure.is_ordered:
+        problems.append("structure is disordered (partial occupancies); only ordered structures are stored")
+    if structure.composition.reduced_formula != record.composition.reduced_formula:
+        problems.append(
+            f"structure composition {structure.composition.reduced_formula} disagrees with the entry's "
+            f"composition {record.composition.reduced_formula}"
+        )
+    if len(structure) > 1:
+        shortest = _shortest_distance(structure)
+        if shortest < limits.min_site_distance:
+            problems.append(
+                f"overlapping sites: two sites are {shortest:.3f} Å apart (minimum {limits.min_site_distance} Å)"
+            )
     return problems
 
 

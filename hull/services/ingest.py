@@ -8,15 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from hull.errors import CatalogueError
 from hull.gc_pause import gc_paused
 from hull.hull_sets import METHOD_FAMILIES
 from hull.ingest import readers
-from hull.ingest.prepare import PreparedEntry, prepare, public_id_for
-from hull.ingest.records import EntryRecord, FileProblem, RowProblem, check_record
+from hull.ingest.checks import Limits, text_problem
+from hull.ingest.prepare import PreparedEntry, check_and_prepare, public_id_for
+from hull.ingest.records import EntryRecord, FileProblem, RowProblem
 from hull.models import Entry, IngestBatch
 from hull.services.bulk import bulk_upsert
 from hull.services.chemsys import chemsys_ensure, chunked
@@ -87,6 +88,18 @@ class IngestReport:
         }
 
 
+def ingest_limits() -> Limits:
+    """What one row may hold, from the settings (``PORTAL_MAX_ELEMENTS``, ``PORTAL_MAX_SITES``,
+    ``PORTAL_MAX_AMOUNT``, ``PORTAL_MIN_SITE_DISTANCE``) and the lengths of the ``Entry`` text columns."""
+    return Limits(
+        max_elements=settings.PORTAL_MAX_ELEMENTS,
+        max_sites=settings.PORTAL_MAX_SITES,
+        max_amount=settings.PORTAL_MAX_AMOUNT,
+        min_site_distance=settings.PORTAL_MIN_SITE_DISTANCE,
+        text_lengths={name: Entry._meta.get_field(name).max_length for name in ("source_id", "method")},
+    )
+
+
 class IngestFailed(CatalogueError):
     """The batch was refused and nothing was written; ``report`` lists every rejected row."""
 
@@ -127,11 +140,12 @@ def _ingest_file(
         raise CatalogueError(
             f"unknown method family {method_family!r}: choose one of {', '.join(METHOD_FAMILIES)}"
         )
+    _check_source(source)
     try:
         fmt = readers.detect_format(path) if fmt == "auto" else fmt
         if fmt not in readers.FORMATS:
             raise CatalogueError(f"unknown format {fmt!r}: choose one of {', '.join(readers.FORMATS)}")
-        rows = list(_read(path, fmt, method, method_family, energies, structures))
+        rows = list(_read(path, fmt, method, method_family, energies, structures, ingest_limits()))
         for row in rows:
             if isinstance(row, EntryRecord):
                 row.method = method or row.method
@@ -165,8 +179,21 @@ def ingest_records(
         return _ingest_records(rows, source, fmt, label, skip_invalid, started)
 
 
+def _check_source(source: str | None) -> None:
+    """A source name given by the caller must fit the ``source`` columns."""
+    if source is None:
+        return
+    max_length = min(
+        Entry._meta.get_field("source").max_length, IngestBatch._meta.get_field("source").max_length
+    )
+    problem = text_problem("source", source, max_length)
+    if problem:
+        raise CatalogueError(problem)
+
+
 def _ingest_records(rows, source, fmt, label, skip_invalid, started) -> IngestReport:
     started = time.perf_counter() if started is None else started
+    _check_source(source)
     report = IngestReport(path=label, fmt=fmt, source=source)
     prepared = _check_and_prepare(rows, report)
     if report.rejected and not skip_invalid:
@@ -177,7 +204,8 @@ def _ingest_records(rows, source, fmt, label, skip_invalid, started) -> IngestRe
             report,
         )
     with transaction.atomic():
-        batch = IngestBatch.objects.create(source=source, fmt=fmt, path=label)
+        batch = IngestBatch.objects.create(source=source, fmt=fmt, path=label[:1024])
+        _serialize_ingests()
         touched, added = _store(prepared, source, batch, report)
         report.hull = hull_update(touched=touched, added=added) if touched or added else None
         report.batch_id = batch.pk
@@ -194,6 +222,20 @@ def _ingest_records(rows, source, fmt, label, skip_invalid, started) -> IngestRe
     return report
 
 
+INGEST_LOCK_KEY = 0x1D6E57
+"""PostgreSQL advisory lock that ingest transactions hold from before they look up existing rows to commit."""
+
+
+def _serialize_ingests() -> None:
+    """Make concurrent ingests take turns, so that two processes storing the same rows never both insert them
+    (a raw unique violation): the second one waits, then finds the first one's rows and skips or updates them.
+    On PostgreSQL a transaction-scoped advisory lock; on SQLite the batch row written just before already holds
+    the database's single write lock until commit."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [INGEST_LOCK_KEY])
+
+
 def _enqueue_features(entry_ids: list[int]) -> None:
     """Structure-derived properties (dimensionality, prototype) are computed in the background."""
     from hull.tasks import features_compute_task
@@ -204,14 +246,14 @@ def _enqueue_features(entry_ids: list[int]) -> None:
         logger.warning("could not enqueue feature computation for %d entries", len(entry_ids), exc_info=True)
 
 
-def _read(path, fmt, method, method_family, energies, structures):
+def _read(path, fmt, method, method_family, energies, structures, limits: Limits):
     if fmt == "cse-json":
-        return readers.read_cse_json(path, method=method)
+        return readers.read_cse_json(path, method=method, limits=limits)
     if fmt == "wbm-json":
-        return readers.read_wbm_json(path, method=method)
+        return readers.read_wbm_json(path, method=method, limits=limits)
     if fmt == "gnome-csv":
         return readers.read_gnome_csv(
-            path, structures=Path(structures) if structures else None, method=method
+            path, structures=Path(structures) if structures else None, method=method, limits=limits
         )
     if fmt in ("cif", "poscar"):
         return readers.read_structure_files(
@@ -220,8 +262,9 @@ def _read(path, fmt, method, method_family, energies, structures):
             energies=Path(energies) if energies else None,
             method=method,
             method_family=method_family,
+            limits=limits,
         )
-    return readers.read_extxyz(path, method=method, method_family=method_family)
+    return readers.read_extxyz(path, method=method, method_family=method_family, limits=limits)
 
 
 def _default_source(path: Path, fmt: str, rows: list) -> str:
@@ -232,7 +275,7 @@ def _default_source(path: Path, fmt: str, rows: list) -> str:
         return "wbm"
     if fmt == "gnome-csv":
         return "gnome"
-    stem = path.name.split(".")[0]
+    stem = path.name.split(".")[0][: Entry._meta.get_field("source").max_length]
     return stem or "user"
 
 
@@ -259,7 +302,7 @@ def _check_and_prepare(rows: list, report: IngestReport) -> list[PreparedEntry]:
 
 def _checked(rows: list) -> list[PreparedEntry | RowProblem]:
     """``_check_one`` of every row, in order; large batches in forked workers that inherit the rows."""
-    options = (settings.PORTAL_MIN_SITE_DISTANCE, settings.PORTAL_SYMPREC)
+    options = (ingest_limits(), settings.PORTAL_SYMPREC)
     workers = workers_for(len(rows), PARALLEL_MIN_ROWS, setting="PORTAL_INGEST_WORKERS")
     if workers == 1:
         return [_check_one(row, *options) for row in rows]
@@ -283,13 +326,8 @@ def _check_span(span: tuple[int, int]) -> list[PreparedEntry | RowProblem]:
         return [_check_one(row, *options) for row in rows[span[0] : span[1]]]
 
 
-def _check_one(row, min_site_distance: float, symprec: float) -> PreparedEntry | RowProblem:
-    if isinstance(row, RowProblem):
-        return row
-    problems = check_record(row, min_site_distance=min_site_distance)
-    if problems:
-        return RowProblem(row.location, "; ".join(problems))
-    return prepare(row, symprec=symprec)
+def _check_one(row, limits: Limits, symprec: float) -> PreparedEntry | RowProblem:
+    return check_and_prepare(row, limits=limits, symprec=symprec)
 
 
 def _store(
