@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 
 from discovery.forms import RoundLaunchForm
 from discovery.models import Candidate, Round, RoundStage, TrainedModel
+from discovery.permissions import round_launch_allowed
 from discovery.services import round_cancel, round_create, round_resume, round_retry
 from hull.errors import CatalogueError
 
@@ -35,7 +36,10 @@ class RoundAdmin(admin.ModelAdmin):
     actions = ["cancel", "retry", "resume"]
 
     def has_add_permission(self, request):
-        return request.user.is_staff
+        return round_launch_allowed(request.user)
+
+    def has_launch_permission(self, request) -> bool:
+        return round_launch_allowed(request.user)
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -73,15 +77,15 @@ class RoundAdmin(admin.ModelAdmin):
             except CatalogueError as exc:
                 messages.error(request, str(exc))
 
-    @admin.action(description="Cancel the selected rounds")
+    @admin.action(description="Cancel the selected rounds", permissions=["launch"])
     def cancel(self, request, queryset):
         self._act(request, queryset, round_cancel, "cancelled")
 
-    @admin.action(description="Retry the selected failed or cancelled rounds")
+    @admin.action(description="Retry the selected failed or cancelled rounds", permissions=["launch"])
     def retry(self, request, queryset):
         self._act(request, queryset, round_retry, "retried")
 
-    @admin.action(description="Resume the selected rounds (after a worker died)")
+    @admin.action(description="Resume the selected rounds (after a worker died)", permissions=["launch"])
     def resume(self, request, queryset):
         self._act(request, queryset, round_resume, "resumed")
 

@@ -52,6 +52,14 @@ def subset(items: list[dict], elements: set[str]) -> list[dict]:
     return [item for item in items if set(item["composition"]) <= elements]
 
 
+def grant(user, permission: str) -> None:
+    """Give ``user`` a permission ("app_label.codename"), as an administrator would."""
+    from django.contrib.auth.models import Permission
+
+    app_label, codename = permission.split(".")
+    user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+
+
 from tests.catalogue_files import (  # noqa: E402,F401 - fixtures shared by every area
     cif_folder,
     extxyz_file,

@@ -1,18 +1,20 @@
-"""The "your API token" page: shows the signed-in user's token and replaces it on request (CSRF-protected)."""
+"""The "your API token" page: says whether the signed-in user has a token (by its first characters) and makes
+a new one on request (CSRF-protected), whose key is shown on that one response only: it is stored hashed."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
-from rest_framework.authtoken.models import Token
+
+from portal.api.tokens import api_token_create
+from portal.models import ApiToken
 
 
+@never_cache
 @login_required(login_url="rest_framework:login")
 @require_http_methods(["GET", "POST"])
 def token_page(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST":
-        Token.objects.filter(user=request.user).delete()
-        Token.objects.create(user=request.user)
-        return redirect("api-token")
-    token, _ = Token.objects.get_or_create(user=request.user)
-    return render(request, "api/token.html", {"token": token})
+    key = api_token_create(user=request.user) if request.method == "POST" else None
+    token = ApiToken.objects.filter(user=request.user).first()
+    return render(request, "api/token.html", {"token": token, "key": key})

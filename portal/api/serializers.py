@@ -430,7 +430,7 @@ class RoundStageSerializer(serializers.ModelSerializer):
 
 class RoundSerializer(serializers.ModelSerializer):
     stages = RoundStageSerializer(many=True, read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SerializerMethodField(help_text="who launched the round (shown to staff only)")
 
     class Meta:
         model = Round
@@ -449,6 +449,14 @@ class RoundSerializer(serializers.ModelSerializer):
             "stages",
         ]
         read_only_fields = fields
+
+    def get_created_by(self, round: Round) -> str | None:
+        """The launching user's name for staff readers; null for everyone else (staff accounts are not
+        advertised to the public)."""
+        request = self.context.get("request")
+        if round.created_by is None or request is None or not request.user.is_staff:
+            return None
+        return round.created_by.username
 
 
 class RoundCreateSerializer(serializers.Serializer):

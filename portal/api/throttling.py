@@ -9,12 +9,18 @@ by the part of it still inside the period, rounded up. So a client never gets mo
 window, nor more than twice its rate in any period (the worst case: requests bunched at the end of a window),
 and close to its rate for ordinary traffic. Rates are read from the settings on every request, so a deployment or a test can change
 ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` at run time.
+
+Every count is kept per client as :func:`portal.client_address.client_ident` names it (the address behind the
+trusted proxies, never one the client wrote itself). The pages and the sign-in have their own scopes
+(``page_anon``, ``page_user``, ``login``), applied by :class:`portal.middleware.PageThrottleMiddleware`.
 """
 
 import math
 
 from django.conf import settings
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
+
+from portal.client_address import client_ident
 
 
 def _rate(scope: str) -> str | None:
@@ -26,6 +32,9 @@ class SlidingWindowCounter:
 
     def get_rate(self) -> str | None:
         return _rate(self.scope)
+
+    def get_ident(self, request) -> str:
+        return client_ident(request)
 
     def allow_request(self, request, view) -> bool:
         if self.rate is None:
@@ -65,3 +74,27 @@ class AnonThrottle(SlidingWindowCounter, AnonRateThrottle):
 
 class UserThrottle(SlidingWindowCounter, UserRateThrottle):
     pass
+
+
+class PageAnonThrottle(AnonThrottle):
+    scope = "page_anon"
+
+
+class PageUserThrottle(UserThrottle):
+    scope = "page_user"
+
+
+class LoginThrottle(SlidingWindowCounter, SimpleRateThrottle):
+    """Sign-in attempts (POSTs to a login view) per address, whoever is signed in."""
+
+    scope = "login"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+def throttle_exempt(view):
+    """Mark a view that the page throttles leave alone: one that applies the API's throttles itself (OPTIMADE)
+    or serves a static asset."""
+    view.throttle_exempt = True
+    return view

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from discovery.models import Round
+from discovery.permissions import round_launch_allowed
 from discovery.services import round_cancel, round_create, round_retry
 from hull.compiled_reads import CompiledRead, CompiledShapes, Marks
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
@@ -49,12 +50,12 @@ FIELDS_PARAMETER = OpenApiParameter(
 )
 
 
-def kept_response(request, build) -> HttpResponse:
-    """``build()``'s data as JSON, kept per URL and catalogue state (:func:`portal.response_cache.kept_json`);
-    the browsable API (HTML, for people) is rendered afresh."""
+def kept_response(request, build, known: frozenset[str] = frozenset()) -> HttpResponse:
+    """``build()``'s data as JSON, kept per normalised URL (``known``: its query parameters) and catalogue state
+    (:func:`portal.response_cache.kept_json`); the browsable API (HTML, for people) is rendered afresh."""
     if request.accepted_renderer.format != "json":
         return Response(build())
-    return kept_json(request, lambda read: build(), "application/json")
+    return kept_json(request, lambda read: build(), "application/json", known)
 
 
 @extend_schema_view(list=extend_schema(parameters=[FIELDS_PARAMETER]))
@@ -70,7 +71,7 @@ class MaterialViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         documented schema) by :func:`serializers.material_rows`: only the columns the page shows are read, and no
         model instances or serializer fields are built per request. Errors come in the same order as before:
         filters, then the page parameters, then ``fields``."""
-        return kept_response(request, lambda: self._page(request))
+        return kept_response(request, lambda: self._page(request), LIST_PARAMETERS)
 
     def _page(self, request) -> dict:
         filterset = DjangoFilterBackend().get_filterset(request, self.get_queryset(), self)
@@ -148,6 +149,8 @@ class MaterialViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 # List pages by shape, compiled once per process (hull/compiled_reads.py)
 LIST_PAGES = CompiledShapes()
+# The query parameters of a list page (a page with others is answered but not kept)
+LIST_PARAMETERS = frozenset(EntryFilterSet.base_filters) | {"cursor", "page_size", "fields"}
 
 
 class MaterialDetailView(RetrieveAPIView):
@@ -318,6 +321,7 @@ class PhaseDiagramView(APIView):
             lambda: (
                 serializers.PhaseDiagramSerializer(phase_diagram_get(chemsys=chemsys, hull_set=hull_set)).data
             ),
+            frozenset({"hull_set"}),
         )
 
 
@@ -338,19 +342,21 @@ class StabilityCheckView(APIView):
         return Response(serializers.StabilityCheckOutputSerializer(result).data)
 
 
-class IsStaffOrReadOnly(permissions.BasePermission):
+class CanLaunchRoundsOrReadOnly(permissions.BasePermission):
+    """Everyone reads; writes need the launch permission (:mod:`discovery.permissions`)."""
+
+    message = "launching, cancelling or retrying rounds needs the discovery.launch_round permission"
+
     def has_permission(self, request, view) -> bool:
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+        return request.method in permissions.SAFE_METHODS or round_launch_allowed(request.user)
 
 
 class RoundViewSet(viewsets.ReadOnlyModelViewSet):
-    """Discovery rounds: everyone reads; staff create, cancel and retry."""
+    """Discovery rounds: everyone reads; users with the launch permission create, cancel and retry."""
 
     queryset = Round.objects.select_related("created_by").prefetch_related("stages").order_by("-number", "id")
     serializer_class = serializers.RoundSerializer
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [CanLaunchRoundsOrReadOnly]
     lookup_field = "number"
     lookup_value_regex = r"[0-9]+"
     filter_backends: list = []
@@ -361,16 +367,16 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
         incoming.is_valid(raise_exception=True)
         round = round_create(config=incoming.validated_data["config"], user=request.user)
         round = self.get_queryset().get(pk=round.pk)
-        return Response(serializers.RoundSerializer(round).data, status=status.HTTP_201_CREATED)
+        return Response(self.get_serializer(round).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: serializers.RoundSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, number=None):
         round = round_cancel(round=self.get_object())
-        return Response(serializers.RoundSerializer(self.get_queryset().get(pk=round.pk)).data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=round.pk)).data)
 
     @extend_schema(request=None, responses={200: serializers.RoundSerializer})
     @action(detail=True, methods=["post"])
     def retry(self, request, number=None):
         round = round_retry(round=self.get_object())
-        return Response(serializers.RoundSerializer(self.get_queryset().get(pk=round.pk)).data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=round.pk)).data)

@@ -31,7 +31,7 @@ from hull.search import (
     unvalued_part,
     valued_part,
 )
-from portal.api.throttling import AnonThrottle, UserThrottle
+from portal.api.throttling import AnonThrottle, UserThrottle, throttle_exempt
 from portal.optimade import filters, references, resources
 from portal.response_cache import json_bytes, kept_json
 
@@ -41,6 +41,10 @@ MAX_PAGE_LIMIT = 500
 COUNT_SECONDS = 300
 ENTRY_TYPES = ("structures", "references")
 JSON_API = "application/vnd.api+json"
+# The query parameters of a kept structure and of a kept page of them (portal/response_cache.py): the ones read,
+# and the specification's that change nothing here
+ENTRY_PARAMETERS = frozenset({"response_fields", "response_format", "email_address"})
+PAGE_PARAMETERS = ENTRY_PARAMETERS | {"filter", "sort", "page_limit", "page_offset"}
 
 
 class OptimadeError(Exception):
@@ -101,7 +105,7 @@ def optimade_view(view: Callable) -> Callable:
         }
         return _json(body, status=error.status)
 
-    return wrapped
+    return throttle_exempt(wrapped)  # throttled as the API is, by _throttle
 
 
 def _throttle(request: HttpRequest) -> None:
@@ -294,7 +298,7 @@ def _count(text: str, count: Callable[[], int], state: tuple) -> int:
 
 @optimade_view
 def structures(request: HttpRequest) -> HttpResponse:
-    return kept_json(request, lambda read: _structures_page(request, read.state), JSON_API)
+    return kept_json(request, lambda read: _structures_page(request, read.state), JSON_API, PAGE_PARAMETERS)
 
 
 def _read_in_parts(order: list) -> bool:
@@ -390,7 +394,9 @@ def _count_matching(condition: filters.MarkedFilter, marks: Marks, matching: Cal
 def structure(request: HttpRequest, public_id: str) -> HttpResponse:
     if "\x00" in public_id:  # no id has one, and PostgreSQL refuses the character in a query
         raise OptimadeError(404, "Not Found", f"no structure with id {public_id!r}")
-    return kept_json(request, lambda read: _structure_document(request, public_id, read.state), JSON_API)
+    return kept_json(
+        request, lambda read: _structure_document(request, public_id, read.state), JSON_API, ENTRY_PARAMETERS
+    )
 
 
 def _structure_document(request: HttpRequest, public_id: str, state: tuple) -> dict:

@@ -16,4 +16,5 @@ urlpatterns = [
     path("discovery/", views.discovery, name="discovery"),
     path("discovery/launch/", views.discovery_launch, name="discovery-launch"),
     path("assets/plotly-<str:version>.min.js", views.plotly_js, name="plotly-js"),
+    path("assets/plotly-<str:version>.css", views.plotly_stylesheet, name="plotly-css"),
 ]

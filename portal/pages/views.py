@@ -1,6 +1,7 @@
 """Pages. Thin: they parse the request, call a selector and render. A ``CatalogueError`` becomes a clear
 message on the page (status 400, or 404 for an unknown material), never a 500."""
 
+from dataclasses import fields as dataclass_fields
 from functools import wraps
 from pathlib import Path
 
@@ -14,19 +15,23 @@ from django.shortcuts import render as django_render
 from django.views.decorators.http import require_GET, require_POST
 
 from discovery.forms import RoundLaunchForm
+from discovery.permissions import round_launch_allowed
 from discovery.services import round_create
 from hull import families, selectors
 from hull.errors import CatalogueError
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.search import EntrySearch, SearchParts, search_entries, search_parts
 from hull.structure_tools import FORMATS, cell_of, export_structure, structure_from_dict
+from portal.api.throttling import throttle_exempt
 from portal.pages import figures, params
 from portal.pages import selectors as page_selectors
 from portal.pages.diagrams import diagram_context
 from portal.pages.materials import material_context
+from portal.pages.plotly_assets import PLOTLY_JS, plotly_css
 from portal.response_cache import CatalogueRead
 
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+# The search page's query parameters (its results are kept only for queries naming no others)
+SEARCH_PARAMETERS = frozenset(field.name for field in dataclass_fields(EntrySearch)) | {"cols", "per_page", "page"}
 
 
 def catalogue_errors(template: str = "portal/error.html", status: int = 400):
@@ -94,7 +99,7 @@ def search(request: HttpRequest) -> HttpResponse:
         [part.defer(*heavy) for part in search_parts(entry_search)], total=search_entries(entry_search)
     )
     # the page's entries and the count are kept per URL and catalogue state
-    count, number, entries = CatalogueRead(request).get(
+    count, number, entries = CatalogueRead(request, SEARCH_PARAMETERS).get(
         lambda: _search_results(results, page_size, query.get("page"))
     )
     paginator = Paginator(results, page_size)
@@ -259,14 +264,15 @@ def family_prototypes(request: HttpRequest) -> HttpResponse:
 
 
 def discovery(request: HttpRequest) -> HttpResponse:
-    return _discovery_page(request, RoundLaunchForm() if request.user.is_staff else None)
+    return _discovery_page(request, RoundLaunchForm() if round_launch_allowed(request.user) else None)
 
 
 @require_POST
 def discovery_launch(request: HttpRequest) -> HttpResponse:
-    """Staff launch a round from the dashboard: the form parses, ``round_create`` validates and enqueues."""
-    if not request.user.is_staff:
-        raise PermissionDenied("only staff can launch discovery rounds")
+    """Users with the launch permission launch a round from the dashboard: the form parses, ``round_create``
+    validates and enqueues."""
+    if not round_launch_allowed(request.user):
+        raise PermissionDenied("launching discovery rounds needs the discovery.launch_round permission")
     form = RoundLaunchForm(request.POST)
     if form.is_valid():
         try:
@@ -292,10 +298,21 @@ def _discovery_page(
     return render(request, "portal/discovery.html", context, status=status)
 
 
+@throttle_exempt  # an asset of every page, cached by browsers for a year
 def plotly_js(request: HttpRequest, version: str) -> FileResponse:
     """plotly.js from the installed plotly package (no CDN); the version in the URL makes it cacheable."""
     if version != plotly.__version__:
         raise Http404("unknown plotly version")
     response = FileResponse(open(PLOTLY_JS, "rb"), content_type="text/javascript")  # noqa: SIM115
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+@throttle_exempt
+def plotly_stylesheet(request: HttpRequest, version: str) -> HttpResponse:
+    """plotly.js's style rules as a style sheet (:mod:`portal.pages.plotly_assets`): no inline styles needed."""
+    if version != plotly.__version__:
+        raise Http404("unknown plotly version")
+    response = HttpResponse(plotly_css(), content_type="text/css; charset=utf-8")
     response["Cache-Control"] = "public, max-age=31536000, immutable"
     return response

@@ -33,7 +33,6 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_celery_results",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -44,10 +43,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.middleware.ContentSecurityPolicyMiddleware",
+    "portal.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.middleware.PageThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -153,9 +155,12 @@ PORTAL_VASP_COMMAND = env.str("PORTAL_VASP_COMMAND", default="")
 PORTAL_EVALUATOR_THREADS = env.int("PORTAL_EVALUATOR_THREADS", default=1)
 
 # --- REST API (Django REST framework, drf-spectacular) -----------------------------------------------
+# Proxies of our own in front of the server, each appending to X-Forwarded-For: the client's address is the entry
+# that many hops from the right (portal/client_address.py); 0: REMOTE_ADDR.
+PORTAL_TRUSTED_PROXIES = env.int("PORTAL_TRUSTED_PROXIES", default=0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "portal.api.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",  # enforces CSRF for session users
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -176,7 +181,13 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("PORTAL_ANON_THROTTLE", default="120/min"),
         "user": env.str("PORTAL_USER_THROTTLE", default="1200/min"),
+        # the pages (search, material, phase diagram, ..., the admin) and sign-in attempts (POSTs, per address)
+        "page_anon": env.str("PORTAL_PAGE_THROTTLE", default="60/min"),
+        "page_user": env.str("PORTAL_PAGE_USER_THROTTLE", default="600/min"),
+        "login": env.str("PORTAL_LOGIN_THROTTLE", default="10/min"),
     },
+    # DRF's rule for the client address; every throttle of ours uses portal.client_address, the same rule
+    "NUM_PROXIES": PORTAL_TRUSTED_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Materials discovery portal API",
@@ -219,5 +230,21 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+# At most this many kept reads (slots, each overwritten by the next read hashed to it) and bytes per read (larger
+# ones are not kept): the cache never holds more than their product.
+PORTAL_RESPONSE_CACHE_KEYS = env.int("PORTAL_RESPONSE_CACHE_KEYS", default=1000)
+PORTAL_RESPONSE_CACHE_ENTRY_BYTES = env.int("PORTAL_RESPONSE_CACHE_ENTRY_BYTES", default=256 * 1024)
+
+# Sign-in lockout (portal/login.py): this many wrong passwords for one username from one address within the
+# period lock that username out from that address for the period.
+PORTAL_LOGIN_FAILURES = env.int("PORTAL_LOGIN_FAILURES", default=5)
+PORTAL_LOGIN_LOCKOUT_SECONDS = env.int("PORTAL_LOGIN_LOCKOUT_SECONDS", default=900)
+
+# Content-Security-Policy of every response (portal/middleware.py): nothing inline, nothing from elsewhere.
+PORTAL_CSP = env.str(
+    "PORTAL_CSP",
+    default="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="WARNING")},
 }

@@ -1,41 +1,81 @@
 """Auth (tokens, staff, CSRF for sessions, throttling), the OpenAPI schema and the local Swagger UI."""
 
+import hashlib
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from discovery.permissions import LAUNCH_ROUND
+from portal.api.tokens import api_token_create
+from portal.models import ApiToken
+from tests.conftest import grant
 from tests.html_assets import asset_urls, remote_asset_urls
 
 pytestmark = pytest.mark.django_db
 
 
-def test_token_page_needs_login_and_replaces_the_token():
+def _shown_key(page) -> str:
+    html = page.content.decode()
+    return html.split('<pre id="token-key">Authorization: Token ', 1)[1].split("</pre>", 1)[0]
+
+
+def test_token_page_needs_login_shows_a_new_key_once_and_replaces_it():
     client = Client()
     response = client.get("/api/token/")
     assert response.status_code == 302 and "/api/auth/login/" in response["Location"]
     user = get_user_model().objects.create_user("ada", password="pw")
     client.force_login(user)
     page = client.get("/api/token/")
-    key = Token.objects.get(user=user).key
-    assert page.status_code == 200 and key in page.content.decode()
+    assert page.status_code == 200 and "no API token yet" in page.content.decode()
     csrf_client = Client(enforce_csrf_checks=True)
     csrf_client.force_login(user)
     assert csrf_client.post("/api/token/").status_code == 403  # CSRF kept for sessions
-    assert client.post("/api/token/").status_code == 302
-    assert Token.objects.get(user=user).key != key
+    made = client.post("/api/token/")
+    assert made.status_code == 200 and "no-store" in made["Cache-Control"]
+    key = _shown_key(made)
+    token = ApiToken.objects.get(user=user)
+    assert token.digest == hashlib.sha256(key.encode()).hexdigest() and token.prefix == key[:8]
+    later = client.get("/api/token/").content.decode()
+    assert key not in later and token.prefix in later  # shown once
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert api.get("/api/v1/rounds/").status_code == 200
+    replaced = _shown_key(client.post("/api/token/"))
+    assert replaced != key and ApiToken.objects.filter(user=user).count() == 1
+    assert api.get("/api/v1/rounds/").status_code == 401  # the old key stopped working
+
+
+def test_tokens_are_stored_hashed_and_authenticate():
+    user = get_user_model().objects.create_user("grace", password="pw")
+    key = api_token_create(user=user)
+    stored = ApiToken.objects.values_list("digest", "prefix").get(user=user)
+    assert key not in stored[0] and stored == (hashlib.sha256(key.encode()).hexdigest(), key[:8])
+    for column in ApiToken._meta.concrete_fields:  # the key is nowhere in the row
+        assert str(getattr(ApiToken.objects.get(user=user), column.attname)) != key
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    response = client.get("/api/v1/rounds/")
+    assert response.status_code == 200 and response.wsgi_request.user == user
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key[:-1]}0")
+    assert client.get("/api/v1/rounds/").status_code == 401
+    user.is_active = False
+    user.save()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/api/v1/rounds/").status_code == 401
 
 
 def test_session_writes_need_csrf_and_tokens_do_not():
     staff = get_user_model().objects.create_user("boss", password="pw", is_staff=True)
+    grant(staff, LAUNCH_ROUND)
     session = APIClient(enforce_csrf_checks=True)
     session.force_login(staff)
     response = session.post("/api/v1/rounds/", {"config": {"elements": ["Li"]}}, format="json")
     assert response.status_code == 403 and "CSRF" in response.json()["detail"]
     token = APIClient(enforce_csrf_checks=True)
-    token.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
+    token.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=staff)}")
     assert token.post("/api/v1/rounds/", {"config": {"elements": ["Li"]}}, format="json").status_code == 201
 
 
@@ -48,7 +88,7 @@ def test_anonymous_reads_are_throttled(settings):
     codes = [client.get("/api/v1/rounds/").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
     user = get_user_model().objects.create_user("eve", password="pw")
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user)}")
     assert client.get("/api/v1/rounds/").status_code == 200  # users have their own, larger budget
 
 

@@ -2,12 +2,14 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from discovery import services
 from discovery.models import Round, RoundStage
+from discovery.permissions import LAUNCH_ROUND
 from hull.errors import CatalogueError
+from portal.api.tokens import api_token_create
+from tests.conftest import grant
 
 pytestmark = pytest.mark.django_db
 
@@ -15,11 +17,14 @@ CONFIG = {"elements": ["Li", "O"], "generators": ["substitution"], "budget": 100
 
 
 def client_with_token(*, staff: bool) -> APIClient:
+    """A client with the token of a staff user who may launch rounds, or of a plain user."""
     user = get_user_model().objects.create_user(
         f"{'staff' if staff else 'user'}", password="x", is_staff=staff
     )
+    if staff:
+        grant(user, LAUNCH_ROUND)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user)}")
     return client
 
 

@@ -156,10 +156,10 @@
     }
     function mark() {
       table.querySelectorAll(".el").forEach(function (button) {
-        button.className = "el";
         ["elements", "elements_any", "elements_only", "exclude_elements"].forEach(function (name) {
           var input = document.getElementById("f-" + name);
-          if (input && values(input).indexOf(button.getAttribute("data-el")) >= 0) button.classList.add("pick-" + name);
+          var picked = input && values(input).indexOf(button.getAttribute("data-el")) >= 0;
+          button.classList.toggle("pick-" + name, Boolean(picked));
         });
       });
     }
@@ -196,7 +196,15 @@
     }
   }
 
+  // Bar widths (percent) given as data attributes: the Content Security Policy allows no inline styles.
+  function setupBars() {
+    document.querySelectorAll("[data-width]").forEach(function (bar) {
+      bar.style.width = bar.getAttribute("data-width") + "%";
+    });
+  }
+
   function start() {
+    setupBars();
     setupForms();
     setupPicker();
     // Long tables are built after the figures are drawn, off the path to an interactive diagram.
