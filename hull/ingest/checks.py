@@ -36,6 +36,10 @@ DEFAULT_LIMITS = Limits()
 
 # A lattice whose volume is at most this (Å^3) is singular for every purpose of the catalogue.
 MIN_VOLUME = 1e-6
+# Fractional coordinates beyond this are no position in a crystal but an overflow waiting to happen.
+MAX_FRACTIONAL = 1e4
+# Cartesian positions (Å), as extended XYZ gives them.
+MAX_CARTESIAN = 1e6
 
 
 def is_number(value: object) -> bool:
@@ -135,13 +139,17 @@ def matrix_problems(matrix: object, name: str = "lattice") -> list[str]:
     return []
 
 
-def coordinate_problems(coordinates: Iterable[object]) -> list[str]:
-    """Site coordinates: three finite numbers each."""
+def coordinate_problems(coordinates: Iterable[object], bound: float = MAX_FRACTIONAL) -> list[str]:
+    """Site coordinates: three finite numbers each, none beyond ``bound`` (fractional coordinates by default)."""
     for i, xyz in enumerate(coordinates):
         if not isinstance(xyz, list | tuple) or len(xyz) != 3:
             return [f"site {i} coordinates {shown(xyz)} must be three numbers"]
         if any(not is_number(x) or not math.isfinite(x) for x in xyz):
             return [f"site {i} coordinates {shown(list(xyz), 60)} are not finite numbers"]
+        if any(abs(x) > bound for x in xyz):
+            return [
+                f"site {i} coordinates {shown(list(xyz), 60)} lie far outside the cell (beyond {bound:g})"
+            ]
     return []
 
 

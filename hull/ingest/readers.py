@@ -27,6 +27,7 @@ from pymatgen.entries.computed_entries import ComputedEntry, ComputedStructureEn
 from hull.hull_sets import DFT, ML_POTENTIAL, OTHER
 from hull.ingest.checks import (
     DEFAULT_LIMITS,
+    MAX_CARTESIAN,
     Limits,
     amount_problems,
     composition_mismatch,
@@ -37,6 +38,7 @@ from hull.ingest.checks import (
     raw_structure_problems,
     shown,
     site_count_problem,
+    text_problem,
 )
 from hull.ingest.records import EntryRecord, FileProblem, RowProblem
 
@@ -77,6 +79,32 @@ def detect_format(path: Path) -> str:
     if POSCAR_NAMES.search(path.name):
         return "poscar"
     raise FileProblem(str(path), "cannot tell the format from the file name: use --format")
+
+
+def read(
+    path: Path,
+    fmt: str,
+    *,
+    method: str | None = None,
+    method_family: str | None = None,
+    energies: Path | None = None,
+    structures: Path | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Iterator[Row]:
+    """The rows of ``path`` read as ``fmt`` (one of ``FORMATS``) by that format's reader."""
+    if fmt == "cse-json":
+        return read_cse_json(path, method=method, limits=limits)
+    if fmt == "wbm-json":
+        return read_wbm_json(path, method=method, limits=limits)
+    if fmt == "gnome-csv":
+        return read_gnome_csv(path, structures=structures, method=method, limits=limits)
+    if fmt in ("cif", "poscar"):
+        return read_structure_files(
+            path, fmt, energies=energies, method=method, method_family=method_family, limits=limits
+        )
+    if fmt == "extxyz":
+        return read_extxyz(path, method=method, method_family=method_family, limits=limits)
+    raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
 
 
 def load_json(path: Path) -> Any:
@@ -273,6 +301,9 @@ def _gnome_row(
     if not material_id:
         return RowProblem(where, "empty MaterialId")
     where += f" ({shown(material_id)})"
+    problem = text_problem("MaterialId", material_id, limits.text_lengths.get("source_id", 128))
+    if problem:
+        return RowProblem(where, problem)
     try:
         energy = _number(row, columns, "corrected_energy", required=True)
         raw = _number(row, columns, "uncorrected_energy")
@@ -465,7 +496,9 @@ def _extxyz_row(
     if problem:
         problems.append(problem)
     else:
-        problems += matrix_problems(atoms.cell.array.tolist()) + coordinate_problems(atoms.positions.tolist())
+        problems += matrix_problems(atoms.cell.array.tolist()) + coordinate_problems(
+            atoms.positions.tolist(), MAX_CARTESIAN
+        )
     if problems:
         return RowProblem(where, "; ".join(problems))
     try:

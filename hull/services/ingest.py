@@ -145,7 +145,17 @@ def _ingest_file(
         fmt = readers.detect_format(path) if fmt == "auto" else fmt
         if fmt not in readers.FORMATS:
             raise CatalogueError(f"unknown format {fmt!r}: choose one of {', '.join(readers.FORMATS)}")
-        rows = list(_read(path, fmt, method, method_family, energies, structures, ingest_limits()))
+        rows = list(
+            readers.read(
+                path,
+                fmt,
+                method=method,
+                method_family=method_family,
+                energies=Path(energies) if energies else None,
+                structures=Path(structures) if structures else None,
+                limits=ingest_limits(),
+            )
+        )
         for row in rows:
             if isinstance(row, EntryRecord):
                 row.method = method or row.method
@@ -244,27 +254,6 @@ def _enqueue_features(entry_ids: list[int]) -> None:
         features_compute_task.delay(entry_ids)
     except Exception:  # the catalogue is written; a missing broker only delays the family screens
         logger.warning("could not enqueue feature computation for %d entries", len(entry_ids), exc_info=True)
-
-
-def _read(path, fmt, method, method_family, energies, structures, limits: Limits):
-    if fmt == "cse-json":
-        return readers.read_cse_json(path, method=method, limits=limits)
-    if fmt == "wbm-json":
-        return readers.read_wbm_json(path, method=method, limits=limits)
-    if fmt == "gnome-csv":
-        return readers.read_gnome_csv(
-            path, structures=Path(structures) if structures else None, method=method, limits=limits
-        )
-    if fmt in ("cif", "poscar"):
-        return readers.read_structure_files(
-            path,
-            fmt,
-            energies=Path(energies) if energies else None,
-            method=method,
-            method_family=method_family,
-            limits=limits,
-        )
-    return readers.read_extxyz(path, method=method, method_family=method_family, limits=limits)
 
 
 def _default_source(path: Path, fmt: str, rows: list) -> str:

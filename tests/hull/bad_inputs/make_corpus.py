@@ -1,0 +1,969 @@
+"""Write the bad-input corpus of the ingest: files of every format, each holding a few good rows of real small
+Materials Project structures and one or more bad rows, and ``manifest.json`` saying per case which source ids are
+good, which rows are bad and a fragment of the error each bad row must get (or the error of a file refused as a
+whole). ``tests/hull/test_bad_inputs.py`` ingests every case.
+
+Run from the project root after changing it (the output is committed; the generator is deterministic)::
+
+    .venv/bin/python tests/hull/bad_inputs/make_corpus.py
+
+Rows are written by hand, not through pymatgen, so that a bad value (NaN, a string, a singular lattice) reaches
+the file exactly as an attacker would write it.
+"""
+
+import csv
+import gzip
+import io
+import json
+import math
+import shutil
+import sys
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[2]
+sys.path.insert(0, str(ROOT))
+
+from hull.plausibility import reference_energies  # noqa: E402  (pure, no Django)
+
+FORMATS = ("cse-json", "wbm-json", "gnome-csv", "cif", "poscar", "extxyz")
+NAN, INF = float("nan"), float("inf")
+ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+
+
+@dataclass
+class Row:
+    """One row before it is written: a structure (lattice rows, species, fractional coordinates) and an energy
+    per cell. ``bad`` is the fragment of the error the row must get (None: a good row); ``extra`` holds values for
+    one format (``method``, ``formula``, ``band_gap``, ``composition``...)."""
+
+    id: object
+    lattice: list
+    species: list
+    frac: list
+    energy: object
+    bad: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def copy(self, **changes) -> "Row":
+        values = {
+            "id": self.id,
+            "lattice": [list(r) if isinstance(r, list) else r for r in self.lattice],
+            "species": list(self.species),
+            "frac": [list(c) for c in self.frac],
+            "energy": self.energy,
+            "bad": self.bad,
+            "extra": dict(self.extra),
+        }
+        values.update(changes)
+        return Row(**values)
+
+    @property
+    def nsites(self) -> int:
+        return len(self.species)
+
+
+@dataclass
+class Case:
+    name: str
+    fmt: str
+    rows: list[Row]
+    file_error: str | None = None
+    # a function that writes the case itself (for file-level attacks), given the case's path
+    write: Callable[[Path], None] | None = None
+
+
+# --- the good rows: small real structures -------------------------------------------------------------------
+
+
+def pool() -> list[Row]:
+    """Real entries of ``../shared/data/mp_entries.json.gz`` with at most 4 sites, two elements at most, in a few
+    small chemical spaces (with their elemental references, so that hulls are meaningful)."""
+    data = ROOT.parent / "shared" / "data" / "mp_entries.json.gz"
+    with gzip.open(data, "rt") as handle:
+        items = json.load(handle)
+    chosen = []
+    for item in sorted(items, key=lambda x: x["entry_id"]):
+        elements = set(item["composition"])
+        sites = item["structure"]["sites"]
+        if len(sites) <= 4 and elements <= {"Li", "O", "Na", "Cl", "Mg"} and len(elements) <= 2:
+            if any(s["species"][0].get("occu", 1) != 1 for s in sites):
+                continue
+            chosen.append(
+                Row(
+                    id=item["entry_id"],
+                    lattice=[[round(x, 8) for x in r] for r in item["structure"]["lattice"]["matrix"]],
+                    species=[s["species"][0]["element"] for s in sites],
+                    frac=[[round(x, 8) for x in s["abc"]] for s in sites],
+                    energy=round(item["energy"] + item["correction"], 6),
+                )
+            )
+    if len(chosen) < 9:
+        raise SystemExit(f"only {len(chosen)} small entries found in {data}")
+    return chosen[:12]
+
+
+POOL: list[Row] = []
+
+
+def good(k: int, n: int = 3) -> list[Row]:
+    """``n`` good rows, a different choice for each case number ``k``."""
+    return [POOL[(k + i) % len(POOL)].copy() for i in range(n)]
+
+
+def ref_energy(species: list[str]) -> float:
+    table = reference_energies()
+    return sum(table[s] for s in species)
+
+
+def many_sites(n_side: int = 8) -> Row:
+    """A simple cubic grid of Li, ``n_side``^3 sites 2.5 Å apart, at the elemental reference energy."""
+    frac = [
+        [i / n_side, j / n_side, k / n_side]
+        for i in range(n_side)
+        for j in range(n_side)
+        for k in range(n_side)
+    ]
+    a = 2.5 * n_side
+    species = ["Li"] * len(frac)
+    return Row("big-cell", [[a, 0, 0], [0, a, 0], [0, 0, a]], species, frac, round(ref_energy(species), 4))
+
+
+def many_elements(n: int) -> Row:
+    """``n`` distinct elements in a 10 Å cube, each at its reference energy (a plausible energy)."""
+    symbols = [s for s in reference_energies() if s not in ("H", "He", "Ne", "Ar", "Kr", "Xe")][:n]
+    frac = [[(i % 3) / 3, ((i // 3) % 3) / 3, (i // 9) / 3] for i in range(n)]
+    return Row(
+        f"elements-{n}",
+        [[10.0, 0, 0], [0, 10.0, 0], [0, 0, 10.0]],
+        symbols,
+        frac,
+        round(ref_energy(symbols), 4),
+    )
+
+
+# --- rendering of each format -------------------------------------------------------------------------------
+
+
+def num(value: object) -> str:
+    return (
+        value
+        if isinstance(value, str)
+        else repr(float(value))
+        if isinstance(value, int | float)
+        else str(value)
+    )
+
+
+def structure_dict(row: Row) -> dict:
+    return {
+        "@module": "pymatgen.core.structure",
+        "@class": "Structure",
+        "charge": 0,
+        "lattice": {"matrix": row.lattice, "pbc": [True, True, True]},
+        "sites": [
+            {"species": [{"element": el, "occu": 1}], "abc": xyz, "properties": {}, "label": el}
+            for el, xyz in zip(row.species, row.frac, strict=True)
+        ],
+        "properties": {},
+    }
+
+
+def counts(species: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for el in species:
+        out[el] = out.get(el, 0.0) + 1.0
+    return out
+
+
+def cse_dict(row: Row) -> dict:
+    item = {
+        "@module": "pymatgen.entries.computed_entries",
+        "@class": "ComputedStructureEntry",
+        "energy": row.energy,
+        "composition": counts(row.species),
+        "entry_id": row.id,
+        "correction": 0.0,
+        "energy_adjustments": [],
+        "parameters": {"run_type": "GGA"},
+        "data": {},
+        "structure": structure_dict(row),
+    }
+    item.update(row.extra.get("cse", {}))
+    return item
+
+
+def wbm_dict(row: Row) -> dict:
+    item = {
+        "material_id": row.id,
+        "formula": row.extra.get("formula", reduced(row.species)),
+        "energy": row.energy,
+        "corrected_energy": row.energy,
+        "structure": structure_dict(row),
+    }
+    item.update(row.extra.get("wbm", {}))
+    return item
+
+
+def reduced(species: list[str]) -> str:
+    amounts = counts(species)
+    divisor = math.gcd(*[int(v) for v in amounts.values()])
+    return "".join(f"{el}{int(v) // divisor if int(v) // divisor > 1 else ''}" for el, v in amounts.items())
+
+
+def cell_parameters(lattice: list) -> list[float]:
+    """a, b, c, alpha, beta, gamma of a lattice matrix (NaN where it holds NaN)."""
+    vectors = lattice
+    lengths = [math.sqrt(sum(x * x for x in v)) for v in vectors]
+
+    def angle(i: int, j: int) -> float:
+        dot = sum(x * y for x, y in zip(vectors[i], vectors[j], strict=True))
+        denominator = lengths[i] * lengths[j]
+        if denominator == 0 or math.isnan(dot) or math.isnan(denominator):
+            return NAN if math.isnan(dot) or math.isnan(denominator) else 90.0
+        return math.degrees(math.acos(max(-1.0, min(1.0, dot / denominator))))
+
+    return [*lengths, angle(1, 2), angle(0, 2), angle(0, 1)]
+
+
+def cif_text(row: Row) -> str:
+    if "cif" in row.extra:
+        return row.extra["cif"]
+    cell = row.extra.get("cell") or [
+        num(round(x, 8) if math.isfinite(x) else x) for x in cell_parameters(row.lattice)
+    ]
+    lines = [
+        f"data_{row.id if isinstance(row.id, str) and row.id.isprintable() else 'x'}",
+        "_symmetry_space_group_name_H-M   'P 1'",
+        f"_cell_length_a   {cell[0]}",
+        f"_cell_length_b   {cell[1]}",
+        f"_cell_length_c   {cell[2]}",
+        f"_cell_angle_alpha   {cell[3]}",
+        f"_cell_angle_beta   {cell[4]}",
+        f"_cell_angle_gamma   {cell[5]}",
+        "_symmetry_Int_Tables_number   1",
+        "loop_",
+        " _symmetry_equiv_pos_site_id",
+        " _symmetry_equiv_pos_as_xyz",
+        "  1  'x, y, z'",
+        "loop_",
+        " _atom_site_type_symbol",
+        " _atom_site_label",
+        " _atom_site_symmetry_multiplicity",
+        " _atom_site_fract_x",
+        " _atom_site_fract_y",
+        " _atom_site_fract_z",
+        " _atom_site_occupancy",
+    ]
+    occupancy = row.extra.get("occupancy", 1)
+    for i, (el, xyz) in enumerate(zip(row.species, row.frac, strict=True)):
+        lines.append(f"  {el}  {el}{i}  1  {num(xyz[0])}  {num(xyz[1])}  {num(xyz[2])}  {occupancy}")
+    return "\n".join(lines) + "\n"
+
+
+def cif_cell_as_matrix(row: Row) -> list:
+    """The lattice pymatgen will build from the CIF's cell parameters (for rows that compare with the CIF)."""
+    return row.lattice
+
+
+def poscar_text(row: Row) -> str:
+    if "poscar" in row.extra:
+        return row.extra["poscar"]
+    symbols = list(dict.fromkeys(row.species))
+    order = sorted(range(row.nsites), key=lambda i: symbols.index(row.species[i]))
+    lines = [f"{row.id}", "1.0"]
+    lines += ["  " + "  ".join(num(x) for x in vector) for vector in row.lattice]
+    lines.append("  " + "  ".join(symbols))
+    lines.append("  " + "  ".join(str(row.species.count(s)) for s in symbols))
+    lines.append("direct")
+    lines += ["  " + "  ".join(num(x) for x in row.frac[i]) + f"  {row.species[i]}" for i in order]
+    return "\n".join(lines) + "\n"
+
+
+def extxyz_frame(row: Row, source_id_key: str = "source_id") -> str:
+    if "frame" in row.extra:
+        return row.extra["frame"]
+    lattice = " ".join(num(x) for vector in row.lattice for x in vector)
+    cart = [[sum(f[k] * row.lattice[k][j] for k in range(3)) for j in range(3)] for f in row.frac]
+    info = [f'Lattice="{lattice}"', "Properties=species:S:1:pos:R:3"]
+    if row.energy is not None:
+        info.append(f"energy={num(row.energy)}")
+    info.append(f"{source_id_key}={row.id}")
+    info += row.extra.get("info", [])
+    info.append(row.extra.get("pbc", 'pbc="T T T"'))
+    lines = [str(row.nsites), " ".join(info)]
+    lines += [f"{el}  {num(p[0])}  {num(p[1])}  {num(p[2])}" for el, p in zip(row.species, cart, strict=True)]
+    return "\n".join(lines) + "\n"
+
+
+def write_rows_json(path: Path, items: list) -> None:
+    text = json.dumps(items, separators=(",", ":"))
+    if path.suffix == ".gz":
+        path.write_bytes(gzip.compress(text.encode(), mtime=0))
+    else:
+        path.write_text(text + "\n")
+
+
+def write_energies(folder: Path, rows: list[Row], names: list[str], extra_columns: tuple = ()) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["file", "energy", "source_id", *extra_columns])
+    for row, name in zip(rows, names, strict=True):
+        writer.writerow(
+            [name, num(row.energy) if row.energy is not None else "", row.id, *row.extra.get("columns", [])]
+        )
+    (folder / "energies.csv").write_text(buffer.getvalue())
+
+
+GNOME_HEADER = [
+    "Composition",
+    "MaterialId",
+    "Reduced Formula",
+    "NSites",
+    "Corrected Energy",
+    "Formation Energy Per Atom",
+    "Bandgap",
+]
+
+
+def write_gnome(folder: Path, rows: list[Row]) -> None:
+    folder.mkdir(parents=True)
+    written = set()
+    with zipfile.ZipFile(folder / "by_id.zip", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for row in rows:
+            member = row.extra.get("member", f"by_id/{row.id}.CIF")
+            if member is None or member in written:
+                continue
+            written.add(member)
+            data = row.extra.get("member_bytes") or cif_text(row).encode()
+            archive.writestr(zipfile.ZipInfo(member, date_time=ZIP_TIME), data)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(GNOME_HEADER)
+    for row in rows:
+        formula = row.extra.get("formula", reduced(row.species))
+        writer.writerow(
+            [
+                formula,
+                row.id,
+                formula,
+                row.extra.get("nsites", row.nsites),
+                "" if row.energy is None else num(row.energy),
+                "-1.0",
+                row.extra.get("band_gap", "1.5"),
+            ]
+        )
+    (folder / "stable_materials_summary.csv").write_text(buffer.getvalue())
+
+
+def write_case(case: Case, base: Path) -> Path:
+    """Write ``case`` under ``base/<format>/`` and return the path the ingest is given."""
+    folder = base / case.fmt
+    folder.mkdir(parents=True, exist_ok=True)
+    if case.fmt in ("cse-json", "wbm-json"):
+        path = folder / f"{case.name}.json"
+        if case.write:
+            case.write(path)
+        else:
+            render = cse_dict if case.fmt == "cse-json" else wbm_dict
+            write_rows_json(
+                path,
+                [
+                    row.extra.get("raw", render(row)) if "raw" in row.extra else render(row)
+                    for row in case.rows
+                ],
+            )
+        return path
+    if case.fmt == "extxyz":
+        path = folder / f"{case.name}.extxyz"
+        if case.write:
+            case.write(path)
+        else:
+            path.write_text("".join(extxyz_frame(row) for row in case.rows))
+        return path
+    path = folder / case.name
+    if case.fmt == "gnome-csv":
+        if case.write:
+            path.mkdir(parents=True)
+            case.write(path)
+        else:
+            write_gnome(path, case.rows)
+        return path / "stable_materials_summary.csv"
+    path.mkdir(parents=True)
+    if case.write:
+        case.write(path)
+        return path
+    names = []
+    for i, row in enumerate(case.rows):
+        name = row.extra.get("file") or (f"s{i}.cif" if case.fmt == "cif" else f"POSCAR_s{i}")
+        names.append(name)
+        if row.extra.get("no_file") or "/" in name or name.startswith(".."):
+            continue
+        text = cif_text(row) if case.fmt == "cif" else poscar_text(row)
+        (path / name).write_bytes(row.extra["file_bytes"]) if "file_bytes" in row.extra else (
+            path / name
+        ).write_text(text)
+    write_energies(path, case.rows, names, tuple(case.rows[0].extra.get("column_names", ())))
+    return path
+
+
+# --- the cases ----------------------------------------------------------------------------------------------
+
+ROW_LABEL = {
+    "cse-json": "item",
+    "wbm-json": "item",
+    "extxyz": "frame",
+    "gnome-csv": "row",
+    "cif": "row",
+    "poscar": "row",
+}
+
+
+def label(fmt: str, index: int) -> str:
+    """How the ingest names the row at ``index`` (0-based among the rows) of a file of ``fmt``."""
+    if ROW_LABEL[fmt] == "row":
+        return f"row {index + 2}"  # line 1 is the header
+    return f"{ROW_LABEL[fmt]} {index}"
+
+
+def with_bad(k: int, bad: Row | list[Row], position: int | None = None, n_good: int = 3) -> list[Row]:
+    rows = good(k, n_good)
+    bads = bad if isinstance(bad, list) else [bad]
+    at = (k % (n_good + 1)) if position is None else position
+    return rows[:at] + bads + rows[at:]
+
+
+def shared_attacks(fmt: str) -> list[tuple[str, Callable[[Row], Row]]]:
+    """Attacks that every format can carry: each makes a bad row from a good one."""
+    cif_like = fmt in ("cif", "gnome-csv")
+
+    def energy(value, fragment):
+        return lambda r: r.copy(energy=value, bad=fragment)
+
+    def coordinate(value, fragment):
+        def make(r):
+            frac = [list(c) for c in r.frac]
+            frac[0][1] = value
+            return r.copy(frac=frac, bad=fragment)
+
+        return make
+
+    def lattice(value, fragment, row=0, col=0):
+        def make(r):
+            matrix = [list(v) for v in r.lattice]
+            matrix[row][col] = value
+            return r.copy(lattice=matrix, bad=fragment)
+
+        return make
+
+    def per_atom(value, fragment):
+        return lambda r: r.copy(energy=value * r.nsites, bad=fragment)
+
+    def formation(offset, fragment):
+        return lambda r: r.copy(energy=round(ref_energy(r.species) + offset * r.nsites, 6), bad=fragment)
+
+    attacks = [
+        ("energy_nan", energy(NAN, "finite")),
+        ("energy_inf", energy(INF, "finite")),
+        ("energy_minus_inf", energy(-INF, "finite")),
+        ("energy_minus_250000_per_atom", per_atom(-250000.0, "from the elemental references")),
+        ("energy_minus_1e308", energy(-1e308, "from the elemental references")),
+        ("energy_plus_1e308", energy(1e308, "from the elemental references")),
+        ("energy_formation_minus_7", formation(-7.0, "from the elemental references")),
+        ("energy_formation_plus_6", formation(6.0, "from the elemental references")),
+        ("energy_plus_100_per_atom", per_atom(100.0, "from the elemental references")),
+        ("energy_string", energy("abc", "abc")),
+        # pymatgen's CIF parser refuses a non-finite coordinate itself, and wraps a huge one into the cell
+        ("coordinate_nan", coordinate(NAN, "cannot read" if cif_like else "finite")),
+        ("coordinate_inf", coordinate(INF, "cannot read" if cif_like else "finite")),
+        ("lattice_nan", lattice(NAN, "finite")),
+        ("lattice_inf", lattice(INF, "finite")),
+        ("too_many_sites", lambda r: many_sites().copy(bad="at most 500")),
+        ("elements_24", lambda r: many_elements(24).copy(bad="at most 10")),
+        ("elements_11", lambda r: many_elements(11).copy(bad="at most 10")),
+        ("overlapping_sites", coordinate_pair_overlap),
+        ("id_too_long", lambda r: r.copy(id="mp-" + "9" * 200, bad="at most 128")),
+        ("id_control_character", lambda r: r.copy(id="mp-12\x0734", bad="control character")),
+        ("lattice_singular", singular("" if fmt in ("cif", "gnome-csv") else "singular")),
+    ]
+    if not cif_like:
+        attacks.append(("coordinate_huge", coordinate(1e300, "far outside")))
+    if fmt != "extxyz":  # ASE refuses a whole file with an unknown element: a file-level case there
+        attacks.append(("unknown_element", lambda r: r.copy(species=["Xx", *r.species[1:]], bad="")))
+    return attacks
+
+
+def singular(fragment: str) -> Callable[[Row], Row]:
+    """Two equal lattice vectors: volume 0 (a CIF's cell parameters then make pymatgen fail first)."""
+
+    def make(r: Row) -> Row:
+        matrix = [list(v) for v in r.lattice]
+        matrix[2] = list(matrix[0])
+        return r.copy(lattice=matrix, bad=fragment)
+
+    return make
+
+
+def coordinate_pair_overlap(r: Row) -> Row:
+    row = POOL[next(i for i, p in enumerate(POOL) if p.nsites >= 2)].copy()
+    frac = [list(c) for c in row.frac]
+    frac[1] = [frac[0][0] + 0.001, frac[0][1], frac[0][2]]
+    return row.copy(id="overlap-1", frac=frac, bad="overlapping sites")
+
+
+def shared_cases(fmt: str, start: int) -> list[Case]:
+    cases = []
+    for k, (name, attack) in enumerate(shared_attacks(fmt), start=start):
+        bad = attack(POOL[k % len(POOL)].copy())
+        if bad.id == POOL[k % len(POOL)].id:
+            bad.id = f"{bad.id}-bad"
+        cases.append(Case(name, fmt, with_bad(k, bad)))
+    # a file with several bad rows and the duplicate of a good one
+    k = start + 50
+    rows = good(k, 3)
+    rows.insert(1, rows[0].copy(energy=NAN, bad="finite"))
+    rows[1].id = "dup-nan"
+    rows.append(rows[0].copy(bad="duplicate id"))
+    rows.append(many_sites().copy(bad="at most 500"))
+    cases.append(Case("several_bad_rows", fmt, rows))
+    return cases
+
+
+def cse_cases() -> list[Case]:
+    fmt = "cse-json"
+    cases = shared_cases(fmt, 0)
+
+    def composition_entry(row_id, composition, energy, fragment):
+        raw = {
+            "@module": "pymatgen.entries.computed_entries",
+            "@class": "ComputedEntry",
+            "energy": energy,
+            "composition": composition,
+            "entry_id": row_id,
+            "correction": 0.0,
+            "parameters": {"run_type": "GGA"},
+            "data": {},
+        }
+        return POOL[0].copy(id=row_id, bad=fragment, extra={"raw": raw})
+
+    def raw_case(name, k, raw_row):
+        cases.append(Case(name, fmt, with_bad(k, raw_row)))
+
+    raw_case(
+        "amount_nan_li_o", 1, composition_entry("nan-li", {"Li": NAN, "O": 1}, -10.0, "amount of Li is nan")
+    )
+    raw_case("amount_inf", 2, composition_entry("inf-li", {"Li": INF, "O": 1}, -10.0, "finite"))
+    raw_case("amount_negative", 3, composition_entry("neg-li", {"Li": -2, "O": 1}, -10.0, "positive"))
+    raw_case("amount_zero", 4, composition_entry("zero-li", {"Li": 0, "O": 1}, -10.0, "positive"))
+    raw_case("amount_1e20", 5, composition_entry("big-li", {"Li": 1e20, "O": 1e20}, -1e21, "at most"))
+    raw_case("amount_1e7", 6, composition_entry("big7-li", {"Li": 1e7}, -1.9e7, "at most"))
+    raw_case("amount_string", 7, composition_entry("str-li", {"Li": "2", "O": 1}, -14.0, "finite number"))
+    raw_case("amount_bool", 8, composition_entry("bool-li", {"Li": True, "O": 1}, -10.0, "finite number"))
+    raw_case("amount_null", 9, composition_entry("null-li", {"Li": None, "O": 1}, -10.0, "finite number"))
+    raw_case("composition_empty", 10, composition_entry("empty-comp", {}, -10.0, "non-empty"))
+    raw_case("composition_list", 11, composition_entry("list-comp", ["Li", "O"], -10.0, "non-empty mapping"))
+    raw_case(
+        "composition_fraction_of_atom",
+        12,
+        composition_entry("tiny", {"Li": 0.2, "O": 0.1}, -1.5, "less than one atom"),
+    )
+    raw_case(
+        "composition_24_elements",
+        13,
+        composition_entry(
+            "comp-24",
+            dict.fromkeys(many_elements(24).species, 1.0),
+            ref_energy(many_elements(24).species),
+            "at most 10",
+        ),
+    )
+    raw_case(
+        "composition_minus_250000",
+        14,
+        composition_entry("deep-o", {"O": 1}, -250000.0, "from the elemental references"),
+    )
+    raw_case("composition_unknown_element", 15, composition_entry("xx", {"Xx": 1}, -1.0, ""))
+
+    def cse_patch(name, k, patch, fragment, row_id=None):
+        row = POOL[k % len(POOL)].copy(id=row_id or f"patched-{k}", bad=fragment)
+        item = cse_dict(row)
+        patch(item)
+        cases.append(Case(name, fmt, with_bad(k, row.copy(extra={"raw": item}))))
+
+    def setter(*keys, value):
+        def patch(item):
+            target = item
+            for key in keys[:-1]:
+                target = target[key]
+            target[keys[-1]] = value
+
+        return patch
+
+    cse_patch(
+        "nan_amount_beside_structure", 16, setter("composition", "Li", value=NAN), "finite", "nan-beside"
+    )
+    cse_patch(
+        "composition_disagrees_with_structure",
+        17,
+        setter("composition", value={"Na": 1.0, "Cl": 1.0}),
+        "composition",
+    )
+    cse_patch("correction_nan", 18, setter("correction", value=NAN), "correction")
+    cse_patch("correction_string", 19, setter("correction", value="-1"), "correction")
+    cse_patch("energy_missing", 20, lambda item: item.pop("energy"), "energy is None")
+    cse_patch("energy_bool", 21, setter("energy", value=True), "energy is True")
+    cse_patch("energy_list", 22, setter("energy", value=[-10.0]), "energy")
+    cse_patch("energy_null", 23, setter("energy", value=None), "energy is None")
+    cse_patch("no_entry_id", 24, lambda item: item.pop("entry_id"), "no entry_id")
+    cse_patch("entry_id_object", 25, setter("entry_id", value={"id": 1}), "must be text")
+    cse_patch("entry_id_nul", 26, setter("entry_id", value="mp-1\x00"), "NUL")
+    cse_patch("method_too_long", 27, setter("parameters", "run_type", value="X" * 80), "at most 64")
+    cse_patch("method_nul", 28, setter("parameters", "run_type", value="GGA\x00"), "NUL")
+    cse_patch("data_nul", 29, setter("parameters", "potcar_symbols", value=["PAW_PBE Li\x00"]), "NUL byte")
+    cse_patch("data_nan", 30, setter("parameters", "hubbards", value={"Li": NAN}), "finite numbers")
+    cse_patch("data_nested_deep", 31, setter("parameters", "hubbards", value=nested(60)), "nested more than")
+    cse_patch(
+        "occupancy_nan", 32, setter("structure", "sites", 0, "species", 0, "occu", value=NAN), "occupancy"
+    )
+    cse_patch(
+        "occupancy_half", 33, setter("structure", "sites", 0, "species", 0, "occu", value=0.5), "disordered"
+    )
+    cse_patch(
+        "occupancy_two", 34, setter("structure", "sites", 0, "species", 0, "occu", value=2), "occupancy"
+    )
+    cse_patch("sites_not_a_list", 35, setter("structure", "sites", value={"a": 1}), "no list of sites")
+    cse_patch("sites_empty", 36, setter("structure", "sites", value=[]), "no sites")
+    cse_patch(
+        "lattice_two_rows",
+        37,
+        setter("structure", "lattice", "matrix", value=[[1, 0, 0], [0, 1, 0]]),
+        "3 x 3",
+    )
+    cse_patch(
+        "lattice_string", 38, setter("structure", "lattice", "matrix", 0, 0, value="4.0"), "finite number"
+    )
+    cse_patch(
+        "coordinates_two_numbers",
+        39,
+        setter("structure", "sites", 0, "abc", value=[0.0, 0.5]),
+        "three numbers",
+    )
+    cse_patch("site_species_missing", 40, setter("structure", "sites", 0, "species", value=None), "species")
+    cse_patch(
+        "energy_adjustment_nan",
+        41,
+        setter(
+            "energy_adjustments",
+            value=[
+                {
+                    "@module": "pymatgen.entries.computed_entries",
+                    "@class": "ConstantEnergyAdjustment",
+                    "value": NAN,
+                    "name": "poison",
+                    "cls": None,
+                    "description": "",
+                    "uncertainty": 0,
+                }
+            ],
+        ),
+        "finite",
+    )
+    cse_patch(
+        "site_property_nan",
+        42,
+        setter("structure", "sites", 0, "properties", value={"magmom": NAN}),
+        "finite numbers",
+    )
+    cse_patch("site_label_nul", 43, setter("structure", "sites", 0, "label", value="Li\x00"), "NUL")
+
+    cases.append(
+        Case(
+            "not_a_json_object",
+            fmt,
+            with_bad(44, POOL[0].copy(id=None, bad="not a JSON object", extra={"raw": [1, 2]})),
+        )
+    )
+
+    for name, text, fragment in (
+        ("nested_100000", "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ("invalid_json", '[{"entry_id": "x", "energy": }]', "not valid JSON"),
+        ("top_level_number", "42", "expected a list"),
+        ("huge_integer", "[" + "9" * 5000 + "]", "not valid JSON"),
+        ("not_utf8", None, "unreadable"),
+        ("truncated_gzip", None, "unreadable or truncated"),
+    ):
+        cases.append(Case(name, fmt, [], file_error=fragment, write=_text_writer(text, name)))
+    return cases
+
+
+def nested(depth: int) -> object:
+    value: object = 1.0
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+def _text_writer(text: str | None, name: str) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        if name == "not_utf8":
+            path.write_bytes(b'[{"entry_id": "\xff\xfe"}]')
+        elif name == "truncated_gzip":
+            data = gzip.compress(json.dumps([cse_dict(r) for r in good(0)]).encode(), mtime=0)
+            path.write_bytes(data[: len(data) // 2])
+        else:
+            path.write_text(text)
+
+    return write
+
+
+def wbm_cases() -> list[Case]:
+    fmt = "wbm-json"
+    cases = shared_cases(fmt, 100)
+
+    def patched(name, k, patch, fragment):
+        row = POOL[k % len(POOL)].copy(id=f"wbm-bad-{k}", bad=fragment)
+        item = wbm_dict(row)
+        patch(item)
+        cases.append(Case(name, fmt, with_bad(k, row.copy(extra={"raw": item}))))
+
+    patched("formula_disagrees", 1, lambda i: i.update(formula="NaCl"), "says NaCl")
+    patched("formula_unreadable", 2, lambda i: i.update(formula="Q!!"), "cannot be read")
+    patched("formula_not_text", 3, lambda i: i.update(formula=12), "must be text")
+    patched("corrected_energy_missing", 4, lambda i: i.pop("corrected_energy"), "missing corrected_energy")
+    patched("corrected_energy_string", 5, lambda i: i.update(corrected_energy="-10"), "corrected_energy")
+    patched("raw_energy_nan", 6, lambda i: i.update(energy=NAN), "energy is nan")
+    patched("material_id_missing", 7, lambda i: i.pop("material_id"), "no material_id")
+    patched("material_id_list", 8, lambda i: i.update(material_id=["a"]), "must be text")
+    patched("structure_not_object", 9, lambda i: i.update(structure="POSCAR"), "must be a JSON object")
+    patched(
+        "occupancy_nan", 10, lambda i: i["structure"]["sites"][0]["species"][0].update(occu=NAN), "occupancy"
+    )
+    patched(
+        "site_property_nul", 11, lambda i: i["structure"]["sites"][0]["properties"].update(tag="a\x00"), "NUL"
+    )
+    cases.append(
+        Case(
+            "not_a_json_object",
+            fmt,
+            with_bad(12, POOL[0].copy(id=None, bad="not a JSON object", extra={"raw": "mp-1"})),
+        )
+    )
+    for name, text, fragment in (
+        ("nested_100000", '[{"material_id": ' + "[" * 100_000 + "]" * 100_000 + "}]", "nested too deeply"),
+        ("invalid_json", "[{]", "not valid JSON"),
+    ):
+        cases.append(Case(name, fmt, [], file_error=fragment, write=_text_writer(text, name)))
+    return cases
+
+
+def gnome_cases() -> list[Case]:
+    fmt = "gnome-csv"
+    cases = shared_cases(fmt, 200)
+
+    def variant(name, k, fragment, **extra):
+        row = POOL[k % len(POOL)].copy(id=f"gn-bad-{k}", bad=fragment)
+        row.extra.update(extra)
+        cases.append(Case(name, fmt, with_bad(k, row)))
+
+    variant("corrected_energy_empty", 1, "is empty", energy_empty=True)
+    cases[-1].rows = [r.copy(energy=None) if r.bad else r for r in cases[-1].rows]
+    variant("binary_member", 2, "not UTF-8", member_bytes=bytes(range(256)) * 4)
+    variant("member_missing", 3, "no structure", member=None)
+    variant("member_not_a_cif", 4, "cannot read", member_bytes=b"hello, this is no CIF\n")
+    variant("band_gap_negative", 5, "band gap", band_gap="-1.0")
+    variant("band_gap_nan", 6, "finite", band_gap="nan")
+    variant("band_gap_text", 7, "not a number", band_gap="wide")
+    variant("reduced_formula_disagrees", 8, "says NaCl", formula="NaCl")
+    variant("nsites_disagrees", 9, "sites but the structure has", nsites=99)
+    variant("nsites_huge", 10, "at most 500", nsites=10**9)
+    variant("nsites_fraction", 11, "whole number", nsites=1.5)
+    variant("material_id_nul", 12, "NUL")
+    cases[-1].rows = [r.copy(id="gn-\x00-1") if r.bad else r for r in cases[-1].rows]
+    variant("member_cell_nan_text", 13, "finite", cell=["nan", "4.0", "4.0", "90", "90", "90"])
+    variant("member_angle_zero", 14, "", cell=["4.0", "4.0", "4.0", "0", "0", "0"])
+    variant("empty_material_id", 15, "empty MaterialId")
+    cases[-1].rows = [r.copy(id="") if r.bad else r for r in cases[-1].rows]
+    # a whole file that cannot be read
+    cases.append(Case("bad_zip", fmt, [], file_error="unreadable or truncated zip", write=_gnome_bad_zip))
+    cases.append(
+        Case("missing_material_id_column", fmt, [], file_error="missing column", write=_gnome_no_id_column)
+    )
+    return cases
+
+
+def _gnome_bad_zip(folder: Path) -> None:
+    write_gnome(folder / "tmp", good(1))
+    (folder / "stable_materials_summary.csv").write_text(
+        (folder / "tmp" / "stable_materials_summary.csv").read_text()
+    )
+    (folder / "by_id.zip").write_bytes(b"PK\x03\x04 this is not really a zip")
+    shutil.rmtree(folder / "tmp")
+
+
+def _gnome_no_id_column(folder: Path) -> None:
+    write_gnome(folder / "tmp", good(2))
+    text = (
+        (folder / "tmp" / "stable_materials_summary.csv").read_text().replace("MaterialId", "Identifier", 1)
+    )
+    (folder / "stable_materials_summary.csv").write_text(text)
+    shutil.move(folder / "tmp" / "by_id.zip", folder / "by_id.zip")
+    shutil.rmtree(folder / "tmp")
+
+
+def structure_file_cases(fmt: str, start: int) -> list[Case]:
+    cases = shared_cases(fmt, start)
+
+    def variant(name, k, fragment, **extra):
+        row = POOL[k % len(POOL)].copy(id=f"{fmt}-bad-{k}", bad=fragment)
+        row.extra.update(extra)
+        cases.append(Case(name, fmt, with_bad(k, row)))
+
+    variant("path_parent", 1, "leads out of", file="../outside.txt")
+    variant("path_parent_nested", 2, "leads out of", file="sub/../../outside.txt")
+    variant("path_absolute", 3, "absolute path", file="/etc/passwd", no_file=True)
+    variant("path_absolute_windows", 4, "absolute path", file="C:\\Windows\\win.ini", no_file=True)
+    variant("path_symlink_out", 5, "leads out of", file="link_out", symlink="../../outside.txt", no_file=True)
+    variant("path_missing", 6, "no such file", file="nothing_here", no_file=True)
+    variant("path_empty", 7, "empty file name", file=" ", no_file=True)
+    variant("path_nul", 8, "NUL", file="a\x00b", no_file=True)
+    variant("file_binary", 9, "cannot read", file_bytes=bytes(range(256)))
+    variant("file_garbage", 10, "cannot read", file_bytes=b"nothing to see here\n")
+    variant("file_empty", 11, "cannot read", file_bytes=b"")
+    variant("energy_empty", 12, "no energy given")
+    cases[-1].rows = [r.copy(energy=None) if r.bad else r for r in cases[-1].rows]
+    if fmt == "cif":
+        variant("cell_nan_text", 13, "finite", cell=["nan", "4.0", "4.0", "90", "90", "90"])
+        variant("occupancy_half", 14, "disordered", occupancy=0.5)
+        variant("cell_angle_zero", 15, "", cell=["4.0", "4.0", "4.0", "0", "0", "0"])
+    else:
+        variant(
+            "species_count_mismatch",
+            13,
+            "cannot read",
+            poscar="x\n1.0\n4 0 0\n0 4 0\n0 0 4\nLi\n3\ndirect\n0 0 0\n",
+        )
+        variant("scale_nan", 14, "finite", poscar="x\n nan\n4 0 0\n0 4 0\n0 0 4\nLi\n1\ndirect\n0 0 0\n")
+        variant(
+            "scale_negative_volume", 15, "", poscar="x\n-0.0\n4 0 0\n0 4 0\n0 0 4\nLi\n1\ndirect\n0 0 0\n"
+        )
+    # a formula column that disagrees
+    k = 16
+    rows = good(k)
+    for row in rows:
+        row.extra["columns"] = [reduced(row.species)]
+        row.extra["column_names"] = ["formula"]
+    bad = POOL[k % len(POOL)].copy(
+        id=f"{fmt}-formula", bad="says NaCl", extra={"columns": ["NaCl"], "column_names": ["formula"]}
+    )
+    rows.insert(1, bad)
+    cases.append(Case("formula_disagrees", fmt, rows))
+    cases.append(
+        Case("no_energy_column", fmt, [], file_error="missing column 'energy'", write=_no_energy_column(fmt))
+    )
+    return cases
+
+
+def _no_energy_column(fmt: str) -> Callable[[Path], None]:
+    def write(folder: Path) -> None:
+        row = good(3, 1)[0]
+        name = "s0.cif" if fmt == "cif" else "POSCAR_s0"
+        (folder / name).write_text(cif_text(row) if fmt == "cif" else poscar_text(row))
+        (folder / "energies.csv").write_text(f"file,source_id\n{name},{row.id}\n")
+
+    return write
+
+
+def extxyz_cases() -> list[Case]:
+    fmt = "extxyz"
+    cases = shared_cases(fmt, 500)
+
+    def variant(name, k, fragment, **changes):
+        row = POOL[k % len(POOL)].copy(id=f"xyz-bad-{k}", bad=fragment)
+        for key, value in changes.items():
+            if key in ("info", "pbc", "frame"):
+                row.extra[key] = value
+            else:
+                setattr(row, key, value)
+        cases.append(Case(name, fmt, with_bad(k, row)))
+
+    variant("no_energy", 1, "no energy", energy=None)
+    variant("not_periodic", 2, "not a periodic crystal", pbc='pbc="F F F"')
+    variant("method_too_long", 3, "at most 64", info=["method=" + "M" * 70])
+    variant("uncorrected_energy_text", 4, "uncorrected_energy", info=["uncorrected_energy=abc"])
+    variant("energy_bool", 5, "finite", energy="T")
+    variant("id_too_long_key", 6, "at most 128", id="x" * 300)
+    for name, text, fragment in (
+        ("not_xyz", "this is not xyz\n", "unreadable extended XYZ"),
+        (
+            "atom_count_too_large",
+            '5\nLattice="4 0 0 0 4 0 0 0 4" energy=-1\nLi 0 0 0\n',
+            "unreadable extended XYZ",
+        ),
+        (
+            "unknown_element",
+            '1\nLattice="4 0 0 0 4 0 0 0 4" energy=-1 pbc="T T T"\nXx 0 0 0\n',
+            "unreadable extended XYZ",
+        ),
+    ):
+        cases.append(Case(name, fmt, [], file_error=fragment, write=lambda p, t=text: p.write_text(t)))
+    return cases
+
+
+def all_cases() -> list[Case]:
+    return [
+        *cse_cases(),
+        *wbm_cases(),
+        *gnome_cases(),
+        *structure_file_cases("cif", 300),
+        *structure_file_cases("poscar", 400),
+        *extxyz_cases(),
+    ]
+
+
+def manifest_entry(case: Case, path: Path, base: Path) -> dict:
+    # Each bad row's label is its position among the case's rows as written.
+    bad = [
+        {"row": label(case.fmt, i), "error": row.bad}
+        for i, row in enumerate(case.rows)
+        if row.bad is not None
+    ]
+    return {
+        "format": case.fmt,
+        "path": str(path.relative_to(base)),
+        "good": sorted(str(row.id) for row in case.rows if row.bad is None),
+        "bad": bad,
+        "file_error": case.file_error,
+    }
+
+
+def make_symlinks(case: Case, path: Path) -> None:
+    for row in case.rows:
+        if "symlink" in row.extra:
+            link = path / row.extra["file"]
+            link.symlink_to(row.extra["symlink"])
+
+
+def main() -> None:
+    POOL.extend(pool())
+    base = HERE
+    for fmt in FORMATS:
+        shutil.rmtree(base / fmt, ignore_errors=True)
+    (base / "outside.txt").write_text("a file outside every case folder: no energies.csv may reach it\n")
+    manifest = {}
+    for case in all_cases():
+        key = f"{case.fmt}/{case.name}"
+        if key in manifest:
+            raise SystemExit(f"two cases named {key}")
+        path = write_case(case, base)
+        make_symlinks(case, path if path.is_dir() else path.parent)
+        manifest[key] = manifest_entry(case, path, base)
+    (base / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    size = sum(p.stat().st_size for p in base.rglob("*") if p.is_file() and not p.is_symlink())
+    print(f"{len(manifest)} cases, {size / 1e6:.2f} MB under {base}")
+
+
+if __name__ == "__main__":
+    main()
