@@ -207,6 +207,11 @@ PORTAL_SHARED_DATA = Path(env.str("PORTAL_SHARED_DATA", default=str(BASE_DIR.par
 PORTAL_ID_PREFIX = env.str("PORTAL_ID_PREFIX", default="mdp")
 # spglib tolerance (Å) used for the stored space group of every structure.
 PORTAL_SYMPREC = env.float("PORTAL_SYMPREC", default=0.1)
+# Ingest limits per entry, checked before anything expensive (hull.ingest.checks): elements (a hull update
+# enumerates all 2^n subsystems of an n-element entry), sites per cell, and the largest amount of one element.
+PORTAL_MAX_ELEMENTS = env.int("PORTAL_MAX_ELEMENTS", default=10)
+PORTAL_MAX_SITES = env.int("PORTAL_MAX_SITES", default=500)
+PORTAL_MAX_AMOUNT = env.float("PORTAL_MAX_AMOUNT", default=1e6)
 # Processes for large hull updates (20,000+ entries, rebuilds) run outside Celery's daemonic workers, which
 # cannot fork; 1 computes in the calling process. One by default: since the engine's compiled kernels, shipping
 # each level's results back from forked workers costs more than it saves (bench/hull_bench.py, 2 cores: 100k
