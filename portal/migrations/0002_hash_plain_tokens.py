@@ -2,9 +2,11 @@
 the keys users hold keep working; the plain keys are then deleted. The authtoken app is no longer installed, so
 its table is read with SQL where a database still has it."""
 
+import datetime as dt
 import hashlib
 
 from django.db import migrations
+from django.utils.dateparse import parse_datetime
 
 PLAIN_TABLE = "authtoken_token"
 
@@ -22,6 +24,10 @@ def hash_plain_tokens(apps, schema_editor):
         token = ApiToken.objects.create(
             user_id=user_id, digest=hashlib.sha256(key.encode()).hexdigest(), prefix=key[:8]
         )
+        if isinstance(created, str):  # SQLite
+            created = parse_datetime(created)
+        if created.tzinfo is None:  # stored in UTC
+            created = created.replace(tzinfo=dt.UTC)
         ApiToken.objects.filter(pk=token.pk).update(created=created)
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table}")

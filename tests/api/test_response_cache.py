@@ -5,6 +5,7 @@ the services (ingest, hull update, structure features) is seen by the next read;
 import re
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -161,6 +162,69 @@ def test_errors_are_not_kept(catalogue, url):
     assert again_queries == first_queries
 
 
+def kept_reads(settings) -> list[tuple[str, object]]:
+    """What the cache keeps: (key, value) of every slot in use."""
+    slots = [f"catalogue-read-slot:{n}" for n in range(settings.PORTAL_RESPONSE_CACHE_KEYS)]
+    return list(cache.get_many(slots).values())
+
+
+def test_junk_parameters_are_answered_but_never_kept(catalogue, settings):
+    """200 URLs with junk parameters (the attack that filled 49 MB) keep nothing; the same URLs without them do
+    not grow the cache either."""
+    client = Client()
+    for i in range(200):
+        response = client.get(f"{LIST}&junk{i}={'x' * 100}")
+        assert response.status_code == 200
+    for i in range(20):
+        assert client.get(f"{OPTIMADE}&utm_source={i}").status_code == 200
+        assert client.get(f"/search/?formula=Li2O&junk={i}").status_code == 200
+    assert kept_reads(settings) == []
+    client.get(LIST)
+    assert len(kept_reads(settings)) == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "reordered"),
+    [
+        (LIST, "/api/v1/materials/?page_size=50&e_above_hull_max=0.05&elements=Li,O"),
+        (
+            OPTIMADE,
+            OPTIMADE.replace("structures?", "structures?page_limit=50&").removesuffix("&page_limit=50"),
+        ),
+        (
+            "/search/?formula=Li2O&per_page=25&sort=e_above_hull",
+            "/search/?sort=e_above_hull&formula=Li2O&per_page=25",
+        ),
+    ],
+)
+def test_reads_are_keyed_on_the_sorted_query(catalogue, settings, url, reordered):
+    client = Client()
+    first, first_queries = timed(client, url)
+    again, again_queries = timed(client, reordered)
+    assert first.status_code == again.status_code == 200 and reordered != url
+    assert again_queries < first_queries and len(kept_reads(settings)) == 1
+    if "ETag" in first:
+        assert again["ETag"] == first["ETag"] and again.content == first.content
+
+
+def test_the_kept_reads_are_bounded_in_number_and_size(catalogue, settings):
+    settings.PORTAL_RESPONSE_CACHE_KEYS = 8
+    client = Client()
+    for i in range(200):  # 200 distinct known queries
+        url = f"/api/v1/materials/?elements=Li,O&e_above_hull_max=0.{i:04d}&page_size=5"
+        assert client.get(url).status_code == 200
+    kept = kept_reads(settings)
+    assert 0 < len(kept) <= 8
+    assert sum(len(value) for _, value in kept) <= 8 * settings.PORTAL_RESPONSE_CACHE_ENTRY_BYTES
+    # a read longer than the bound is answered, not kept
+    cache.clear()
+    settings.PORTAL_RESPONSE_CACHE_ENTRY_BYTES = 1000
+    first, first_queries = timed(client, LIST)
+    again, again_queries = timed(client, LIST)
+    assert len(first.content) > 1000 and again.content == first.content
+    assert again_queries == first_queries and kept_reads(settings) == []
+
+
 def test_the_cache_can_be_turned_off(catalogue, settings):
     settings.PORTAL_RESPONSE_CACHE_SECONDS = 0
     client = Client()
@@ -183,7 +247,7 @@ def test_kept_reads_are_still_throttled(catalogue, settings, url):
 
 def test_the_search_page_keeps_its_results_and_sees_an_ingest(catalogue, tmp_path, lifeo_items):
     client = Client()
-    url = "/search/?formula=Li2O&sort=e_above_hull&page_size=20"
+    url = "/search/?formula=Li2O&sort=e_above_hull&per_page=25"
     first, first_queries = timed(client, url)
     again, again_queries = timed(client, url)
     assert first.status_code == again.status_code == 200
