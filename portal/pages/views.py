@@ -3,7 +3,6 @@ message on the page (status 400, or 404 for an unknown material), never a 500.""
 
 from dataclasses import fields as dataclass_fields
 from functools import wraps
-from pathlib import Path
 
 import plotly
 from django.contrib import messages
@@ -31,7 +30,11 @@ from portal.pages.plotly_assets import PLOTLY_JS, plotly_css
 from portal.response_cache import CatalogueRead
 
 # The search page's query parameters (its results are kept only for queries naming no others)
-SEARCH_PARAMETERS = frozenset(field.name for field in dataclass_fields(EntrySearch)) | {"cols", "per_page", "page"}
+SEARCH_PARAMETERS = frozenset(field.name for field in dataclass_fields(EntrySearch)) | {
+    "cols",
+    "per_page",
+    "page",
+}
 
 
 def catalogue_errors(template: str = "portal/error.html", status: int = 400):
