@@ -283,3 +283,64 @@ def test_large_batches_are_checked_in_forked_workers_with_the_same_report(
     ]
     assert len(parallel.rejected) == 2 and "duplicate id" in parallel.rejected[1].message
     assert dict(Entry.objects.values_list("source_id", "content_hash")) == stored
+
+
+def test_limits_come_from_the_settings(tmp_path, li_o_entries, settings):
+    settings.PORTAL_MAX_SITES = 4
+    settings.PORTAL_MAX_ELEMENTS = 1
+    report = ingest_file(path=write_json(tmp_path / "li_o.json", li_o_entries), skip_invalid=True)
+    stored = Entry.objects.all()
+    assert stored and all(entry.nsites <= 4 and entry.nelements == 1 for entry in stored)
+    reasons = " ".join(problem.message for problem in report.rejected)
+    assert "at most 4 are allowed per cell" in reasons and "at most 1 are allowed per entry" in reasons
+    assert len(report.rejected) + len(stored) == len(li_o_entries)
+
+
+def test_every_real_wbm_row_passes_the_checks(wbm_dicts):
+    """The plausibility window and the limits refuse no row of the real WBM sample (the MP file is ingested in
+    full, strictly, by test_stability_vs_pymatgen)."""
+    from hull.ingest import readers
+    from hull.ingest.records import RowProblem, check_record
+    from hull.services.ingest import ingest_limits
+    from tests.conftest import shared_file
+
+    limits = ingest_limits()
+    rows = list(readers.read(shared_file("wbm_972.json.gz"), "wbm-json", limits=limits))
+    assert len(rows) == len(wbm_dicts)
+    problems = [row if isinstance(row, RowProblem) else check_record(row, limits=limits) for row in rows]
+    assert [p for p in problems if p] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_processes_ingesting_the_same_file_at_once_both_succeed(tmp_path, li_o_entries):
+    """Concurrent ingests of one file take turns (the second finds the first one's rows): no unique violation,
+    no traceback, each row stored once and the hull equal to a rebuild."""
+    import os
+    import subprocess
+    import sys
+
+    from hull.hull_check import hull_differences
+    from tests.celery_workers import ROOT, worker_database_url
+
+    path = write_json(tmp_path / "li_o.json.gz", li_o_entries)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+        "DATABASE_URL": worker_database_url(),
+    }
+    command = [sys.executable, "manage.py", "ingest", str(path)]
+    processes = [
+        subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    for process, (_out, err) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, err[-3000:]
+        assert "Traceback" not in err and "IntegrityError" not in err and "UniqueViolation" not in err
+    loaded = sorted(int(out.split("loaded ")[1].split(",")[0]) for out, _ in outputs)
+    assert loaded == [0, len(li_o_entries)]
+    assert Entry.objects.count() == len(li_o_entries)
+    assert IngestBatch.objects.count() == 2
+    assert hull_differences() == []
