@@ -209,7 +209,8 @@ def _hover(entry: DiagramEntry) -> str:
     ef = "n/a" if entry.formation_energy_per_atom is None else f"{entry.formation_energy_per_atom:.3f}"
     eh = "n/a" if entry.e_above_hull is None else f"{entry.e_above_hull * 1000:.0f}"
     return (
-        f"<b>{entry.reduced_formula}</b> {entry.public_id}<br>formation energy {ef} eV/atom"
+        # no <b>: plotly draws it with a style attribute, which the Content Security Policy refuses
+        f"{entry.reduced_formula} {entry.public_id}<br>formation energy {ef} eV/atom"
         f"<br>above hull {eh} meV/atom<br>{entry.method}"
     )
 

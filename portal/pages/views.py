@@ -26,7 +26,7 @@ from portal.pages import figures, params
 from portal.pages import selectors as page_selectors
 from portal.pages.diagrams import diagram_context
 from portal.pages.materials import material_context
-from portal.pages.plotly_assets import PLOTLY_JS, plotly_css
+from portal.pages.plotly_assets import PLOTLY_JS, plotly_css, plotly_sheet_ids
 from portal.response_cache import CatalogueRead
 
 # The search page's query parameters (its results are kept only for queries naming no others)
@@ -62,8 +62,9 @@ def catalogue_errors(template: str = "portal/error.html", status: int = 400):
 
 
 def render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    """Django's render with what the layout needs: the local plotly.js address."""
-    return django_render(request, template, {"plotly_version": plotly.__version__, **context}, status=status)
+    """Django's render with what the layout needs: the local plotly.js address and its style sheet's ids."""
+    layout = {"plotly_version": plotly.__version__, "plotly_sheet_ids": plotly_sheet_ids()}
+    return django_render(request, template, {**layout, **context}, status=status)
 
 
 def _hull_set(request: HttpRequest) -> str:
