@@ -92,13 +92,14 @@ class AdminLockoutAuthenticationForm(LockoutMixin, AdminAuthenticationForm):
     pass
 
 
-# The API's sign-in and sign-out (in place of rest_framework.urls, same names and template)
+# The sign-in and sign-out of the API and the token page (in place of rest_framework.urls, same names; the page
+# in the site's layout, which has no inline styles)
 app_name = "rest_framework"
 urlpatterns = [
     path(
         "login/",
         auth_views.LoginView.as_view(
-            template_name="rest_framework/login.html", authentication_form=LockoutAuthenticationForm
+            template_name="portal/login.html", authentication_form=LockoutAuthenticationForm
         ),
         name="login",
     ),
