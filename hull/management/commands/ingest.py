@@ -1,6 +1,7 @@
 """``manage.py ingest PATH``: load computed entries into the catalogue and update the hull."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from hull.errors import CatalogueError
 from hull.hull_sets import METHOD_FAMILIES
@@ -44,6 +45,10 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         except CatalogueError as exc:
             raise CommandError(str(exc)) from exc
+        except DatabaseError as exc:  # the batch's transaction rolled back: nothing was written
+            raise CommandError(
+                f"{options['path']}: the database refused the batch, nothing was written ({exc})"
+            ) from exc
         self._print_rejected(report)
         self.stdout.write(self.style.SUCCESS(report.summary()))
         if report.hull:

@@ -352,7 +352,7 @@ def write_gnome(folder: Path, rows: list[Row]) -> None:
                 formula,
                 row.extra.get("nsites", row.nsites),
                 "" if row.energy is None else num(row.energy),
-                "-1.0",
+                row.extra.get("formation", "-1.0"),
                 row.extra.get("band_gap", "1.5"),
             ]
         )
@@ -434,6 +434,18 @@ def with_bad(k: int, bad: Row | list[Row], position: int | None = None, n_good: 
     bads = bad if isinstance(bad, list) else [bad]
     at = (k % (n_good + 1)) if position is None else position
     return rows[:at] + bads + rows[at:]
+
+
+def variant(cases: list[Case], fmt: str, name: str, k: int, fragment: str, **changes) -> None:
+    """Add case ``name``: good rows and one bad row made from a pool row, its ``id`` or ``energy`` replaced and
+    everything else in ``changes`` put in its ``extra``."""
+    row = POOL[k % len(POOL)].copy(id=f"{fmt}-bad-{k}", bad=fragment)
+    for key, value in changes.items():
+        if key in ("id", "energy"):
+            setattr(row, key, value)
+        else:
+            row.extra[key] = value
+    cases.append(Case(name, fmt, with_bad(k, row)))
 
 
 def shared_attacks(fmt: str) -> list[tuple[str, Callable[[Row], Row]]]:
@@ -763,29 +775,23 @@ def gnome_cases() -> list[Case]:
     fmt = "gnome-csv"
     cases = shared_cases(fmt, 200)
 
-    def variant(name, k, fragment, **extra):
-        row = POOL[k % len(POOL)].copy(id=f"gn-bad-{k}", bad=fragment)
-        row.extra.update(extra)
-        cases.append(Case(name, fmt, with_bad(k, row)))
-
-    variant("corrected_energy_empty", 1, "is empty", energy_empty=True)
-    cases[-1].rows = [r.copy(energy=None) if r.bad else r for r in cases[-1].rows]
-    variant("binary_member", 2, "not UTF-8", member_bytes=bytes(range(256)) * 4)
-    variant("member_missing", 3, "no structure", member=None)
-    variant("member_not_a_cif", 4, "cannot read", member_bytes=b"hello, this is no CIF\n")
-    variant("band_gap_negative", 5, "band gap", band_gap="-1.0")
-    variant("band_gap_nan", 6, "finite", band_gap="nan")
-    variant("band_gap_text", 7, "not a number", band_gap="wide")
-    variant("reduced_formula_disagrees", 8, "says NaCl", formula="NaCl")
-    variant("nsites_disagrees", 9, "sites but the structure has", nsites=99)
-    variant("nsites_huge", 10, "at most 500", nsites=10**9)
-    variant("nsites_fraction", 11, "whole number", nsites=1.5)
-    variant("material_id_nul", 12, "NUL")
-    cases[-1].rows = [r.copy(id="gn-\x00-1") if r.bad else r for r in cases[-1].rows]
-    variant("member_cell_nan_text", 13, "finite", cell=["nan", "4.0", "4.0", "90", "90", "90"])
-    variant("member_angle_zero", 14, "", cell=["4.0", "4.0", "4.0", "0", "0", "0"])
-    variant("empty_material_id", 15, "empty MaterialId")
-    cases[-1].rows = [r.copy(id="") if r.bad else r for r in cases[-1].rows]
+    variant(cases, fmt, "corrected_energy_empty", 1, "is empty", energy=None)
+    variant(cases, fmt, "binary_member", 2, "not UTF-8", member_bytes=bytes(range(256)) * 4)
+    variant(cases, fmt, "member_missing", 3, "no structure", member=None)
+    variant(cases, fmt, "member_not_a_cif", 4, "cannot read", member_bytes=b"hello, this is no CIF\n")
+    variant(cases, fmt, "band_gap_negative", 5, "band gap", band_gap="-1.0")
+    variant(cases, fmt, "band_gap_nan", 6, "finite", band_gap="nan")
+    variant(cases, fmt, "band_gap_text", 7, "not a number", band_gap="wide")
+    variant(cases, fmt, "reduced_formula_disagrees", 8, "says NaCl", formula="NaCl")
+    variant(cases, fmt, "nsites_disagrees", 9, "sites but the structure has", nsites=99)
+    variant(cases, fmt, "nsites_huge", 10, "at most 500", nsites=10**9)
+    variant(cases, fmt, "nsites_fraction", 11, "whole number", nsites=1.5)
+    variant(cases, fmt, "material_id_nul", 12, "NUL", id="gn-\x00-1")
+    variant(cases, fmt, "member_cell_nan_text", 13, "finite", cell=["nan", "4.0", "4.0", "90", "90", "90"])
+    variant(cases, fmt, "member_angle_zero", 14, "", cell=["4.0", "4.0", "4.0", "0", "0", "0"])
+    variant(cases, fmt, "extra_column_nul", 16, "NUL byte", formation="-1.0\x00")
+    variant(cases, fmt, "material_id_too_long", 17, "at most 128", id="gn-" + "7" * 140)
+    variant(cases, fmt, "empty_material_id", 15, "empty MaterialId", id="")
     # a whole file that cannot be read
     cases.append(Case("bad_zip", fmt, [], file_error="unreadable or truncated zip", write=_gnome_bad_zip))
     cases.append(
@@ -816,38 +822,58 @@ def _gnome_no_id_column(folder: Path) -> None:
 def structure_file_cases(fmt: str, start: int) -> list[Case]:
     cases = shared_cases(fmt, start)
 
-    def variant(name, k, fragment, **extra):
-        row = POOL[k % len(POOL)].copy(id=f"{fmt}-bad-{k}", bad=fragment)
-        row.extra.update(extra)
-        cases.append(Case(name, fmt, with_bad(k, row)))
-
-    variant("path_parent", 1, "leads out of", file="../outside.txt")
-    variant("path_parent_nested", 2, "leads out of", file="sub/../../outside.txt")
-    variant("path_absolute", 3, "absolute path", file="/etc/passwd", no_file=True)
-    variant("path_absolute_windows", 4, "absolute path", file="C:\\Windows\\win.ini", no_file=True)
-    variant("path_symlink_out", 5, "leads out of", file="link_out", symlink="../../outside.txt", no_file=True)
-    variant("path_missing", 6, "no such file", file="nothing_here", no_file=True)
-    variant("path_empty", 7, "empty file name", file=" ", no_file=True)
-    variant("path_nul", 8, "NUL", file="a\x00b", no_file=True)
-    variant("file_binary", 9, "cannot read", file_bytes=bytes(range(256)))
-    variant("file_garbage", 10, "cannot read", file_bytes=b"nothing to see here\n")
-    variant("file_empty", 11, "cannot read", file_bytes=b"")
-    variant("energy_empty", 12, "no energy given")
-    cases[-1].rows = [r.copy(energy=None) if r.bad else r for r in cases[-1].rows]
+    variant(cases, fmt, "path_parent", 1, "leads out of", file="../outside.txt")
+    variant(cases, fmt, "path_parent_nested", 2, "leads out of", file="sub/../../outside.txt")
+    variant(cases, fmt, "path_absolute", 3, "absolute path", file="/etc/passwd", no_file=True)
+    variant(
+        cases, fmt, "path_absolute_windows", 4, "absolute path", file="C:\\Windows\\win.ini", no_file=True
+    )
+    variant(
+        cases,
+        fmt,
+        "path_symlink_out",
+        5,
+        "leads out of",
+        file="link_out",
+        symlink="../../outside.txt",
+        no_file=True,
+    )
+    variant(cases, fmt, "path_missing", 6, "no such file", file="nothing_here", no_file=True)
+    variant(cases, fmt, "path_empty", 7, "empty file name", file=" ", no_file=True)
+    variant(cases, fmt, "path_nul", 8, "NUL", file="a\x00b", no_file=True)
+    variant(cases, fmt, "file_binary", 9, "cannot read", file_bytes=bytes(range(256)))
+    variant(cases, fmt, "file_garbage", 10, "cannot read", file_bytes=b"nothing to see here\n")
+    variant(cases, fmt, "file_empty", 11, "cannot read", file_bytes=b"")
+    variant(cases, fmt, "source_id_nul", 17, "NUL", id="s-\x00-1")
+    variant(cases, fmt, "energy_empty", 12, "no energy given", energy=None)
     if fmt == "cif":
-        variant("cell_nan_text", 13, "finite", cell=["nan", "4.0", "4.0", "90", "90", "90"])
-        variant("occupancy_half", 14, "disordered", occupancy=0.5)
-        variant("cell_angle_zero", 15, "", cell=["4.0", "4.0", "4.0", "0", "0", "0"])
+        variant(cases, fmt, "cell_nan_text", 13, "finite", cell=["nan", "4.0", "4.0", "90", "90", "90"])
+        variant(cases, fmt, "occupancy_half", 14, "disordered", occupancy=0.5)
+        variant(cases, fmt, "cell_angle_zero", 15, "", cell=["4.0", "4.0", "4.0", "0", "0", "0"])
     else:
         variant(
+            cases,
+            fmt,
             "species_count_mismatch",
             13,
             "cannot read",
             poscar="x\n1.0\n4 0 0\n0 4 0\n0 0 4\nLi\n3\ndirect\n0 0 0\n",
         )
-        variant("scale_nan", 14, "finite", poscar="x\n nan\n4 0 0\n0 4 0\n0 0 4\nLi\n1\ndirect\n0 0 0\n")
         variant(
-            "scale_negative_volume", 15, "", poscar="x\n-0.0\n4 0 0\n0 4 0\n0 0 4\nLi\n1\ndirect\n0 0 0\n"
+            cases,
+            fmt,
+            "scale_nan",
+            14,
+            "finite",
+            poscar="x\n nan\n4 0 0\n0 4 0\n0 0 4\nLi\n1\ndirect\n0 0 0\n",
+        )
+        variant(
+            cases,
+            fmt,
+            "scale_negative_volume",
+            15,
+            "",
+            poscar="x\n-0.0\n4 0 0\n0 4 0\n0 0 4\nLi\n1\ndirect\n0 0 0\n",
         )
     # a formula column that disagrees
     k = 16
@@ -880,21 +906,12 @@ def extxyz_cases() -> list[Case]:
     fmt = "extxyz"
     cases = shared_cases(fmt, 500)
 
-    def variant(name, k, fragment, **changes):
-        row = POOL[k % len(POOL)].copy(id=f"xyz-bad-{k}", bad=fragment)
-        for key, value in changes.items():
-            if key in ("info", "pbc", "frame"):
-                row.extra[key] = value
-            else:
-                setattr(row, key, value)
-        cases.append(Case(name, fmt, with_bad(k, row)))
-
-    variant("no_energy", 1, "no energy", energy=None)
-    variant("not_periodic", 2, "not a periodic crystal", pbc='pbc="F F F"')
-    variant("method_too_long", 3, "at most 64", info=["method=" + "M" * 70])
-    variant("uncorrected_energy_text", 4, "uncorrected_energy", info=["uncorrected_energy=abc"])
-    variant("energy_bool", 5, "finite", energy="T")
-    variant("id_too_long_key", 6, "at most 128", id="x" * 300)
+    variant(cases, fmt, "no_energy", 1, "no energy", energy=None)
+    variant(cases, fmt, "not_periodic", 2, "not a periodic crystal", pbc='pbc="F F F"')
+    variant(cases, fmt, "method_too_long", 3, "at most 64", info=["method=" + "M" * 70])
+    variant(cases, fmt, "uncorrected_energy_text", 4, "uncorrected_energy", info=["uncorrected_energy=abc"])
+    variant(cases, fmt, "energy_bool", 5, "finite", energy="T")
+    variant(cases, fmt, "id_too_long_key", 6, "at most 128", id="x" * 300)
     for name, text, fragment in (
         ("not_xyz", "this is not xyz\n", "unreadable extended XYZ"),
         (
