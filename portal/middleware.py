@@ -4,7 +4,7 @@ and the Content Security Policy."""
 import math
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from rest_framework.views import APIView
 
@@ -16,25 +16,28 @@ LOGIN_VIEWS = frozenset({"rest_framework:login", "admin:login"})
 
 class RejectNulMiddleware:
     """No address or query parameter of the site holds a NUL character, and PostgreSQL refuses one in a query:
-    a path with one answers 404, a query string with one 400, before any view reads it."""
+    a path with one answers 404, a query string with one 400, before any view reads it, in the format of the
+    part of the site asked (an OPTIMADE error document, the REST API's ``detail``, an error page)."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if "\x00" in request.path:
-            return HttpResponse(
-                "Not found: the address holds a NUL character.", status=404, content_type="text/plain"
-            )
-        if any(
-            "\x00" in name or "\x00" in value
-            for name, values in request.GET.lists()
-            for value in [name, *values]
-        ):
-            return HttpResponseBadRequest(
-                "A query parameter holds a NUL character.", content_type="text/plain"
-            )
+            return _refusal(request, 404, "Not Found", "no such address: it holds a NUL character")
+        if any("\x00" in text for name, values in request.GET.lists() for text in (name, *values)):
+            return _refusal(request, 400, "Bad Request", "a query parameter holds a NUL character")
         return self.get_response(request)
+
+
+def _refusal(request: HttpRequest, status: int, title: str, detail: str) -> HttpResponse:
+    if request.path.startswith("/optimade/"):
+        from portal.optimade.views import OptimadeError, error_response
+
+        return error_response(request, OptimadeError(status, title, detail))
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": detail}, status=status)
+    return render(request, "portal/error.html", {"message": f"{title}: {detail}."}, status=status)
 
 
 class PageThrottleMiddleware:

@@ -99,13 +99,18 @@ def optimade_view(view: Callable) -> Callable:
             error = OptimadeError(501, "Not Implemented", str(exc))
         except filters.FilterError as exc:
             error = OptimadeError(400, "Bad Request", str(exc))
-        body = {
-            "errors": [{"status": str(error.status), "title": error.title, "detail": error.detail}],
-            "meta": _meta(request),
-        }
-        return _json(body, status=error.status)
+        return error_response(request, error)
 
     return throttle_exempt(wrapped)  # throttled as the API is, by _throttle
+
+
+def error_response(request: HttpRequest, error: OptimadeError) -> HttpResponse:
+    """An OPTIMADE error document."""
+    body = {
+        "errors": [{"status": str(error.status), "title": error.title, "detail": error.detail}],
+        "meta": _meta(request),
+    }
+    return _json(body, status=error.status)
 
 
 def _throttle(request: HttpRequest) -> None:

@@ -312,7 +312,17 @@ def test_the_migration_hashes_plain_tokens_and_they_still_authenticate(django_us
     ],
 )
 def test_nul_characters_answer_4xx(url, status):
-    assert Client().get(url).status_code == status
+    """In the format of the part of the site asked: OPTIMADE's error document, the REST API's detail, a page."""
+    response = Client().get(url)
+    assert response.status_code == status
+    if url.startswith("/optimade/"):
+        assert response.json()["errors"][0]["status"] == str(status)
+    elif url.startswith("/api/"):
+        assert "NUL character" in response.json()["detail"]
+    else:
+        assert "NUL character" in response.content.decode() and response["Content-Type"].startswith(
+            "text/html"
+        )
 
 
 @pytest.mark.django_db
