@@ -322,7 +322,7 @@ def _gnome_row(
     if text is None:
         return RowProblem(where, f"no structure {shown(material_id)}.CIF in {archive.path.name}")
     try:
-        structure = _parse_cif(text)
+        structure = _parse_cif(text, limits)
     except Exception as exc:
         return RowProblem(where, f"cannot read {shown(material_id)}.CIF: {_describe(exc)}")
     extras = {
@@ -425,7 +425,7 @@ def _structure_file_row(
         return RowProblem(where, f"{shown(name)} is larger than {MAX_STRUCTURE_BYTES // 2**20} MiB")
     try:
         text = file_path.read_text(encoding="utf-8", errors="strict")
-        structure = _parse_cif(text) if fmt == "cif" else Structure.from_str(text, fmt="poscar")
+        structure = _parse_cif(text, limits) if fmt == "cif" else Structure.from_str(text, fmt="poscar")
     except Exception as exc:
         return RowProblem(where, f"cannot read {shown(name)}: {_describe(exc)}")
     if energy is None:
@@ -599,7 +599,10 @@ def _number(row: dict, columns: dict, key: str, *, required: bool = False) -> fl
     return value
 
 
-def _parse_cif(text: str) -> Structure:
+def _parse_cif(text: str, limits: Limits) -> Structure:
+    """The first structure of a CIF. The atom-site rows are counted before pymatgen builds the structure (which
+    takes time quadratic in the sites: 24 s for 4,096), so a CIF listing more than ``max_sites`` is refused
+    unbuilt; the built structure is checked against the limits again, after symmetry expanded it."""
     import warnings
 
     from pymatgen.io.cif import CifParser
@@ -607,6 +610,10 @@ def _parse_cif(text: str) -> Structure:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         parser = CifParser.from_str(text, site_tolerance=1e-6)
+        for block in parser.as_dict().values():
+            rows = block.get("_atom_site_fract_x", block.get("_atom_site_Cartn_x"))
+            if isinstance(rows, list) and (problem := site_count_problem(len(rows), limits)):
+                raise ValueError(f"the CIF lists {problem}")
         structures = parser.parse_structures(primitive=False, on_error="raise")
     if not structures:
         raise ValueError("no structure in the CIF")

@@ -849,6 +849,12 @@ def structure_file_cases(fmt: str, start: int) -> list[Case]:
     if fmt == "cif":
         variant(cases, fmt, "cell_nan_text", 13, "finite", cell=["nan", "4.0", "4.0", "90", "90", "90"])
         variant(cases, fmt, "occupancy_half", 14, "disordered", occupancy=0.5)
+        # 1,728 atom-site rows: refused before pymatgen builds the structure (quadratic: 4 s here, minutes for more)
+        cases.append(
+            Case(
+                "too_many_sites_1728", fmt, with_bad(18, many_sites(12).copy(bad="the CIF lists 1728 sites"))
+            )
+        )
         variant(cases, fmt, "cell_angle_zero", 15, "", cell=["4.0", "4.0", "4.0", "0", "0", "0"])
     else:
         variant(
