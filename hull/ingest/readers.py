@@ -425,7 +425,7 @@ def _structure_file_row(
         return RowProblem(where, f"{shown(name)} is larger than {MAX_STRUCTURE_BYTES // 2**20} MiB")
     try:
         text = file_path.read_text(encoding="utf-8", errors="strict")
-        structure = _parse_cif(text, limits) if fmt == "cif" else Structure.from_str(text, fmt="poscar")
+        structure = _parse_cif(text, limits) if fmt == "cif" else _parse_poscar(text, limits)
     except Exception as exc:
         return RowProblem(where, f"cannot read {shown(name)}: {_describe(exc)}")
     if energy is None:
@@ -618,6 +618,20 @@ def _parse_cif(text: str, limits: Limits) -> Structure:
     if not structures:
         raise ValueError("no structure in the CIF")
     return structures[0]
+
+
+def _parse_poscar(text: str, limits: Limits) -> Structure:
+    """A POSCAR's structure; its counts line is read first, so that a file of more than ``max_sites`` sites is
+    refused before pymatgen builds it (6 s for 4,096 sites)."""
+    lines = text.splitlines()
+    for line in lines[5:7]:  # the counts follow the lattice, after an optional line of symbols
+        words = line.split()
+        if words and all(word.isdigit() for word in words):
+            problem = site_count_problem(sum(int(word) for word in words), limits)
+            if problem:
+                raise ValueError(f"the POSCAR lists {problem}")
+            break
+    return Structure.from_str(text, fmt="poscar")
 
 
 def _find_beside(path: Path, names: tuple[str, ...]) -> Path | None:

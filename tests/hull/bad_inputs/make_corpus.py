@@ -857,6 +857,13 @@ def structure_file_cases(fmt: str, start: int) -> list[Case]:
         )
         variant(cases, fmt, "cell_angle_zero", 15, "", cell=["4.0", "4.0", "4.0", "0", "0", "0"])
     else:
+        cases.append(
+            Case(
+                "too_many_sites_1728",
+                fmt,
+                with_bad(18, many_sites(12).copy(bad="the POSCAR lists 1728 sites")),
+            )
+        )
         variant(
             cases,
             fmt,
