@@ -451,24 +451,69 @@ def read_extxyz(
     method_family: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> Iterator[Row]:
-    """Extended XYZ frames; the energy (eV per cell) is the frame's ``energy`` info or calculator energy. A file
-    that ASE cannot split into frames is refused as a whole."""
-    from ase.io import read as ase_read
-
+    """Extended XYZ frames; the energy (eV per cell) is the frame's ``energy`` info or calculator energy. Frames
+    are split by their atom counts and each is parsed alone, so that one bad frame is a row error; a file whose
+    frames cannot be told apart is refused as a whole."""
     try:
-        frames = ase_read(str(path), index=":", format="extxyz")
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise FileProblem(str(path), "no such file") from exc
-    except Exception as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise FileProblem(str(path), f"unreadable extended XYZ ({_describe(exc)})") from exc
-    for i, atoms in enumerate(frames):
+    for i, (natoms, frame) in enumerate(_xyz_frames(str(path), text)):
         where = f"{path.name} frame {i}"
         yield _guarded(
             where,
-            lambda where=where, i=i, atoms=atoms: _extxyz_row(
-                where, i, atoms, path, method, method_family, limits
+            lambda where=where, i=i, natoms=natoms, frame=frame: _extxyz_frame_row(
+                where, i, natoms, frame, path, method, method_family, limits
             ),
         )
+
+
+def _xyz_frames(name: str, text: str) -> Iterator[tuple[int, str]]:
+    """The (atom count, text) of each frame of an XYZ file: a count line, a comment line, one line per atom."""
+    lines = text.splitlines(keepends=True)
+    at = 0
+    while at < len(lines):
+        if not lines[at].strip():
+            at += 1
+            continue
+        words = lines[at].split()
+        if len(words) != 1 or not words[0].isdigit():
+            raise FileProblem(
+                name, f"unreadable extended XYZ (line {at + 1}: {shown(lines[at].strip())} is no atom count)"
+            )
+        natoms = int(words[0])
+        if at + 2 + natoms > len(lines):
+            raise FileProblem(
+                name,
+                f"unreadable extended XYZ (line {at + 1}: {natoms} atoms, but the file ends before them)",
+            )
+        yield natoms, "".join(lines[at : at + 2 + natoms])
+        at += 2 + natoms
+
+
+def _extxyz_frame_row(
+    where: str,
+    i: int,
+    natoms: int,
+    frame: str,
+    path: Path,
+    method: str | None,
+    method_family: str | None,
+    limits: Limits,
+) -> Row:
+    """One frame's text: its site count checked before ASE parses it."""
+    from ase.io import read as ase_read
+
+    problem = site_count_problem(natoms, limits)
+    if problem:
+        return RowProblem(where, problem)
+    try:
+        atoms = ase_read(io.StringIO(frame), index=0, format="extxyz")
+    except Exception as exc:  # ASE raises many types for a bad frame
+        return RowProblem(where, f"cannot read frame: {_describe(exc)}")
+    return _extxyz_row(where, i, atoms, path, method, method_family, limits)
 
 
 def _extxyz_row(

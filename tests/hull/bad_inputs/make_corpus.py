@@ -503,8 +503,7 @@ def shared_attacks(fmt: str) -> list[tuple[str, Callable[[Row], Row]]]:
     ]
     if not cif_like:
         attacks.append(("coordinate_huge", coordinate(1e300, "far outside")))
-    if fmt != "extxyz":  # ASE refuses a whole file with an unknown element: a file-level case there
-        attacks.append(("unknown_element", lambda r: r.copy(species=["Xx", *r.species[1:]], bad="")))
+    attacks.append(("unknown_element", lambda r: r.copy(species=["Xx", *r.species[1:]], bad="")))
     return attacks
 
 
@@ -925,6 +924,18 @@ def extxyz_cases() -> list[Case]:
     variant(cases, fmt, "uncorrected_energy_text", 4, "uncorrected_energy", info=["uncorrected_energy=abc"])
     variant(cases, fmt, "energy_bool", 5, "finite", energy="T")
     variant(cases, fmt, "id_too_long_key", 6, "at most 128", id="x" * 300)
+    frame = '1\nLattice="4 0 0 0 4" energy=-1 pbc="T T T"\nLi 0 0 0\n'
+    variant(cases, fmt, "lattice_five_numbers", 7, "cannot read frame", frame=frame)
+    frame = (
+        '1\nLattice="4 0 0 0 4 0 0 0 4" Properties=species:S:1:pos:R:3 energy=-1 pbc="T T T"\nLi 0 zero 0\n'
+    )
+    variant(cases, fmt, "position_text", 8, "cannot read frame", frame=frame)
+    frame = '0\nLattice="4 0 0 0 4 0 0 0 4" energy=-1 pbc="T T T"\n'
+    variant(cases, fmt, "no_atoms", 9, "no sites", frame=frame)
+    frame = '100000000\nLattice="4 0 0 0 4 0 0 0 4" energy=-1 pbc="T T T"\nLi 0 0 0\n'
+    cases.append(Case("count_huge_at_the_end", fmt, [*good(10), POOL[0].copy(id="huge", bad=None)]))
+    cases[-1].rows[-1].extra["frame"] = frame
+    cases[-1].file_error = "unreadable extended XYZ"
     for name, text, fragment in (
         ("not_xyz", "this is not xyz\n", "unreadable extended XYZ"),
         (
@@ -932,11 +943,7 @@ def extxyz_cases() -> list[Case]:
             '5\nLattice="4 0 0 0 4 0 0 0 4" energy=-1\nLi 0 0 0\n',
             "unreadable extended XYZ",
         ),
-        (
-            "unknown_element",
-            '1\nLattice="4 0 0 0 4 0 0 0 4" energy=-1 pbc="T T T"\nXx 0 0 0\n',
-            "unreadable extended XYZ",
-        ),
+        ("count_not_a_number", "two\ncomment\nLi 0 0 0\nLi 1 1 1\n", "unreadable extended XYZ"),
     ):
         cases.append(Case(name, fmt, [], file_error=fragment, write=lambda p, t=text: p.write_text(t)))
     return cases
@@ -963,7 +970,7 @@ def manifest_entry(case: Case, path: Path, base: Path) -> dict:
     return {
         "format": case.fmt,
         "path": str(path.relative_to(base)),
-        "good": sorted(str(row.id) for row in case.rows if row.bad is None),
+        "good": [] if case.file_error else sorted(str(row.id) for row in case.rows if row.bad is None),
         "bad": bad,
         "file_error": case.file_error,
     }
