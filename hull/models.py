@@ -3,9 +3,11 @@ systems, per-hull-set stability, stored hulls and ingest batches."""
 
 from django.db import models
 
-from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS, METHOD_FAMILIES
+from hull.hull_sets import DEFAULT_HULL_SET, GGA_HULL_SETS, HULL_SETS, METHOD_FAMILIES
 
-HULL_SET_CHOICES = [(name, name) for name in HULL_SETS]
+# the hull sets a discovery round or model can use (GGA scale); the catalogue's own rows take every hull set
+HULL_SET_CHOICES = [(name, name) for name in GGA_HULL_SETS]
+ALL_HULL_SET_CHOICES = [(name, name) for name in HULL_SETS]
 METHOD_FAMILY_CHOICES = [(name, name) for name in METHOD_FAMILIES]
 
 
@@ -175,7 +177,7 @@ class Stability(models.Model):
 
     # no index of its own: the unique (entry, hull_set) constraint's index serves lookups by entry
     entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="stabilities", db_index=False)
-    hull_set = models.CharField(max_length=16, choices=HULL_SET_CHOICES)
+    hull_set = models.CharField(max_length=16, choices=ALL_HULL_SET_CHOICES)
     # a copy of the entry's chemical system (entries never change system), so that a search by elements and
     # stability walks one index, (hull_set, chemsys, e_above_hull), instead of every entry of the systems
     chemsys = models.CharField(max_length=200)
@@ -211,7 +213,7 @@ class Stability(models.Model):
 class HullRecord(models.Model):
     """The stored convex hull of one chemical system in one hull set."""
 
-    hull_set = models.CharField(max_length=16, choices=HULL_SET_CHOICES)
+    hull_set = models.CharField(max_length=16, choices=ALL_HULL_SET_CHOICES)
     chemsys = models.ForeignKey(
         ChemicalSystem, to_field="name", db_column="chemsys", on_delete=models.CASCADE, related_name="hulls"
     )
@@ -233,7 +235,7 @@ class HullSetState(models.Model):
     """One row per hull set: the version counter of its hulls. Hull updates lock this row, so two updates
     of the same hull set never interleave (a row lock on PostgreSQL; SQLite serialises writers anyway)."""
 
-    hull_set = models.CharField(max_length=16, choices=HULL_SET_CHOICES, unique=True)
+    hull_set = models.CharField(max_length=16, choices=ALL_HULL_SET_CHOICES, unique=True)
     version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -76,29 +76,35 @@ def prepare(record: EntryRecord, *, symprec: float) -> PreparedEntry:
     }
     if record.structure is not None:
         fields.update(symmetry_of(record.structure, symprec))
-    else:
-        fields.update(
-            {"spacegroup_symbol": "", "spacegroup_number": None, "crystal_system": "", "symprec": None}
-        )
-    payload = json.dumps(
-        [
-            structure_dict,
-            fields["composition"],
-            record.energy,
-            record.uncorrected_energy,
-            record.method,
-            record.band_gap,
-            record.data,
-        ],
-        sort_keys=True,
-        default=str,
-    )
+    else:  # the source's own space group where it gives one (no tolerance: not computed here)
+        fields.update({"spacegroup_symbol": "", "spacegroup_number": None, "crystal_system": ""})
+        fields.update(record.symmetry or {})
+        fields["symprec"] = None
     return PreparedEntry(
         source_id=record.source_id,
         chemsys=chemsys_from_elements(elements),
         fields=fields,
-        content_hash=hashlib.sha256(payload.encode()).hexdigest(),
+        content_hash=content_hash(fields),
     )
+
+
+def content_hash(fields: dict[str, Any]) -> str:
+    """The hash by which a re-ingested row is found unchanged: of its structure, composition, energies, method,
+    band gap and data (``fields`` as ``prepare`` makes them)."""
+    payload = json.dumps(
+        [
+            fields["structure"],
+            fields["composition"],
+            fields["energy"],
+            fields["uncorrected_energy"],
+            fields["method"],
+            fields["band_gap"],
+            fields["data"],
+        ],
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def check_and_prepare(

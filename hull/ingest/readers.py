@@ -4,7 +4,8 @@ ones, and raises ``FileProblem`` when the file as a whole cannot be read.
 Formats:
 - ``cse-json``: pymatgen ``ComputedStructureEntry``/``ComputedEntry`` dicts (a list or one object), ``.json[.gz]``
 - ``wbm-json``: dicts with ``material_id``, ``structure``, ``energy`` and ``corrected_energy`` (eV/cell)
-- ``gnome-csv``: the GNoME release's ``stable_materials_summary.csv`` with structures in ``by_id.zip``
+- ``gnome-csv``: a CSV of the GNoME release (``hull.gnome_release``), with or without its structure archive
+- ``gnome-structures``: a structure archive of the GNoME release, attached to entries already stored
 - ``cif``/``poscar``: structure files with a side CSV of file name and energy
 - ``extxyz``: extended XYZ frames with the energy in the frame info
 """
@@ -17,6 +18,7 @@ import math
 import re
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +26,10 @@ import numpy as np
 from pymatgen.core import Composition, Structure
 from pymatgen.entries.computed_entries import ComputedEntry, ComputedStructureEntry
 
-from hull.hull_sets import DFT, ML_POTENTIAL, OTHER
+from hull.gnome_release import PUBLISHED_HULL_COLUMNS, R2SCAN_FILE, STABLE, csv_kind
+from hull.hull_sets import DFT, ML_POTENTIAL, OTHER, R2SCAN
 from hull.ingest.checks import (
+    CONTROL_CHARACTERS,
     DEFAULT_LIMITS,
     MAX_CARTESIAN,
     Limits,
@@ -40,14 +44,20 @@ from hull.ingest.checks import (
     site_count_problem,
     text_problem,
 )
-from hull.ingest.records import EntryRecord, FileProblem, RowProblem
+from hull.ingest.records import EntryRecord, FileProblem, RowProblem, StructureRecord
 
-FORMATS = ("cse-json", "wbm-json", "gnome-csv", "cif", "poscar", "extxyz")
+FORMATS = ("cse-json", "wbm-json", "gnome-csv", "gnome-structures", "cif", "poscar", "extxyz")
 MP2020_METHOD = "GGA/GGA+U (MP2020)"
-DFT_RUN_TYPES = {"GGA", "GGA+U", "PBE", "PBE+U", "R2SCAN", "SCAN", "PBESOL", "HSE", "LDA"}
+DFT_RUN_TYPES = {"GGA", "GGA+U", "PBE", "PBE+U", "PBESOL", "HSE", "LDA"}
+R2SCAN_RUN_TYPES = {
+    "R2SCAN",
+    "R2SCAN+U",
+    "SCAN",
+    "SCAN+U",
+}  # meta-GGA: their own hull set, never mixed with GGA
 POSCAR_NAMES = re.compile(r"^(POSCAR|CONTCAR)([._-].*)?$|\.(vasp|poscar)$", re.IGNORECASE)
 
-Row = EntryRecord | RowProblem
+Row = EntryRecord | StructureRecord | RowProblem
 
 # A structure file or archive member larger than this is refused unread (a 500-site CIF is about 50 kB).
 MAX_STRUCTURE_BYTES = 16 * 2**20
@@ -72,6 +82,8 @@ def detect_format(path: Path) -> str:
         return "cse-json"
     if name.endswith(".csv"):
         return "gnome-csv"
+    if name.endswith(".zip"):
+        return "gnome-structures"
     if name.endswith(".cif"):
         return "cif"
     if name.endswith((".xyz", ".extxyz")):
@@ -98,6 +110,8 @@ def read(
         return read_wbm_json(path, method=method, limits=limits)
     if fmt == "gnome-csv":
         return read_gnome_csv(path, structures=structures, method=method, limits=limits)
+    if fmt == "gnome-structures":
+        return read_gnome_structures(path, limits=limits)
     if fmt in ("cif", "poscar"):
         return read_structure_files(
             path, fmt, energies=energies, method=method, method_family=method_family, limits=limits
@@ -251,21 +265,42 @@ def _wbm_row(where: str, item: object, method: str | None, limits: Limits) -> Ro
     )
 
 
-# GNoME summary columns, keyed by their name lower-cased with everything but letters and digits removed.
+# GNoME release columns (every CSV kind), keyed by their name lower-cased with everything but letters and digits
+# removed. Columns not named here are ignored (the leading unnamed index column pandas writes, Elements, ...).
 GNOME_COLUMNS = {
     "material_id": ("materialid", "id"),
     "composition": ("composition",),
     "reduced_formula": ("reducedformula",),
     "nsites": ("nsites", "numberofsites"),
-    "corrected_energy": ("correctedenergy", "energycorrected", "totalenergy"),
+    "corrected_energy": ("correctedenergy", "energycorrected", "totalenergy", "r2scanenergy", "energy"),
     "uncorrected_energy": ("uncorrectedenergy", "energyuncorrected"),
-    "formation_energy_per_atom": ("formationenergyperatom",),
-    "decomposition_energy_per_atom": ("decompositionenergyperatom",),
-    "dimensionality_cheon": ("dimensionalitycheon",),
     "band_gap": ("bandgap",),
+    "space_group": ("spacegroup",),
     "space_group_number": ("spacegroupnumber",),
+    "crystal_system": ("crystalsystem",),
+    "point_group": ("pointgroup",),
+    "dimensionality_cheon": ("dimensionalitycheon",),
+    "volume": ("volume",),
+    "density": ("density",),
+    "is_train": ("istrain",),
+    "directory": ("directory", "datadirectory"),
+    **{key: (key.replace("_", ""),) for key in PUBLISHED_HULL_COLUMNS},
 }
 GNOME_REQUIRED = ("material_id", "corrected_energy")
+# Columns kept as given, with the file they came from (``data["source_columns"]``).
+GNOME_KEPT = (
+    "space_group",
+    "space_group_number",
+    "crystal_system",
+    "point_group",
+    "dimensionality_cheon",
+    "volume",
+    "density",
+    "is_train",
+    "directory",
+)
+GNOME_STRUCTURE_NAMES = ("by_id.zip", "by_id", "by_composition.zip", "by_reduced_formula.zip")
+GNOME_METHODS = {R2SCAN_FILE: ("r2SCAN", R2SCAN)}
 
 
 def read_gnome_csv(
@@ -275,27 +310,46 @@ def read_gnome_csv(
     method: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> Iterator[Row]:
-    """The GNoME release: ``stable_materials_summary.csv`` and the CIFs of ``by_id.zip`` (``<MaterialId>.CIF``)."""
+    """A CSV of the GNoME release (``stable_materials_summary.csv``, ``stable_materials_r2scan.csv``,
+    ``external_materials_summary.csv``, ``mp_snapshot_summary.csv``; see ``hull.gnome_release``), streamed row by
+    row. With a structure archive (``--structures``, or ``by_id.zip``, ``by_composition.zip`` or
+    ``by_reduced_formula.zip`` beside the CSV) each row gets its CIF; without one the rows are composition-only
+    entries, whose structures a later ingest of an archive attaches (``read_gnome_structures``)."""
     if path.is_dir():
         candidates = sorted(path.glob("*.csv"))
         if not candidates:
             raise FileProblem(str(path), "no CSV file in this folder")
         path = candidates[0]
-    structures = structures or _find_beside(path, ("by_id.zip", "by_id"))
-    if structures is None:
-        raise FileProblem(str(path), "no structures: put by_id.zip beside the CSV or pass --structures")
-    rows, columns = _read_csv(path, GNOME_COLUMNS, GNOME_REQUIRED)
-    with _StructureArchive(structures) as archive:
-        for line_no, row in rows:
-            where = f"{path.name} row {line_no}"
-            yield _guarded(
-                where,
-                lambda where=where, row=row: _gnome_row(where, row, columns, archive, method, limits),
-            )
+    structures = structures or _find_beside(path, GNOME_STRUCTURE_NAMES)
+    kind = csv_kind(path.name)
+    with _open_text(path) as handle:
+        reader = csv.DictReader(handle)
+        columns = _csv_columns(path, reader, GNOME_COLUMNS, GNOME_REQUIRED)
+        with _StructureArchive(structures) if structures is not None else nullcontext() as archive:
+            try:
+                for i, row in enumerate(reader):
+                    where = f"{path.name} row {i + 2}"
+                    yield _guarded(
+                        where,
+                        lambda where=where, row=row: _gnome_row(
+                            where, row, columns, archive, kind, path.name, method, limits
+                        ),
+                    )
+            except csv.Error as exc:
+                raise FileProblem(str(path), f"malformed CSV ({exc})") from exc
+            except UnicodeDecodeError as exc:
+                raise FileProblem(str(path), f"unreadable file ({exc})") from exc
 
 
 def _gnome_row(
-    where: str, row: dict, columns: dict, archive: "_StructureArchive", method: str | None, limits: Limits
+    where: str,
+    row: dict,
+    columns: dict,
+    archive: "_StructureArchive | None",
+    kind: str,
+    file_name: str,
+    method: str | None,
+    limits: Limits,
 ) -> Row:
     material_id = (row.get(columns["material_id"]) or "").strip()
     if not material_id:
@@ -304,53 +358,150 @@ def _gnome_row(
     problem = text_problem("MaterialId", material_id, limits.text_lengths.get("source_id", 128))
     if problem:
         return RowProblem(where, problem)
+    for header in columns.values():
+        if "\x00" in (row.get(header) or ""):
+            return RowProblem(where, f"column {header!r} holds a NUL byte")
     try:
         energy = _number(row, columns, "corrected_energy", required=True)
         raw = _number(row, columns, "uncorrected_energy")
         band_gap = _number(row, columns, "band_gap")
         nsites = _number(row, columns, "nsites")
+        symmetry = _csv_symmetry(row, columns)
     except ValueError as exc:
         return RowProblem(where, str(exc))
     if nsites is not None and (nsites != int(nsites) or (problem := site_count_problem(int(nsites), limits))):
         return RowProblem(
             where, f"column {columns['nsites']!r} is {nsites:g}: {problem or 'not a whole number'}"
         )
-    try:
-        text = archive.read(material_id)
-    except ValueError as exc:
-        return RowProblem(where, str(exc))
-    if text is None:
-        return RowProblem(where, f"no structure {shown(material_id)}.CIF in {archive.path.name}")
-    try:
-        structure = _parse_cif(text, limits)
-    except Exception as exc:
-        return RowProblem(where, f"cannot read {shown(material_id)}.CIF: {_describe(exc)}")
-    extras = {
-        key: row.get(columns[key])
-        for key in (
-            "formation_energy_per_atom",
-            "decomposition_energy_per_atom",
-            "dimensionality_cheon",
-        )
-        if key in columns and row.get(columns[key]) not in (None, "")
-    }
     formula = row.get(columns["reduced_formula"]) if "reduced_formula" in columns else None
     formula = formula or (row.get(columns["composition"]) if "composition" in columns else None)
+    composition = _csv_composition(row, columns, nsites)
+    if isinstance(composition, str):
+        return RowProblem(where, composition)
+    structure = None
+    if archive is not None:
+        keys = {
+            "id": material_id,
+            "composition": row.get(columns.get("composition", "")),
+            "reduced_formula": formula,
+        }
+        try:
+            member, text = archive.read(keys[archive.layout] or "")
+        except ValueError as exc:
+            return RowProblem(where, str(exc))
+        if text is None:
+            return RowProblem(where, f"no structure {shown(member)}.CIF in {archive.path.name}")
+        try:
+            structure = _parse_cif(text, limits)
+        except Exception as exc:
+            return RowProblem(where, f"cannot read {shown(member)}.CIF: {_describe(exc)}")
+    if structure is not None and composition is not None and archive.layout != "id":
+        # a CIF found by formula may be another cell of the same compound: energies follow its atoms
+        scale = structure.composition.num_atoms / composition.num_atoms
+        energy, raw = energy * scale, raw * scale if raw is not None else None
+    if structure is None and composition is None:
+        return RowProblem(
+            where, "no Composition or Reduced Formula column: a row without a structure needs one"
+        )
+    method_label, family = GNOME_METHODS.get(kind, (MP2020_METHOD, DFT))
+    kept = {
+        key: row.get(columns[key]).strip()
+        for key in GNOME_KEPT
+        if key in columns and (row.get(columns[key]) or "").strip()
+    }
+    published = {}
+    for key in PUBLISHED_HULL_COLUMNS:
+        value = _as_float(row.get(columns[key])) if key in columns else None
+        if value is not None:
+            published[key] = value
+    data = {
+        "release": "gnome" if kind in (STABLE, R2SCAN_FILE) else None,  # GNoME's own materials
+        "release_file": file_name,
+        "source_columns": kept,
+        "published_hull": published,
+        "correction_known": raw is not None,
+    }
     return EntryRecord(
         location=where,
         source_id=material_id,
-        composition=structure.composition,
+        composition=structure.composition if structure is not None else composition,
         structure=structure,
         energy=energy,
         uncorrected_energy=raw if raw is not None else energy,
         correction=energy - raw if raw is not None else 0.0,
-        method=method or MP2020_METHOD,
-        method_family=DFT,
+        method=method or method_label,
+        method_family=family,
         band_gap=band_gap,
-        data={"source_columns": extras, "correction_known": raw is not None},
+        data=_jsonable(data),
         expected_formula=formula,
-        expected_nsites=int(nsites) if nsites is not None else None,
+        expected_nsites=int(nsites)
+        if nsites is not None and archive is not None and archive.layout == "id"
+        else None,
+        symmetry=symmetry if structure is None else None,
     )
+
+
+def _csv_composition(row: dict, columns: dict, nsites: float | None) -> Composition | str | None:
+    """The cell's composition from the Composition (or Reduced Formula) column, as many formula units as NSites
+    says; a sentence saying what is wrong, or None where neither column is there."""
+    key = "composition" if (row.get(columns.get("composition", "")) or "").strip() else "reduced_formula"
+    text = (row.get(columns.get(key, "")) or "").strip()
+    if not text:
+        return None
+    if not re.fullmatch(r"(?:[A-Z][a-z]?\d*(?:\.\d+)?)+", text.replace(" ", "")):
+        return f"column {columns[key]!r} is {shown(text)!r}, not a formula"
+    try:
+        composition = Composition(text)
+    except Exception as exc:
+        return f"column {columns[key]!r} is {shown(text)!r}, not a formula ({_describe(exc)})"
+    if composition.num_atoms <= 0:
+        return f"column {columns[key]!r} is {shown(text)!r}: no atoms"
+    if nsites is not None and nsites > composition.num_atoms:
+        units = nsites / composition.num_atoms
+        if abs(units - round(units)) < 1e-6:
+            composition = composition * round(units)
+    return composition
+
+
+def _csv_symmetry(row: dict, columns: dict) -> dict | None:
+    """The space group the CSV gives (kept for an entry without a structure, whose own cannot be computed)."""
+    number = _number(row, columns, "space_group_number")
+    if number is not None and (number != int(number) or not 1 <= number <= 230):
+        raise ValueError(f"column {columns['space_group_number']!r} is {number:g}: not a space group number")
+    symbol = (row.get(columns.get("space_group", "")) or "").strip()
+    crystal_system = (row.get(columns.get("crystal_system", "")) or "").strip().lower()
+    if len(symbol) > 32 or len(crystal_system) > 16 or CONTROL_CHARACTERS.search(symbol + crystal_system):
+        raise ValueError("the space group or crystal system column holds no space group or crystal system")
+    if number is None and not symbol:
+        return None
+    return {
+        "spacegroup_symbol": symbol,
+        "spacegroup_number": int(number) if number is not None else None,
+        "crystal_system": crystal_system,
+    }
+
+
+def read_gnome_structures(
+    path: Path, *, limits: Limits = DEFAULT_LIMITS
+) -> Iterator["StructureRecord | RowProblem"]:
+    """The CIFs of a structure archive of the GNoME release (``by_id.zip``, ``by_composition.zip`` or
+    ``by_reduced_formula.zip``, or a folder of CIFs), one ``StructureRecord`` per member, keyed as the archive
+    names them; the ingest attaches each to the entry it names (``hull.services.structures``)."""
+    with _StructureArchive(path) as archive:
+        for stem in archive.stems():
+            where = f"{path.name} member {stem}"
+            yield _guarded(
+                where, lambda where=where, stem=stem: _structure_member(where, stem, archive, limits)
+            )
+
+
+def _structure_member(where: str, stem: str, archive: "_StructureArchive", limits: Limits) -> Row:
+    try:
+        member, text = archive.read(stem)
+        structure = _parse_cif(text, limits)
+    except Exception as exc:
+        return RowProblem(where, f"cannot read {shown(stem)}.CIF: {_describe(exc)}")
+    return StructureRecord(location=where, key=stem, layout=archive.layout, structure=structure)
 
 
 ENERGY_COLUMNS = {
@@ -588,6 +739,8 @@ def _method_of(entry: ComputedEntry) -> str:
 
 def _family_of(parameters: dict) -> str:
     run_type = str(parameters.get("run_type") or "").upper()
+    if run_type in R2SCAN_RUN_TYPES:
+        return R2SCAN
     if run_type in DFT_RUN_TYPES or parameters.get("potcar_symbols"):
         return DFT
     if run_type in {"CHGNET", "M3GNET", "MACE", "SEVENNET", "MLIP"}:
@@ -596,7 +749,7 @@ def _family_of(parameters: dict) -> str:
 
 
 def _read_csv(path: Path, aliases: dict[str, tuple[str, ...]], required: tuple[str, ...]):
-    """Rows of a CSV and a map from our column names to the file's headers, read defensively."""
+    """Rows of a (small) CSV and a map from our column names to the file's headers, read defensively."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError as exc:
@@ -604,20 +757,7 @@ def _read_csv(path: Path, aliases: dict[str, tuple[str, ...]], required: tuple[s
     except (OSError, UnicodeDecodeError) as exc:
         raise FileProblem(str(path), f"unreadable file ({exc})") from exc
     reader = csv.DictReader(io.StringIO(text))
-    headers = reader.fieldnames or []
-    normalised = {re.sub(r"[^a-z0-9]", "", h.lower()): h for h in headers if h is not None}
-    columns = {}
-    for key, names in aliases.items():
-        for name in names:
-            if name in normalised:
-                columns[key] = normalised[name]
-                break
-    missing = [key for key in required if key not in columns]
-    if missing:
-        wanted = ", ".join(repr(aliases[key][0]) for key in missing)
-        raise FileProblem(
-            str(path), f"missing column {wanted} (columns present: {', '.join(headers) or 'none'})"
-        )
+    columns = _csv_columns(path, reader, aliases, required)
     try:
         rows = [(i + 2, row) for i, row in enumerate(reader)]
     except csv.Error as exc:
@@ -688,16 +828,24 @@ def _find_beside(path: Path, names: tuple[str, ...]) -> Path | None:
 
 
 class _StructureArchive:
-    """CIFs by material id from ``by_id.zip`` (members ``[folder/]<id>.CIF``) or a folder of CIFs."""
+    """CIFs of a structure archive of the GNoME release, or of a folder of CIFs, by the name of their file without
+    its extension. ``layout`` says what names them: ``id`` (``by_id.zip``: MaterialId), ``composition``
+    (``by_composition.zip``) or ``reduced_formula`` (``by_reduced_formula.zip``), from the archive's name or the
+    folder its members sit in."""
+
+    LAYOUTS = {"by_composition": "composition", "by_reduced_formula": "reduced_formula", "by_id": "id"}
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.zip: zipfile.ZipFile | None = None
         self.members: dict[str, str] = {}
+        self.layout = "id"
+        self._by_formula: dict[str, str] | None = None
 
     def __enter__(self) -> "_StructureArchive":
         if self.path.is_dir():
             self.members = {p.stem: str(p) for p in self.path.iterdir() if p.suffix.lower() == ".cif"}
+            self.layout = self._layout_of([self.path.name])
             return self
         try:
             self.zip = zipfile.ZipFile(self.path)
@@ -705,34 +853,110 @@ class _StructureArchive:
             raise FileProblem(str(self.path), "no such file") from exc
         except (zipfile.BadZipFile, OSError) as exc:
             raise FileProblem(str(self.path), f"unreadable or truncated zip file ({exc})") from exc
+        folders = set()
         for name in self.zip.namelist():
             stem, _, ext = Path(name).name.rpartition(".")
             if ext.lower() == "cif" and stem:
                 self.members[stem] = name
+                folders.update(Path(name).parts[:-1])
+        self.layout = self._layout_of([self.path.name.split(".")[0], *sorted(folders)])
         return self
+
+    def _layout_of(self, names: list[str]) -> str:
+        for name in names:
+            for prefix, layout in self.LAYOUTS.items():
+                if name.lower().startswith(prefix):
+                    return layout
+        return "id"
 
     def __exit__(self, *exc: object) -> None:
         if self.zip is not None:
             self.zip.close()
 
-    def read(self, material_id: str) -> str | None:
-        """The text of the member for ``material_id``, or None where there is none. A member that cannot be read
+    def stems(self) -> list[str]:
+        return sorted(self.members)
+
+    def _member(self, key: str) -> str | None:
+        """The member named ``key``; for a formula layout also one whose name is the same formula written
+        otherwise (``Li2O1`` for ``Li2O``), found through an index of the members' formulas built on first use."""
+        member = self.members.get(key)
+        if member is not None or self.layout == "id" or not key:
+            return member
+        if self._by_formula is None:
+            self._by_formula = {}
+            for stem, name in self.members.items():
+                canonical = _canonical_formula(stem, self.layout)
+                if canonical:
+                    self._by_formula.setdefault(canonical, name)
+        canonical = _canonical_formula(key, self.layout)
+        return self._by_formula.get(canonical) if canonical else None
+
+    def read(self, key: str) -> tuple[str, str | None]:
+        """The member's name for ``key`` and its text, or None where there is none. A member that cannot be read
         (too large, corrupt, not UTF-8 text) raises ValueError: a problem of that row, not of the archive."""
-        member = self.members.get(material_id)
+        member = self._member(key)
         if member is None:
-            return None
+            return key, None
         size = Path(member).stat().st_size if self.zip is None else self.zip.getinfo(member).file_size
         if size > MAX_STRUCTURE_BYTES:
             raise ValueError(f"member {shown(member)} is larger than {MAX_STRUCTURE_BYTES // 2**20} MiB")
         try:
             data = Path(member).read_bytes() if self.zip is None else self.zip.read(member)
-            return data.decode("utf-8")
+            return key, data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ValueError(
                 f"member {shown(member)} is not UTF-8 text (byte {exc.start}): a binary file?"
             ) from exc
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError) as exc:
             raise ValueError(f"cannot read member {shown(member)} ({_describe(exc)})") from exc
+
+
+def _canonical_formula(text: str, layout: str) -> str | None:
+    """``text`` as pymatgen writes that formula (reduced for the ``reduced_formula`` layout), or None."""
+    if not re.fullmatch(r"(?:[A-Z][a-z]?\d*(?:\.\d+)?)+", text.replace(" ", "")):
+        return None
+    try:
+        composition = Composition(text)
+    except Exception:  # a member name that is no formula
+        return None
+    return composition.reduced_formula if layout == "reduced_formula" else composition.formula
+
+
+@contextmanager
+def _open_text(path: Path) -> Iterator[io.TextIOBase]:
+    """A text file opened for streaming, with the errors of opening it as a ``FileProblem``."""
+    try:
+        handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
+    except FileNotFoundError as exc:
+        raise FileProblem(str(path), "no such file") from exc
+    except OSError as exc:
+        raise FileProblem(str(path), f"unreadable file ({exc})") from exc
+    with handle:
+        yield handle
+
+
+def _csv_columns(
+    path: Path, reader: csv.DictReader, aliases: dict, required: tuple[str, ...]
+) -> dict[str, str]:
+    """A map from our column names to the file's headers; a ``FileProblem`` naming a missing required column."""
+    try:
+        headers = reader.fieldnames or []
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise FileProblem(str(path), f"unreadable or malformed CSV ({exc})") from exc
+    normalised = {re.sub(r"[^a-z0-9]", "", h.lower()): h for h in headers if h is not None}
+    columns = {}
+    for key, names in aliases.items():
+        for name in names:
+            if name in normalised:
+                columns[key] = normalised[name]
+                break
+    missing = [key for key in required if key not in columns]
+    if missing:
+        wanted = ", ".join(repr(aliases[key][0]) for key in missing)
+        raise FileProblem(
+            str(path), f"missing column {wanted} (columns present: {', '.join(headers) or 'none'})"
+        )
+    return columns
 
 
 def _guarded(where: str, read_row: Callable[[], Row]) -> Row:

@@ -65,6 +65,20 @@ class EntryRecord:
     data: dict[str, Any] = field(default_factory=dict)
     expected_formula: str | None = None
     expected_nsites: int | None = None
+    symmetry: dict[str, Any] | None = (
+        None  # the space group the source gives, kept where there is no structure
+    )
+
+
+@dataclass
+class StructureRecord:
+    """A structure to attach to an entry already stored (``gnome-structures``): ``key`` names the entry the way
+    ``layout`` says (``id``: its source id; ``composition`` or ``reduced_formula``: its formula)."""
+
+    location: str
+    key: str
+    layout: str
+    structure: Structure
 
 
 def check_record(record: EntryRecord, *, limits: Limits = DEFAULT_LIMITS) -> list[str]:

@@ -4,6 +4,7 @@ stability of the touched chemical systems up to date."""
 import logging
 import multiprocessing
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,18 +14,23 @@ from django.utils import timezone
 
 from hull.errors import CatalogueError
 from hull.gc_pause import gc_paused
+from hull.gnome_release import EXTERNAL, MP_SNAPSHOT, R2SCAN_FILE, STABLE, csv_kind
 from hull.hull_sets import METHOD_FAMILIES
 from hull.ingest import readers
 from hull.ingest.checks import Limits, text_problem
 from hull.ingest.prepare import PreparedEntry, check_and_prepare, public_id_for
-from hull.ingest.records import EntryRecord, FileProblem, RowProblem
+from hull.ingest.records import EntryRecord, FileProblem, RowProblem, StructureRecord
 from hull.models import Entry, IngestBatch
+from hull.services import pseudopotential
 from hull.services.bulk import bulk_upsert
 from hull.services.chemsys import chemsys_ensure, chunked
 from hull.services.parallel import workers_for
 from hull.services.stability import HullUpdateSummary, hull_update
+from hull.services.structures import structures_resolve
 
 logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, str], None]
 
 UPDATABLE_FIELDS = (
     "method",
@@ -118,19 +124,23 @@ def ingest_file(
     method_family: str | None = None,
     energies: str | Path | None = None,
     structures: str | Path | None = None,
+    progress: Progress | None = None,
 ) -> IngestReport:
     """Ingest one file (or folder) as one batch. Idempotent by (source, source id): a row already stored with
     the same content is skipped, one with new content updated.
 
     Any bad row fails the whole batch and writes nothing, unless ``skip_invalid``, in which case the good rows
-    are stored and the bad ones reported.
+    are stored and the bad ones reported. Rows stream through in chunks of ``CHUNK_ROWS`` (memory stays
+    constant whatever the file's length); ``progress(rows_read, message)`` is called after each chunk.
     """
     with gc_paused():
-        return _ingest_file(path, fmt, source, skip_invalid, method, method_family, energies, structures)
+        return _ingest_file(
+            path, fmt, source, skip_invalid, method, method_family, energies, structures, progress
+        )
 
 
 def _ingest_file(
-    path, fmt, source, skip_invalid, method, method_family, energies, structures
+    path, fmt, source, skip_invalid, method, method_family, energies, structures, progress
 ) -> IngestReport:
     started = time.perf_counter()
     path = Path(path)
@@ -145,23 +155,21 @@ def _ingest_file(
         fmt = readers.detect_format(path) if fmt == "auto" else fmt
         if fmt not in readers.FORMATS:
             raise CatalogueError(f"unknown format {fmt!r}: choose one of {', '.join(readers.FORMATS)}")
-        rows = list(
-            readers.read(
-                path,
-                fmt,
-                method=method,
-                method_family=method_family,
-                energies=Path(energies) if energies else None,
-                structures=Path(structures) if structures else None,
-                limits=ingest_limits(),
-            )
+        rows = readers.read(
+            path,
+            fmt,
+            method=method,
+            method_family=method_family,
+            energies=Path(energies) if energies else None,
+            structures=Path(structures) if structures else None,
+            limits=ingest_limits(),
         )
-        for row in rows:
-            if isinstance(row, EntryRecord):
-                row.method = method or row.method
-                row.method_family = method_family or row.method_family
+        if fmt == "cse-json":  # read whole by the reader anyway; its ids tell the default source
+            rows = list(rows)
     except FileProblem as exc:
         raise CatalogueError(f"{exc.path}: {exc.message}") from exc
+    if method or method_family:
+        rows = (_relabelled(row, method, method_family) for row in rows)
     return ingest_records(
         rows=rows,
         source=source or _default_source(path, fmt, rows),
@@ -169,24 +177,33 @@ def _ingest_file(
         label=str(path),
         skip_invalid=skip_invalid,
         started=started,
+        progress=progress,
     )
+
+
+def _relabelled(row, method: str | None, method_family: str | None):
+    if isinstance(row, EntryRecord):
+        row.method = method or row.method
+        row.method_family = method_family or row.method_family
+    return row
 
 
 def ingest_records(
     *,
-    rows: list[EntryRecord | RowProblem],
+    rows: Iterable[EntryRecord | StructureRecord | RowProblem],
     source: str,
     fmt: str,
     label: str,
     skip_invalid: bool = False,
     started: float | None = None,
+    progress: Progress | None = None,
 ) -> IngestReport:
-    """Check, store and hull-update records that were read already (by a reader or by a discovery round).
+    """Check, store and hull-update records (from a reader, streamed, or from a discovery round).
 
     One transaction: a failure anywhere leaves the catalogue as it was.
     """
     with gc_paused():
-        return _ingest_records(rows, source, fmt, label, skip_invalid, started)
+        return _ingest_records(rows, source, fmt, label, skip_invalid, started, progress)
 
 
 def _check_source(source: str | None) -> None:
@@ -201,22 +218,47 @@ def _check_source(source: str | None) -> None:
         raise CatalogueError(problem)
 
 
-def _ingest_records(rows, source, fmt, label, skip_invalid, started) -> IngestReport:
+CHUNK_ROWS = 20_000
+"""Rows read, checked, prepared and stored at a time: an ingest's memory is bounded by one chunk."""
+
+
+def _ingest_records(rows, source, fmt, label, skip_invalid, started, progress) -> IngestReport:
     started = time.perf_counter() if started is None else started
     _check_source(source)
     report = IngestReport(path=label, fmt=fmt, source=source)
-    prepared = _check_and_prepare(rows, report)
-    if report.rejected and not skip_invalid:
-        report.seconds = time.perf_counter() - started
-        raise IngestFailed(
-            f"{label}: {len(report.rejected)} invalid row(s); nothing was written "
-            f"(use --skip-invalid to store the good rows). First: {report.rejected[0]}",
-            report,
-        )
+    seen: dict[str, str] = {}
+    touched: set[str] = set()
+    changed: set[int] = set()
     with transaction.atomic():
         batch = IngestBatch.objects.create(source=source, fmt=fmt, path=label[:1024])
         _serialize_ingests()
-        touched, added = _store(prepared, source, batch, report)
+        shift = pseudopotential.shift_wanted()
+        read = 0
+        try:
+            for chunk in _chunks(rows, CHUNK_ROWS):
+                read += len(chunk)
+                chunk = structures_resolve(rows=chunk, source=source)
+                chunk = [_shifted(row, shift) for row in chunk]
+                prepared = _check_and_prepare(chunk, report, seen)
+                if not report.rejected or skip_invalid:  # after a bad row only checked, to list every bad one
+                    chunk_touched, chunk_changed = _store(prepared, source, batch, report)
+                    touched |= chunk_touched
+                    changed |= chunk_changed
+                if progress is not None:
+                    progress(read, f"{read:,} rows read, {len(report.rejected):,} rejected")
+        except FileProblem as exc:
+            raise CatalogueError(f"{exc.path}: {exc.message}") from exc
+        if report.rejected and not skip_invalid:
+            report.seconds = time.perf_counter() - started
+            raise IngestFailed(
+                f"{label}: {len(report.rejected)} invalid row(s); nothing was written "
+                f"(use --skip-invalid to store the good rows). First: {report.rejected[0]}",
+                report,
+            )
+        touched |= pseudopotential.pseudopotential_shift_sync(wanted=pseudopotential.shift_wanted())
+        added = [pk for pk in batch.entries.values_list("id", flat=True) if pk not in changed]
+        if progress is not None:
+            progress(read, "updating the hulls")
         report.hull = hull_update(touched=touched, added=added) if touched or added else None
         report.batch_id = batch.pk
         report.seconds = time.perf_counter() - started
@@ -230,6 +272,21 @@ def _ingest_records(rows, source, fmt, label, skip_invalid, started) -> IngestRe
         if new_structures:
             transaction.on_commit(lambda: _enqueue_features(new_structures))
     return report
+
+
+def _chunks(rows: Iterable, size: int) -> Iterator[list]:
+    chunk: list = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _shifted(row, shift: bool):
+    return pseudopotential.shift_record(row, wanted=shift) if isinstance(row, EntryRecord) else row
 
 
 INGEST_LOCK_KEY = 0x1D6E57
@@ -256,13 +313,27 @@ def _enqueue_features(entry_ids: list[int]) -> None:
         logger.warning("could not enqueue feature computation for %d entries", len(entry_ids), exc_info=True)
 
 
-def _default_source(path: Path, fmt: str, rows: list) -> str:
-    ids = [row.source_id for row in rows if isinstance(row, EntryRecord)]
-    if fmt == "cse-json" and ids and all(i.startswith(("mp-", "mvc-")) for i in ids):
-        return "mp"
+GNOME_SOURCES = {
+    STABLE: "gnome",
+    R2SCAN_FILE: "gnome-r2scan",
+    EXTERNAL: "gnome-external",
+    MP_SNAPSHOT: "gnome-mp",
+}
+"""Default sources of the release's CSVs: the r2SCAN rows share their MaterialIds with the GGA rows, so each CSV
+is a source of its own; ``gnome-structures`` archives attach to ``gnome``."""
+
+
+def _default_source(path: Path, fmt: str, rows) -> str:
+    if fmt == "cse-json":
+        ids = [row.source_id for row in rows if isinstance(row, EntryRecord)]
+        if ids and all(i.startswith(("mp-", "mvc-")) for i in ids):
+            return "mp"
     if fmt == "wbm-json":
         return "wbm"
     if fmt == "gnome-csv":
+        name = path.name if path.is_file() else next(iter(sorted(path.glob("*.csv"))), path).name
+        return GNOME_SOURCES[csv_kind(name)]
+    if fmt == "gnome-structures":
         return "gnome"
     stem = path.name.split(".")[0][: Entry._meta.get_field("source").max_length]
     return stem or "user"
@@ -272,10 +343,10 @@ PARALLEL_MIN_ROWS = 20_000
 """Batches with fewer rows are checked and prepared in the calling process."""
 
 
-def _check_and_prepare(rows: list, report: IngestReport) -> list[PreparedEntry]:
-    """Check every row and prepare the good ones, in file order; repeated ids are rejected after the first."""
+def _check_and_prepare(rows: list, report: IngestReport, seen: dict[str, str]) -> list[PreparedEntry]:
+    """Check every row and prepare the good ones, in file order; repeated ids (``seen`` in earlier chunks or this
+    one) are rejected after the first."""
     prepared: list[PreparedEntry] = []
-    seen: dict[str, str] = {}
     for row, outcome in zip(rows, _checked(rows), strict=True):
         if isinstance(outcome, RowProblem):
             report.rejected.append(outcome)
@@ -321,9 +392,9 @@ def _check_one(row, limits: Limits, symprec: float) -> PreparedEntry | RowProble
 
 def _store(
     prepared: list[PreparedEntry], source: str, batch: IngestBatch, report: IngestReport
-) -> tuple[set[str], list[int]]:
+) -> tuple[set[str], set[int]]:
     """Create new entries, update changed ones, skip identical ones. Returns the chemical systems of changed
-    entries (old and new) and the ids of the new entries."""
+    entries (old and new) and the ids of the changed entries (the batch's other entries are new)."""
     existing: dict[str, tuple[int, str, str]] = {}
     ids = [p.source_id for p in prepared]
     for chunk in chunked(ids):
@@ -362,8 +433,6 @@ def _store(
         fields = list(new[0])
         bulk_upsert(model=Entry, fields=fields, rows=[[row[f] for f in fields] for row in new])
     Entry.objects.bulk_update(changed, fields=list(UPDATABLE_FIELDS), batch_size=500)
-    report.loaded, report.updated = len(new), len(changed)
-    added = list(batch.entries.values_list("id", flat=True)) if new else []
-    if changed:
-        added = [pk for pk in added if pk not in {entry.pk for entry in changed}]
-    return touched, added
+    report.loaded += len(new)
+    report.updated += len(changed)
+    return touched, {entry.pk for entry in changed}

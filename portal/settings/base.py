@@ -253,3 +253,6 @@ PORTAL_CSP = env.str(
 )
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="WARNING")},
 }
+# The GNoME release's pseudopotential shift of Materials Project energies (Ga, Ge, Li, Mg, Na; hull.gnome_release),
+# applied to MP entries while GNoME entries share their hull set; false leaves MP energies as MP published them.
+PORTAL_GNOME_PSEUDOPOTENTIAL_SHIFT = env.bool("PORTAL_GNOME_PSEUDOPOTENTIAL_SHIFT", default=True)
