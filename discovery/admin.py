@@ -27,6 +27,7 @@ class RoundAdmin(admin.ModelAdmin):
         "batch",
         "metrics",
         "error",
+        "dispatch",
         "created_by",
         "created_at",
         "started_at",

@@ -38,6 +38,11 @@ class Round(models.Model):
     )
     metrics = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    dispatch = models.PositiveIntegerField(
+        default=0,
+        help_text="how many times the round's work was enqueued (launch, retry, resume); its tasks carry the "
+        "number, and one of an earlier dispatch (a copy redelivered after its worker died) does nothing",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 
 from discovery.models import Round, RoundStage
@@ -131,7 +131,15 @@ def round_enqueue(round: Round) -> None:
 
     from discovery.tasks import round_advance_task
 
-    round_advance_task.apply_async((round.pk,), queue=settings.PORTAL_CPU_QUEUE)
+    round_advance_task.apply_async((round.pk,), {"dispatch": round.dispatch}, queue=settings.PORTAL_CPU_QUEUE)
+
+
+def round_dispatch(round: Round) -> None:
+    """Number a new dispatch of the round's work (tasks of earlier ones stop) and enqueue it once the
+    transaction commits."""
+    Round.objects.filter(pk=round.pk).update(dispatch=F("dispatch") + 1)
+    round.refresh_from_db(fields=["dispatch"])
+    transaction.on_commit(lambda r=round: round_enqueue(r))
 
 
 def round_create(*, config: dict[str, Any], user=None, enqueue: bool = True) -> Round:
@@ -155,7 +163,7 @@ def round_create(*, config: dict[str, Any], user=None, enqueue: bool = True) -> 
                     for i, name in enumerate(RoundStage.Name.values)
                 )
                 if enqueue:
-                    transaction.on_commit(lambda r=round: round_enqueue(r))
+                    round_dispatch(round)
             return round
         except IntegrityError:  # two launches took the same number: take the next one
             continue
@@ -195,16 +203,20 @@ def round_retry(*, round: Round) -> Round:
         locked.stages.exclude(status__in=[RoundStage.Status.SUCCEEDED, RoundStage.Status.SKIPPED]).update(
             status=RoundStage.Status.PENDING, done=0, message="", started_at=None, finished_at=None
         )
-        transaction.on_commit(lambda r=locked: round_enqueue(r))
+        round_dispatch(locked)
     return locked
 
 
 def round_resume(*, round: Round) -> Round:
-    """Enqueue a pending or running round again from its first unfinished stage (after a worker died).
-    Stages are idempotent, so work already done is not repeated."""
-    if round.status not in RESUMABLE:
-        raise CatalogueError(
-            f"round {round.number} is {round.status}; only pending or running rounds can be resumed"
-        )
-    transaction.on_commit(lambda r=round: round_enqueue(r))
+    """Enqueue a pending or running round again from its first unfinished stage (after a worker died: the
+    recovery sweep does it, ``discovery.recovery``). Stages are idempotent, so work already done is not
+    repeated, and tasks of the earlier dispatch that are still queued, or delivered again, do nothing."""
+    with transaction.atomic():
+        locked = Round.objects.select_for_update().get(pk=round.pk)
+        if locked.status not in RESUMABLE:
+            raise CatalogueError(
+                f"round {locked.number} is {locked.status}; only pending or running rounds can be resumed"
+            )
+        round_dispatch(locked)
+    round.dispatch = locked.dispatch
     return round

@@ -3,13 +3,17 @@
 A round advances stage by stage: ``discovery.advance`` finds the next unfinished stage and sends it to its
 queue (models on ``gpu``, the rest on ``cpu``); the evaluate stage fans out in chunks as a chord whose callback
 advances again. Tasks are acknowledged late and every stage is idempotent, so a task redelivered after a
-worker died, or a round resumed by hand, adds nothing twice.
+worker died, or a round resumed, adds nothing twice. Every task carries the round's ``dispatch``: resuming a
+round (by hand, or by the recovery sweep once a task lost its worker: ``discovery.recovery``) starts a new
+one, and a task of an earlier dispatch (still queued, or delivered again by the broker) does nothing, so one
+chain of tasks drives a round at a time.
 """
 
 import logging
 
 from celery import chord, group, shared_task
 from django.conf import settings
+from django.db import transaction
 
 from discovery import rounds
 from discovery.models import Round, RoundStage
@@ -26,19 +30,31 @@ def queue_for(stage: str) -> str:
 FINISHED = (Round.Status.SUCCEEDED, Round.Status.FAILED, Round.Status.CANCELLED)
 
 
-def _open_round(round_id: int) -> Round | None:
-    round = Round.objects.filter(pk=round_id).first()
+def _open_round(round_id: int, dispatch: int | None) -> Round | str:
+    """The round, or why its task does nothing: "finished", or "superseded" when the round was enqueued again
+    since the task was sent. ``dispatch`` None: a task sent before dispatches were numbered."""
+    with transaction.atomic():  # waits for a resume in progress (PostgreSQL), which changes the dispatch
+        round = Round.objects.select_for_update().filter(pk=round_id).first()
     if round is None or round.status in FINISHED:
-        return None
+        return "finished"
+    if dispatch is not None and round.dispatch != dispatch:
+        logger.info(
+            "round %s: a task of dispatch %s, now %s, does nothing", round.number, dispatch, round.dispatch
+        )
+        return "superseded"
     return round
 
 
+def _advance(round_id: int, dispatch: int | None) -> None:
+    round_advance_task.apply_async((round_id,), {"dispatch": dispatch}, queue=settings.PORTAL_CPU_QUEUE)
+
+
 @shared_task(name="discovery.advance", acks_late=True)
-def round_advance_task(round_id: int) -> str:
+def round_advance_task(round_id: int, dispatch: int | None = None) -> str:
     """Send the next unfinished stage of the round to its queue."""
-    round = _open_round(round_id)
-    if round is None:
-        return "finished"
+    round = _open_round(round_id, dispatch)
+    if isinstance(round, str):
+        return round
     name = rounds.next_stage(round)
     if name is None:
         rounds.round_succeed(round)
@@ -51,22 +67,25 @@ def round_advance_task(round_id: int) -> str:
         chunks = rounds.evaluation_chunks(round)
         if not chunks:
             rounds.stage_evaluate_finish(round)
-            round_advance_task.apply_async((round_id,), queue=settings.PORTAL_CPU_QUEUE)
+            _advance(round_id, dispatch)
             return "evaluate: nothing to do"
         fan_out = group(
-            evaluate_chunk_task.si(round_id, chunk).set(queue=queue_for(name)) for chunk in chunks
+            evaluate_chunk_task.si(round_id, chunk, dispatch=dispatch).set(queue=queue_for(name))
+            for chunk in chunks
         )
-        chord(fan_out)(round_evaluated_task.si(round_id).set(queue=settings.PORTAL_CPU_QUEUE))
+        chord(fan_out)(
+            round_evaluated_task.si(round_id, dispatch=dispatch).set(queue=settings.PORTAL_CPU_QUEUE)
+        )
         return f"evaluate: {len(chunks)} chunks"
-    run_stage_task.apply_async((round_id, name), queue=queue_for(name))
+    run_stage_task.apply_async((round_id, name), {"dispatch": dispatch}, queue=queue_for(name))
     return name
 
 
 @shared_task(name="discovery.run_stage", acks_late=True)
-def run_stage_task(round_id: int, name: str) -> str:
-    round = _open_round(round_id)
-    if round is None:
-        return "finished"
+def run_stage_task(round_id: int, name: str, dispatch: int | None = None) -> str:
+    round = _open_round(round_id, dispatch)
+    if isinstance(round, str):
+        return round
     try:
         rounds.run_stage(round, name)
     except rounds.RoundCancelled:
@@ -75,14 +94,14 @@ def run_stage_task(round_id: int, name: str) -> str:
         logger.exception("round %s failed in stage %s", round.number, name)
         rounds.round_fail(round, name, f"{type(exc).__name__}: {exc}")
         return "failed"
-    round_advance_task.apply_async((round_id,), queue=settings.PORTAL_CPU_QUEUE)
+    _advance(round_id, dispatch)
     return "done"
 
 
 @shared_task(name="discovery.evaluate_chunk", acks_late=True)
-def evaluate_chunk_task(round_id: int, candidate_pks: list[int]) -> int:
-    round = _open_round(round_id)
-    if round is None:
+def evaluate_chunk_task(round_id: int, candidate_pks: list[int], dispatch: int | None = None) -> int:
+    round = _open_round(round_id, dispatch)
+    if isinstance(round, str):
         return 0
     try:
         return rounds.evaluate_chunk(round, candidate_pks)
@@ -95,11 +114,11 @@ def evaluate_chunk_task(round_id: int, candidate_pks: list[int]) -> int:
 
 
 @shared_task(name="discovery.evaluated", acks_late=True)
-def round_evaluated_task(round_id: int) -> str:
+def round_evaluated_task(round_id: int, dispatch: int | None = None) -> str:
     """The chord's callback: close the evaluate stage, or fan out again what is left (a lost chunk)."""
-    round = _open_round(round_id)
-    if round is None:
-        return "finished"
+    round = _open_round(round_id, dispatch)
+    if isinstance(round, str):
+        return round
     rounds.stage_evaluate_finish(round)
-    round_advance_task.apply_async((round_id,), queue=settings.PORTAL_CPU_QUEUE)
+    _advance(round_id, dispatch)
     return "advanced"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything on a fresh machine and run the portal on the embedded default:
-# SQLite under var/, a Celery worker on kombu's filesystem broker, the demo catalogue.
+# SQLite under var/, a Celery worker on kombu's filesystem broker with beat inside it (-B: the recovery sweep
+# that fails the tasks of a killed worker and resumes their discovery rounds), the demo catalogue.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
@@ -9,7 +10,7 @@ PORT=${PORT:-8000}
 .venv/bin/python manage.py migrate --noinput
 .venv/bin/python manage.py load_demo
 mkdir -p var/log
-.venv/bin/celery -A portal worker --pool=solo -Q celery,cpu,gpu --loglevel=INFO >var/log/celery.log 2>&1 &
+.venv/bin/celery -A portal worker -B --pool=solo -Q celery,cpu,gpu --loglevel=INFO >var/log/celery.log 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null || true' EXIT INT TERM
 echo

@@ -4,6 +4,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,17 +13,20 @@ from django.db import connection
 from portal.celery import app
 
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Workers with a short visibility timeout restore every message of their Redis database held longer than that
+# by a worker that does not beat: the recovery tests keep to a database of their own.
+RECOVERY_REDIS_URL = os.environ.get("PORTAL_TEST_RECOVERY_REDIS_URL", "redis://127.0.0.1:6379/14")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def require_redis() -> None:
+def require_redis(url: str = REDIS_URL) -> None:
     import redis
 
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
     except redis.exceptions.ConnectionError as exc:
         pytest.fail(
-            f"Redis is not reachable at {REDIS_URL} ({exc}); start it (scripts/services.sh) or set PORTAL_TEST_REDIS_URL"
+            f"Redis is not reachable at {url} ({exc}); start it (scripts/services.sh) or set PORTAL_TEST_REDIS_URL"
         )
 
 
@@ -37,35 +41,47 @@ def worker_database_url() -> str:
 
 
 class Worker:
-    """``celery -A portal worker`` consuming ``queues``, with its log in ``log_path``."""
+    """``celery -A portal worker`` consuming ``queues``, with its log in ``log_path``; ``name`` gives it a node
+    name of its own (``w1@%h``) where several run side by side."""
 
-    def __init__(self, queues: list[str], log_path: Path, extra_env: dict | None = None) -> None:
+    def __init__(
+        self,
+        queues: list[str],
+        log_path: Path,
+        extra_env: dict | None = None,
+        name: str | None = None,
+        broker_url: str = REDIS_URL,
+    ) -> None:
         self.queues = queues
-        self.log_path = log_path
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "portal.settings.test",
-            "DATABASE_URL": worker_database_url(),
-            "CELERY_BROKER_URL": REDIS_URL,
-            **(extra_env or {}),
-        }
-        self._log = open(log_path, "a")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
+        self._start(
             [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
                 "worker",
                 "--pool=solo",
                 "-Q",
                 ",".join(queues),
+                *(["-n", name] if name else []),
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
                 "--loglevel=INFO",
             ],
+            log_path,
+            extra_env,
+            broker_url,
+        )
+
+    def _start(self, arguments: list[str], log_path: Path, extra_env: dict | None, broker_url: str) -> None:
+        self.log_path = log_path
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+            "DATABASE_URL": worker_database_url(),
+            "CELERY_BROKER_URL": broker_url,
+            **(extra_env or {}),
+        }
+        self._log = open(log_path, "a")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "portal", *arguments],
             cwd=ROOT,
             env=env,
             stdout=self._log,
@@ -92,11 +108,45 @@ class Worker:
         return self.log_path.read_text()[-5000:]
 
 
+class Beat(Worker):
+    """``celery -A portal beat``: sends the periodic tasks (the recovery sweep), its schedule in ``log_path``'s
+    folder."""
+
+    def __init__(self, log_path: Path, extra_env: dict | None = None, broker_url: str = REDIS_URL) -> None:
+        schedule = log_path.with_name(f"{log_path.stem}-schedule")
+        self._start(["beat", "-s", str(schedule), "--loglevel=INFO"], log_path, extra_env, broker_url)
+
+
+def wait_for(condition, timeout: float, what: str, *processes: Worker, interval: float = 0.5):
+    """The first true value of ``condition()`` within ``timeout`` seconds; fails with the processes' logs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(interval)
+    logs = "\n".join(f"--- {p.log_path.name}:\n{p.log()}" for p in processes)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}\n{logs}")
+
+
+def forget_redis_keys(url: str, tag: str) -> None:
+    """Delete what a test left in Redis: its queues and bindings (named with ``tag``) and the unacknowledged
+    messages of its killed workers, which a later worker would otherwise restore."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter(f"*{tag}*"):
+        client.delete(key)
+    for delivery_tag, payload in client.hscan_iter("unacked"):
+        if tag.encode() in payload:
+            client.hdel("unacked", delivery_tag)
+            client.zrem("unacked_index", delivery_tag)
+
+
 @contextlib.contextmanager
-def sending_to_redis():
+def sending_to_redis(url: str = REDIS_URL):
     """Make this process's Celery app send its tasks to Redis (the test settings default to memory://)."""
     previous = app.conf.broker_url
-    app.conf.broker_url = REDIS_URL
+    app.conf.broker_url = url
     app._pool = None
     app.amqp._producer_pool = None
     try:

@@ -137,10 +137,35 @@ if CELERY_BROKER_URL == "filesystem://":
     }
     for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+# Workers that recover (portal.workers): every worker process writes a heartbeat for the tasks it runs every
+# PORTAL_TASK_HEARTBEAT_SECONDS and, on Redis, keeps the messages it holds from being redelivered; a task with
+# no heartbeat for PORTAL_TASK_LOST_AFTER seconds lost its worker. Redis then redelivers its message after the
+# visibility timeout (a live worker's messages never reach it, however long their tasks run), and the
+# recovery sweep, sent by beat every PORTAL_RECOVERY_SWEEP_SECONDS, marks its result failed and resumes its
+# round. The filesystem broker forgets a message once a worker took it: there the sweep alone recovers.
+PORTAL_TASK_HEARTBEAT_SECONDS = env.float("PORTAL_TASK_HEARTBEAT_SECONDS", default=10.0)
+PORTAL_TASK_LOST_AFTER = env.float("PORTAL_TASK_LOST_AFTER", default=60.0)
+PORTAL_TASK_VISIBILITY_TIMEOUT = env.int("PORTAL_TASK_VISIBILITY_TIMEOUT", default=300)
+PORTAL_RECOVERY_SWEEP_SECONDS = env.float("PORTAL_RECOVERY_SWEEP_SECONDS", default=30.0)
+if min(PORTAL_TASK_LOST_AFTER, PORTAL_TASK_VISIBILITY_TIMEOUT) < 3 * PORTAL_TASK_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "PORTAL_TASK_LOST_AFTER and PORTAL_TASK_VISIBILITY_TIMEOUT must be at least 3 heartbeats "
+        f"(PORTAL_TASK_HEARTBEAT_SECONDS={PORTAL_TASK_HEARTBEAT_SECONDS:g})"
+    )
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": PORTAL_TASK_VISIBILITY_TIMEOUT,
+        # an idle worker looks for messages past their timeout this often (kombu's default: every 100 s)
+        "unacked_restore_interval": max(1, min(10, PORTAL_TASK_VISIBILITY_TIMEOUT // 6)),
+        "unacked_restore_throttle": 1,
+    }
+INSTALLED_APPS += ["portal.workers"]  # task heartbeats and the recovery sweep
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
 CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_ACKS_LATE = True
+# a task whose worker process died (prefork: the pool's child was killed) goes back to the queue, not to FAILURE
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -149,6 +174,15 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Discovery rounds send model work (filter, retrain) to the GPU queue and the rest to the CPU queue.
 PORTAL_CPU_QUEUE = env.str("PORTAL_CPU_QUEUE", default="cpu")
 PORTAL_GPU_QUEUE = env.str("PORTAL_GPU_QUEUE", default="gpu")
+# beat (`celery worker -B`, or `celery beat` beside the workers) sends the recovery sweep
+CELERY_BEAT_SCHEDULE = {
+    "recover-lost-work": {
+        "task": "portal.recover_lost_work",
+        "schedule": PORTAL_RECOVERY_SWEEP_SECONDS,
+        "options": {"queue": PORTAL_CPU_QUEUE, "expires": PORTAL_RECOVERY_SWEEP_SECONDS},
+    }
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 PORTAL_VASP_COMMAND = env.str("PORTAL_VASP_COMMAND", default="")
 # torch threads per worker process for CHGNet relaxations: a prefork worker runs one process per core, and
 # more threads than that oversubscribe the cores (on this 2-core machine 2 threads each were 10x slower).

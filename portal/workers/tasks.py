@@ -1,0 +1,14 @@
+"""The recovery sweep, sent by beat every ``PORTAL_RECOVERY_SWEEP_SECONDS`` (``CELERY_BEAT_SCHEDULE``)."""
+
+from celery import shared_task
+
+
+@shared_task(name="portal.recover_lost_work", ignore_result=True)
+def recover_lost_work_task() -> dict:
+    """Fail the results of tasks whose worker died and resume the discovery rounds they were driving."""
+    from discovery.recovery import rounds_recover
+    from portal.workers.recovery import tasks_recover
+
+    recovery = tasks_recover()
+    resumed = rounds_recover()
+    return {**recovery.as_dict(), "rounds_resumed": [round.number for round in resumed]}
