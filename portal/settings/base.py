@@ -257,6 +257,9 @@ PORTAL_INGEST_WORKERS = env.int("PORTAL_INGEST_WORKERS", default=min(os.cpu_coun
 PORTAL_MODEL_DIR = Path(env.str("PORTAL_MODEL_DIR", default=str(VAR_DIR / "models")))
 # Sites closer than this (Å) make a structure invalid at ingest.
 PORTAL_MIN_SITE_DISTANCE = env.float("PORTAL_MIN_SITE_DISTANCE", default=0.5)
+# The GNoME release's pseudopotential shift of Materials Project energies (Ga, Ge, Li, Mg, Na; hull.gnome_release),
+# applied to MP entries while GNoME entries share their hull set; false leaves MP energies as MP published them.
+PORTAL_GNOME_PSEUDOPOTENTIAL_SHIFT = env.bool("PORTAL_GNOME_PSEUDOPOTENTIAL_SHIFT", default=True)
 
 # The default cache holds throttle counters, OPTIMADE counts and kept catalogue reads: per process in memory by
 # default; production names a shared one (CACHE_URL=redis://127.0.0.1:6379/1) so throttles count across processes.
@@ -264,11 +267,6 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # Seconds a catalogue read (API page, material, phase diagram, OPTIMADE) is kept per catalogue state
 # (portal/response_cache.py); 0 turns the cache off. Writes through the services are seen at once regardless.
 PORTAL_RESPONSE_CACHE_SECONDS = env.int("PORTAL_RESPONSE_CACHE_SECONDS", default=600)
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
 # At most this many kept reads (slots, each overwritten by the next read hashed to it) and bytes per read (larger
 # ones are not kept): the cache never holds more than their product.
 PORTAL_RESPONSE_CACHE_KEYS = env.int("PORTAL_RESPONSE_CACHE_KEYS", default=1000)
@@ -285,8 +283,10 @@ PORTAL_CSP = env.str(
     default="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
 )
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="WARNING")},
 }
-# The GNoME release's pseudopotential shift of Materials Project energies (Ga, Ge, Li, Mg, Na; hull.gnome_release),
-# applied to MP entries while GNoME entries share their hull set; false leaves MP energies as MP published them.
-PORTAL_GNOME_PSEUDOPOTENTIAL_SHIFT = env.bool("PORTAL_GNOME_PSEUDOPOTENTIAL_SHIFT", default=True)
