@@ -108,6 +108,28 @@ def worker_lost_message(*, task_name: str | None, worker: str | None, heartbeat:
     )
 
 
+def lost_rounds_recover() -> list:
+    """Resume the discovery rounds that lost tasks were driving (``discovery.recovery``), once none of their tasks
+    still runs; the lost heartbeats of a round are forgotten when it is resumed or finished."""
+    from discovery.recovery import round_of_task, rounds_recover
+
+    lost: dict[int, list[int]] = {}
+    for pk, task_name, args in TaskHeartbeat.objects.filter(lost_at__isnull=False).values_list(
+        "pk", "task_name", "args"
+    ):
+        if (round_id := round_of_task(task_name, args)) is not None:
+            lost.setdefault(round_id, []).append(pk)
+
+    def still_running(round_id: int) -> bool:
+        live = TaskHeartbeat.objects.filter(lost_at__isnull=True).values_list("task_name", "args")
+        return any(round_of_task(name, args) == round_id for name, args in live)
+
+    def settled(round_id: int) -> None:
+        TaskHeartbeat.objects.filter(pk__in=lost[round_id], lost_at__isnull=False).delete()
+
+    return rounds_recover(lost_rounds=lost, still_running=still_running, settled=settled)
+
+
 def tasks_recover(*, now: datetime | None = None) -> TaskRecovery:
     """One sweep over the tasks: mark lost heartbeats, fail the results of dead workers' tasks, forget lost
     heartbeats older than a day."""

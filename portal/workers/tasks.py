@@ -6,9 +6,8 @@ from celery import shared_task
 @shared_task(name="portal.recover_lost_work", ignore_result=True)
 def recover_lost_work_task() -> dict:
     """Fail the results of tasks whose worker died and resume the discovery rounds they were driving."""
-    from discovery.recovery import rounds_recover
-    from portal.workers.recovery import tasks_recover
+    from portal.workers.recovery import lost_rounds_recover, tasks_recover
 
     recovery = tasks_recover()
-    resumed = rounds_recover()
+    resumed = lost_rounds_recover()
     return {**recovery.as_dict(), "rounds_resumed": [round.number for round in resumed]}

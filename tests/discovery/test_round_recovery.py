@@ -8,10 +8,10 @@ from django.utils import timezone
 
 from discovery import services
 from discovery.models import Round
-from discovery.recovery import rounds_recover
 from discovery.services import round_cancel, round_create, round_resume
 from discovery.tasks import evaluate_chunk_task, round_advance_task, round_evaluated_task, run_stage_task
 from portal.workers.models import TaskHeartbeat
+from portal.workers.recovery import lost_rounds_recover
 from portal.workers.tasks import recover_lost_work_task
 
 pytestmark = pytest.mark.django_db
@@ -49,12 +49,12 @@ def test_a_round_whose_task_lost_its_worker_is_resumed_once(enqueued, django_cap
     task_heartbeat("lost-chunk", round, age=120, lost=True)
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert rounds_recover() == [round]
+        assert lost_rounds_recover() == [round]
     assert enqueued == [(round.pk, 1), (round.pk, 2)]
     assert Round.objects.get(pk=round.pk).dispatch == 2
     assert not TaskHeartbeat.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
-        assert rounds_recover() == []  # nothing lost is left: no second dispatch
+        assert lost_rounds_recover() == []  # nothing lost is left: no second dispatch
     assert len(enqueued) == 2
 
 
@@ -67,11 +67,11 @@ def test_a_round_with_a_task_still_running_waits_for_it(enqueued, django_capture
     task_heartbeat("other-round", other, age=1, lost=False)
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert rounds_recover() == []
+        assert lost_rounds_recover() == []
     assert enqueued == [] and TaskHeartbeat.objects.filter(task_id="lost-chunk").exists()
     TaskHeartbeat.objects.filter(task_id="live-chunk").delete()  # the other chunk ended
     with django_capture_on_commit_callbacks(execute=True):
-        assert rounds_recover() == [round]
+        assert lost_rounds_recover() == [round]
     assert enqueued == [(round.pk, 1)]
 
 
@@ -80,7 +80,7 @@ def test_finished_rounds_are_not_resumed(enqueued, django_capture_on_commit_call
     round_cancel(round=round)
     task_heartbeat("lost-stage", round, age=120, lost=True, name="discovery.run_stage")
     with django_capture_on_commit_callbacks(execute=True):
-        assert rounds_recover() == []
+        assert lost_rounds_recover() == []
     assert enqueued == [] and not TaskHeartbeat.objects.exists()
 
 
