@@ -1,5 +1,7 @@
 """``manage.py ingest PATH``: load computed entries into the catalogue and update the hull."""
 
+import time
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
@@ -21,12 +23,18 @@ class Command(BaseCommand):
         )
         parser.add_argument("--method", help="method label, e.g. 'CHGNet 0.3.0' (default: from the file)")
         parser.add_argument(
-            "--method-family", choices=METHOD_FAMILIES, help="dft, ml or other (default: from the file)"
+            "--method-family",
+            choices=METHOD_FAMILIES,
+            help="dft, ml, other or r2scan (default: from the file)",
         )
         parser.add_argument(
             "--energies", help="CIF/POSCAR: CSV of file name and energy (default: energies.csv beside)"
         )
-        parser.add_argument("--structures", help="GNoME: by_id.zip or a folder of <MaterialId>.CIF files")
+        parser.add_argument(
+            "--structures",
+            help="GNoME CSV: by_id.zip, by_composition.zip, by_reduced_formula.zip or a folder of CIFs",
+        )
+        parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
     def handle(self, *args, **options):
         try:
@@ -39,6 +47,7 @@ class Command(BaseCommand):
                 method_family=options["method_family"],
                 energies=options["energies"],
                 structures=options["structures"],
+                progress=None if options["quiet"] else self._progress(),
             )
         except IngestFailed as exc:
             self._print_rejected(exc.report)
@@ -53,6 +62,15 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(report.summary()))
         if report.hull:
             self.stdout.write(str(report.hull))
+
+    def _progress(self):
+        started = time.perf_counter()
+
+        def report(rows: int, message: str) -> None:
+            seconds = time.perf_counter() - started
+            self.stderr.write(f"{message} ({seconds:.0f} s, {rows / max(seconds, 1e-9):,.0f} rows/s)")
+
+        return report
 
     def _print_rejected(self, report: IngestReport) -> None:
         for problem in report.rejected[:50]:
