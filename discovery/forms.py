@@ -2,9 +2,11 @@
 :func:`discovery.services.round_create` validates the configuration again and creates the round."""
 
 from django import forms
+from django.conf import settings
 
-from discovery.models import Round
+from discovery.models import Round, TrainedModel
 from discovery.services import EVALUATORS, GENERATORS, SELECTIONS, RoundConfig
+from discovery.training import MAX_EPOCHS, ModelsMissing, models_check
 from hull.errors import CatalogueError
 from hull.formulas import parse_chemsys, parse_elements
 from hull.hull_sets import HULL_SETS
@@ -52,6 +54,8 @@ class RoundLaunchForm(forms.ModelForm):
     retrain = forms.BooleanField(required=False, initial=DEFAULTS.retrain)
     launch_hull_set = forms.ChoiceField(label="Hull set", choices=[(h, h) for h in HULL_SETS], initial="all")
 
+    missing_models: list[str] = []  # the kinds of model the round needs and lacks, once cleaned
+
     class Meta:
         model = Round
         fields = ()
@@ -96,4 +100,32 @@ class RoundLaunchForm(forms.ModelForm):
                 # show the error beside that field where the form has it.
                 name = str(exc).split(" ", 1)[0]
                 self.add_error(name if name in self.fields else None, str(exc))
+        if not self.errors:
+            # the models the round needs: named in the error, and the page offers to train them
+            try:
+                models_check(generators=list(cleaned["generators"]))
+            except ModelsMissing as exc:
+                self.missing_models = exc.kinds
+                self.add_error(None, forms.ValidationError(str(exc), code="models_missing"))
         return cleaned
+
+
+class TrainingForm(forms.Form):
+    """What staff choose when they train an ensemble from the dashboard; ``training_start`` validates again."""
+
+    kind = forms.ChoiceField(choices=TrainedModel.Kind.choices, initial="structural")
+    preset = forms.ChoiceField(
+        choices=[("demo", "demo (minutes)"), ("full", "full CPU preset (tens of minutes)")],
+        initial="demo",
+        help_text="the demo preset is the small model a fresh portal trains on its first start",
+    )
+    n_models = forms.IntegerField(
+        label="Members", min_value=1, max_value=32, initial=2, help_text="ensemble size (paper: 10)"
+    )
+    epochs = forms.IntegerField(
+        min_value=1, max_value=MAX_EPOCHS, required=False, help_text="per member; blank: the preset's"
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["n_models"].initial = settings.PORTAL_DEMO_MODEL_MEMBERS

@@ -178,7 +178,9 @@ def active_ensemble(kind: str) -> tuple[TrainedModel, Ensemble]:
     """The active model of ``kind`` and its loaded ensemble (cached per process)."""
     model = TrainedModel.objects.filter(kind=kind, is_active=True).first()
     if model is None:
-        raise CatalogueError(f"no active {kind} model: run manage.py train_models --kind {kind}")
+        from discovery.training import model_missing_message
+
+        raise CatalogueError(model_missing_message(kind=kind))
     key = (model.pk, model.name, model.checkpoint_path, model.created_at)
     if key not in _loaded:
         _loaded[key] = Ensemble.load(model.checkpoint_path)

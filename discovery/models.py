@@ -185,3 +185,55 @@ class Candidate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.candidate_id} ({self.composition}, {self.status})"
+
+
+class TrainingJob(models.Model):
+    """Training of one ensemble on the Celery workers, with its progress: started from the dashboard, or by the
+    first start of a fresh portal (``manage.py models_bootstrap``). At most one job per kind is unfinished."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    UNFINISHED = (Status.PENDING, Status.RUNNING)
+
+    kind = models.CharField(max_length=16, choices=TrainedModel.Kind.choices)
+    config_name = models.CharField(max_length=64, help_text="module under ml_backend/configs")
+    hull_set = models.CharField(max_length=16, choices=HULL_SET_CHOICES, default="dft")
+    n_models = models.PositiveSmallIntegerField(help_text="ensemble size")
+    epochs = models.PositiveIntegerField(help_text="epochs per member")
+    limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="train on the first N catalogue entries only"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    done = models.PositiveIntegerField(default=0, help_text="epochs finished, all members together")
+    total = models.PositiveIntegerField(default=0, help_text="epochs to train, all members together")
+    estimate_seconds = models.FloatField(null=True, blank=True, help_text="expected duration when queued")
+    reason = models.CharField(max_length=100, blank=True, help_text="why it was started")
+    error = models.TextField(blank=True)
+    model = models.OneToOneField(
+        TrainedModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="training_job"
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=models.Q(status__in=["pending", "running"]),
+                name="one_unfinished_training_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(done__lte=models.F("total")), name="training_done_le_total"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"training {self.kind} ({self.status} {self.done}/{self.total})"

@@ -122,3 +122,12 @@ def round_evaluated_task(round_id: int, dispatch: int | None = None) -> str:
     rounds.stage_evaluate_finish(round)
     _advance(round_id, dispatch)
     return "advanced"
+
+
+@shared_task(name="discovery.train_models", acks_late=True)
+def training_run_task(job_id: int) -> str:
+    """Train the ensemble of a training job (``discovery.training``); a job already claimed does nothing."""
+    from discovery.training import training_run
+
+    job = training_run(job_id=job_id)
+    return "not pending" if job is None else f"registered {job.model.name}"

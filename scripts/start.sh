@@ -9,6 +9,9 @@ export DJANGO_SETTINGS_MODULE=portal.settings.local
 PORT=${PORT:-8000}
 .venv/bin/python manage.py migrate --noinput
 .venv/bin/python manage.py load_demo
+# A fresh portal trains its demo structural ensemble on the worker below (a few minutes; progress on /discovery/).
+# No worker runs yet, so a training the last stop cut off is queued again.
+.venv/bin/python manage.py models_bootstrap --interrupted
 mkdir -p var/log
 .venv/bin/celery -A portal worker -B --pool=solo -Q celery,cpu,gpu --loglevel=INFO >var/log/celery.log 2>&1 &
 worker=$!

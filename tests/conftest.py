@@ -52,6 +52,20 @@ def subset(items: list[dict], elements: set[str]) -> list[dict]:
     return [item for item in items if set(item["composition"]) <= elements]
 
 
+@pytest.fixture
+def active_models(db):
+    """Registry rows of an active structural and compositional model (no weights): what the launch form asks
+    for before it starts a round. Tests that run a round's filter train a real tiny model instead."""
+    from discovery.models import TrainedModel
+
+    return [
+        TrainedModel.objects.create(
+            name=f"registered-{kind}", kind=kind, n_models=1, checkpoint_path="/nonexistent", is_active=True
+        )
+        for kind in ("structural", "compositional")
+    ]
+
+
 def grant(user, permission: str) -> None:
     """Give ``user`` a permission ("app_label.codename"), as an administrator would."""
     from django.contrib.auth.models import Permission

@@ -7,7 +7,9 @@ from datetime import datetime
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 
-from discovery.models import Round, TrainedModel
+from discovery.models import Round, TrainedModel, TrainingJob
+from discovery.services import RESUMABLE
+from discovery.training import training_jobs_recent
 from hull.errors import CatalogueError
 from hull.models import Stability
 from hull.selectors import check_hull_set
@@ -71,13 +73,28 @@ class Dashboard:
     rounds: list[Round]
     models: list[TrainedModel]
     scaling: tuple[TrainedModel, dict] | None
+    active_models: list[TrainedModel]
+    training_jobs: list[TrainingJob]
+
+    @property
+    def busy(self) -> bool:
+        """Whether a round or a training is unfinished: the page then refreshes itself."""
+        return any(r.status in RESUMABLE for r in self.rounds) or any(
+            job.status in TrainingJob.UNFINISHED for job in self.training_jobs
+        )
 
 
 def dashboard_get() -> Dashboard:
     rounds = list(Round.objects.prefetch_related("stages").order_by("-number"))
     models = list(TrainedModel.objects.select_related("trained_in_round").order_by("-created_at"))
     scaling = next(((m, m.metrics["scaling"]) for m in models if _is_scaling(m.metrics.get("scaling"))), None)
-    return Dashboard(rounds=rounds, models=models, scaling=scaling)
+    return Dashboard(
+        rounds=rounds,
+        models=models,
+        scaling=scaling,
+        active_models=[m for m in models if m.is_active],
+        training_jobs=training_jobs_recent(limit=5),
+    )
 
 
 def _is_scaling(value) -> bool:

@@ -255,6 +255,11 @@ PORTAL_HULL_WORKERS = env.int("PORTAL_HULL_WORKERS", default=1)
 PORTAL_INGEST_WORKERS = env.int("PORTAL_INGEST_WORKERS", default=min(os.cpu_count() or 1, 4))
 # Trained model checkpoints (the registry's rows point here).
 PORTAL_MODEL_DIR = Path(env.str("PORTAL_MODEL_DIR", default=str(VAR_DIR / "models")))
+# The demo ensemble a fresh portal trains on its first start (manage.py models_bootstrap, run by scripts/start.sh)
+# and the dashboard's "demo" preset: a config module under ml_backend/configs, members, epochs (0: the config's).
+PORTAL_DEMO_MODEL_CONFIG = env.str("PORTAL_DEMO_MODEL_CONFIG", default="cpu_demo")
+PORTAL_DEMO_MODEL_MEMBERS = env.int("PORTAL_DEMO_MODEL_MEMBERS", default=2)
+PORTAL_DEMO_MODEL_EPOCHS = env.int("PORTAL_DEMO_MODEL_EPOCHS", default=0)
 # Sites closer than this (Å) make a structure invalid at ingest.
 PORTAL_MIN_SITE_DISTANCE = env.float("PORTAL_MIN_SITE_DISTANCE", default=0.5)
 # The GNoME release's pseudopotential shift of Materials Project energies (Ga, Ge, Li, Mg, Na; hull.gnome_release),

@@ -8,7 +8,7 @@ from discovery.models import Round
 pytestmark = pytest.mark.django_db
 
 
-def test_admin_launches_a_round(admin_client, monkeypatch, django_capture_on_commit_callbacks):
+def test_admin_launches_a_round(admin_client, monkeypatch, django_capture_on_commit_callbacks, active_models):
     enqueued = []
     monkeypatch.setattr(services, "round_enqueue", enqueued.append)
     form = {

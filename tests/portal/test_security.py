@@ -224,7 +224,9 @@ def test_anonymous_users_see_no_staff_usernames(django_user_model):
 
 
 @pytest.mark.django_db
-def test_staff_without_the_permission_cannot_launch(django_user_model, django_capture_on_commit_callbacks):
+def test_staff_without_the_permission_cannot_launch(
+    django_user_model, django_capture_on_commit_callbacks, active_models
+):
     staff = django_user_model.objects.create_user("plainstaff", password="pw", is_staff=True)
     page = Client()
     page.force_login(staff)

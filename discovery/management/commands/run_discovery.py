@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from discovery.models import Round
 from discovery.rounds import run_round_inline
 from discovery.services import round_create
+from discovery.training import models_check
 from hull.errors import CatalogueError
 
 COLUMNS = (
@@ -84,6 +85,10 @@ class Command(BaseCommand):
             "retrain": options["retrain"],
             "hull_set": options["hull_set"],
         }
+        try:
+            models_check(generators=config["generators"])
+        except CatalogueError as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write("  ".join(name.rjust(width) for name, width in COLUMNS))
         for _ in range(options["rounds"]):
             started = time.perf_counter()

@@ -203,8 +203,45 @@
     });
   }
 
+  // The discovery dashboard's training form: the estimate from the rates the page carries (seconds once, and
+  // per member and epoch, per kind and preset) as the kind, preset, members and epochs change.
+  function setupTrainingEstimate() {
+    var form = document.getElementById("training-form");
+    var rates = readFigure("training-rates");
+    var output = document.getElementById("training-estimate");
+    if (!form || !rates || !output) return;
+    function update() {
+      var rate = rates[form.elements.kind.value + "/" + form.elements.preset.value];
+      if (!rate) return;
+      var members = parseInt(form.elements.n_models.value, 10) || 1;
+      var epochs = parseInt(form.elements.epochs.value, 10) || rate.epochs;
+      var seconds = rate.fixed + rate.per_member_epoch * members * epochs;
+      output.textContent = "about " + (seconds < 120 ? Math.round(seconds) + " s" : Math.round(seconds / 60) + " min") +
+        " (" + members + " × " + epochs + " epochs)";
+    }
+    form.addEventListener("input", update);
+    form.addEventListener("change", update);
+    update();
+  }
+
+  // Pages showing unfinished work reload themselves, unless a form on them is being edited.
+  function setupRefresh() {
+    var marker = document.getElementById("live-refresh");
+    if (!marker) return;
+    var editing = false;
+    document.querySelectorAll("form").forEach(function (form) {
+      form.addEventListener("input", function () { editing = true; });
+      form.addEventListener("focusin", function () { editing = true; });
+    });
+    var seconds = parseFloat(marker.getAttribute("data-refresh-seconds")) || 5;
+    var url = marker.getAttribute("data-refresh-url") || window.location.href;
+    window.setInterval(function () { if (!editing) window.location.assign(url); }, seconds * 1000);
+  }
+
   function start() {
     setupBars();
+    setupTrainingEstimate();
+    setupRefresh();
     setupForms();
     setupPicker();
     // Long tables are built after the figures are drawn, off the path to an interactive diagram.

@@ -61,7 +61,9 @@ def test_launch_is_post_only(admin_client):
     assert admin_client.get(LAUNCH).status_code == 405
 
 
-def test_staff_launch_creates_one_round(admin_client, admin_user, django_capture_on_commit_callbacks):
+def test_staff_launch_creates_one_round(
+    admin_client, admin_user, django_capture_on_commit_callbacks, active_models
+):
     with django_capture_on_commit_callbacks() as callbacks:
         response = admin_client.post(LAUNCH, FORM)
     assert response.status_code == 302 and response["Location"] == "/discovery/"
