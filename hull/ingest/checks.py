@@ -8,6 +8,7 @@ coordinate). Limits on elements and sites are checked first, so that nothing exp
 be refused anyway (a hull update enumerates every one of the 2^n subsystems of an n-element entry).
 """
 
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -68,26 +69,48 @@ def text_problem(name: str, value: object, max_length: int) -> str | None:
 
 
 def json_problems(value: Any, name: str, max_depth: int) -> list[str]:
-    """What keeps ``value`` out of a JSON column: non-finite numbers, NUL bytes, nesting deeper than ``max_depth``."""
+    """What keeps ``value`` out of a JSON column: non-finite numbers, NUL bytes, nesting deeper than ``max_depth``.
+
+    Each item's place (``data.a[2]``) is written out only for a problem: the walk itself keeps a chain of keys. A value
+    that the C encoder writes with no NUL escape and fewer brackets than ``max_depth`` has none of these problems and
+    is not walked (the walk took longer than the rest of checking a CSV row)."""
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):  # walked below, which names the place
+        pass
+    else:
+        if "\\u0000" not in text and text.count("[") + text.count("{") <= max_depth:
+            return []
     problems: list[str] = []
-    stack: list[tuple[Any, str, int]] = [(value, name, 0)]
+    stack: list[tuple[Any, tuple | None, int]] = [(value, None, 0)]
     while stack and len(problems) < 3:
-        item, where, depth = stack.pop()
+        item, at, depth = stack.pop()
         if depth > max_depth:
             problems.append(f"{name} is nested more than {max_depth} levels deep")
             break
-        if isinstance(item, float) and not math.isfinite(item):
-            problems.append(f"{where} is {item!r}: JSON holds only finite numbers")
-        elif isinstance(item, str) and "\x00" in item:
-            problems.append(f"{where} holds a NUL byte")
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                problems.append(f"{_place(name, at)} is {item!r}: JSON holds only finite numbers")
+        elif isinstance(item, str):
+            if "\x00" in item:
+                problems.append(f"{_place(name, at)} holds a NUL byte")
         elif isinstance(item, Mapping):
             for key, child in item.items():
                 if isinstance(key, str) and "\x00" in key:
-                    problems.append(f"{where} has a key with a NUL byte")
-                stack.append((child, f"{where}.{shown(key, 20)}", depth + 1))
+                    problems.append(f"{_place(name, at)} has a key with a NUL byte")
+                stack.append((child, (at, key, False), depth + 1))
         elif isinstance(item, list | tuple):
-            stack.extend((child, f"{where}[{i}]", depth + 1) for i, child in enumerate(item))
+            stack.extend((child, (at, i, True), depth + 1) for i, child in enumerate(item))
     return problems
+
+
+def _place(name: str, at: tuple | None) -> str:
+    """The place of an item in a JSON value from its chain of (parent, key, in a list) links: ``data.a[2]``."""
+    parts = []
+    while at is not None:
+        at, key, in_list = at
+        parts.append(f"[{key}]" if in_list else f".{shown(key, 20)}")
+    return name + "".join(reversed(parts))
 
 
 def amount_problems(composition: object, limits: Limits = DEFAULT_LIMITS) -> list[str]:

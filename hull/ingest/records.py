@@ -122,7 +122,7 @@ def check_record(record: EntryRecord, *, limits: Limits = DEFAULT_LIMITS) -> lis
             problems.append(problem)
     if structure is not None:
         problems += _structure_agreement(record, structure, limits)
-    if record.expected_formula:
+    if record.expected_formula and record.expected_formula != composition.reduced_formula:
         try:
             expected = Composition(record.expected_formula).reduced_formula
         except Exception as exc:  # pymatgen raises several types for unreadable formulas
