@@ -61,12 +61,14 @@ def no_console_errors(driver, where: str) -> None:
     assert not severe, f"console errors on {where}: {severe}"
 
 
-def wait_ready(driver, condition=None):
+def wait_ready(driver, condition=None, timeout: float = WAIT):
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, WAIT).until(
-        condition or (lambda d: d.execute_script("return document.readyState") == "complete")
-    )
+    # a page that refreshes itself may replace the element a condition looks at
+    WebDriverWait(
+        driver, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+    ).until(condition or (lambda d: d.execute_script("return document.readyState") == "complete"))
 
 
 def wait_figures(driver):
@@ -214,3 +216,114 @@ def test_third_party_pages_work_under_the_content_security_policy(browser, live_
     shot(driver, "08" + path.replace("/", "-").rstrip("-"))
     severe = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
     assert [e for e in severe if "/favicon.ico" not in e["message"]] == [], severe  # the admin links no icon
+
+
+@pytest.mark.celery_worker
+def test_an_admin_trains_the_model_launches_a_round_and_watches_it_finish(
+    browser, live_server, tmp_path, settings, mp_entry_dicts, django_user_model
+):
+    """Out of the box: a round launched without a model is refused with an offer to train it; the training runs
+    on a real worker with its progress on the page, then the round runs there and the page (refreshing itself)
+    shows it succeed; the hull is consistent afterwards and run_discovery completes too. The demo preset is the
+    tiny config here (PORTAL_DEMO_MODEL_*), so that the test takes a few minutes."""
+    import uuid
+
+    from django.core.management import call_command
+    from selenium.webdriver.common.by import By
+
+    from discovery.models import Round, TrainingJob
+    from tests.catalogue_files import write_json
+    from tests.celery_workers import REDIS_URL, Worker, forget_redis_keys, require_redis, sending_to_redis
+    from tests.conftest import subset
+
+    require_redis()
+    tag = uuid.uuid4().hex[:8]
+    settings.PORTAL_CPU_QUEUE, settings.PORTAL_GPU_QUEUE = f"cpu-{tag}", f"gpu-{tag}"
+    settings.PORTAL_MODEL_DIR = tmp_path / "models"
+    demo = {
+        "PORTAL_DEMO_MODEL_CONFIG": "tiny",
+        "PORTAL_DEMO_MODEL_MEMBERS": "1",
+        "PORTAL_DEMO_MODEL_EPOCHS": "2",
+    }
+    (
+        settings.PORTAL_DEMO_MODEL_CONFIG,
+        settings.PORTAL_DEMO_MODEL_MEMBERS,
+        settings.PORTAL_DEMO_MODEL_EPOCHS,
+    ) = (
+        "tiny",
+        1,
+        2,
+    )
+    env = {
+        **demo,
+        "PORTAL_CPU_QUEUE": settings.PORTAL_CPU_QUEUE,
+        "PORTAL_GPU_QUEUE": settings.PORTAL_GPU_QUEUE,
+        "PORTAL_MODEL_DIR": str(settings.PORTAL_MODEL_DIR),
+    }
+    worker = Worker([settings.PORTAL_CPU_QUEUE, settings.PORTAL_GPU_QUEUE], tmp_path / "worker.log", env)
+    try:
+        items = [i for i in subset(mp_entry_dicts, {"Li", "Mn", "O"}) if len(i["structure"]["sites"]) <= 16]
+        ingest_file(path=write_json(tmp_path / "li-mn-o.json", items))
+        django_user_model.objects.create_superuser("boss", "boss@example.org", "pw")
+        driver = browser
+        driver.get(live_server.url + "/admin/login/?next=/discovery/")
+        driver.find_element(By.NAME, "username").send_keys("boss")
+        driver.find_element(By.NAME, "password").send_keys("pw")
+        driver.find_element(By.CSS_SELECTOR, "input[type=submit], button[type=submit]").click()
+        wait_ready(driver, lambda d: d.current_url.endswith("/discovery/"))
+
+        def launch() -> None:
+            for name, value in {
+                "elements": "Li, Mn, O",
+                "budget": "10",
+                "eval_budget": "2",
+                "baseline_size": "0",
+            }.items():
+                field = driver.find_element(By.ID, f"id_{name}")
+                field.clear()
+                field.send_keys(value)
+            driver.find_element(By.CSS_SELECTOR, "#launch-form button").click()
+            wait_ready(driver)
+
+        with sending_to_redis():
+            # no model yet: the form says which one and offers to train it
+            launch()
+            assert "No active structural model" in driver.find_element(By.ID, "launch-form").text
+            assert not Round.objects.exists()
+            shot(driver, "20-discovery-model-missing")
+            driver.get_log("browser")  # read and dropped: the refusal's 400 and the admin's missing favicon
+            driver.find_element(By.ID, "train-missing-structural").click()
+            wait_ready(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#training-jobs progress"))
+            assert TrainingJob.objects.get().reason == "started from the dashboard"
+            shot(driver, "21-discovery-training")
+            # the page refreshes itself until the model is active
+            wait_ready(driver, lambda d: d.find_elements(By.ID, "active-structural"), timeout=300)
+            assert "succeeded" in driver.find_element(By.ID, "training-jobs").text
+            no_console_errors(driver, "dashboard while training")
+
+            launch()
+            assert "Round 1 launched." in driver.page_source
+            wait_ready(
+                driver,
+                lambda d: (
+                    "succeeded" in d.find_element(By.CSS_SELECTOR, "#round-1 h3 .status").text
+                    or "failed" in d.find_element(By.CSS_SELECTOR, "#round-1 h3 .status").text
+                ),
+                timeout=600,
+            )
+            shot(driver, "22-discovery-round-finished")
+            round = Round.objects.get(number=1)
+            assert round.status == Round.Status.SUCCEEDED, round.error
+            no_console_errors(driver, "dashboard after the round")
+
+        # the command line, through the same model; then the hull is consistent
+        call_command(
+            "run_discovery",
+            *("--rounds", "1", "--budget", "20", "--eval-budget", "5", "--elements", "Li,Mn,O"),
+            *("--baseline-size", "0", "--relax-steps", "50"),
+        )
+        assert Round.objects.get(number=2).status == Round.Status.SUCCEEDED
+        call_command("check_hull")
+    finally:
+        worker.stop()
+        forget_redis_keys(REDIS_URL, tag)
