@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from pymatgen.core import Composition, Structure
 
+from discovery.metrics import HIT_TOLERANCE, Outcome, arm_metrics
 from discovery.models import Candidate, Round, RoundStage
 from discovery.services import RoundConfig
 from hull.engine import subsystems
@@ -136,9 +137,6 @@ def stage_generate(round: Round) -> RoundStage:
     The parents and the known compositions are those of the round's start (the parents' ids are kept on the
     round), so running the stage again yields the same candidates, whose ids are already stored.
     """
-    from discovery.generation.saps import saps_candidates
-    from discovery.generation.substitution import substitution_candidates
-
     plan = RoundConfig.of(round)
     if stage_of(round, RoundStage.Name.GENERATE).status == RoundStage.Status.SUCCEEDED:
         return stage_of(round, RoundStage.Name.GENERATE)
@@ -154,18 +152,12 @@ def stage_generate(round: Round) -> RoundStage:
     share = max(1, plan.budget // max(1, len(plan.generators)))
     produced, notes = 0, []
     for name in plan.generators:
-        if name == "substitution":
-            stream = substitution_candidates(
-                parents, budget=share, known_formulas=known, allowed_elements=scope
-            )
-        elif name == "saps":
-            stream = saps_candidates(parents, budget=share, known_formulas=known, allowed_elements=scope)
-        elif name == "composition":
+        if name == "composition":
             stream, note = composition_pipeline(plan, round.hull_set, share, known)
             if note:
                 notes.append(note)
         else:
-            raise CatalogueError(f"unknown generator {name!r}")
+            stream = structure_generator(name, parents, budget=share, known=known, scope=scope)
         for chunk in _chunks(stream, 200):
             _store_candidates(round, chunk)
             produced += len(chunk)
@@ -177,6 +169,20 @@ def stage_generate(round: Round) -> RoundStage:
         stage, f"{total} candidates from {len(parents)} parents" + ("; " + "; ".join(notes) if notes else "")
     )
     return stage
+
+
+def structure_generator(
+    name: str, parents: list[tuple[str, Structure]], *, budget: int, known: set[str], scope: list[str]
+) -> Iterator:
+    """The candidates of one parent-based generator (``substitution`` or ``saps``), as every round makes them."""
+    from discovery.generation.saps import saps_candidates
+    from discovery.generation.substitution import substitution_candidates
+
+    if name == "substitution":
+        return substitution_candidates(parents, budget=budget, known_formulas=known, allowed_elements=scope)
+    if name == "saps":
+        return saps_candidates(parents, budget=budget, known_formulas=known, allowed_elements=scope)
+    raise CatalogueError(f"unknown generator {name!r}")
 
 
 def round_parents(round: Round, plan: RoundConfig) -> list[tuple[str, Structure]]:
@@ -279,9 +285,7 @@ def stage_filter(round: Round) -> RoundStage:
     kept_ids = {c.pk for c in kept}
     # The baseline is a random sample of everything generated (what evaluating without the models would find);
     # a sampled candidate that the filter also kept is evaluated once and counts in both hit rates.
-    baseline = random.Random(plan.seed + round.number).sample(
-        candidates, min(plan.baseline_size, len(candidates))
-    )
+    baseline = baseline_sample(candidates, plan, round.number)
     baseline_ids = {c.pk for c in baseline}
     with transaction.atomic():
         round.candidates.update(status=Candidate.Status.REJECTED, kept=False, baseline=False)
@@ -292,6 +296,13 @@ def stage_filter(round: Round) -> RoundStage:
         f"kept {len(kept)} of {len(candidates)} (threshold {plan.threshold} eV/atom); baseline {len(baseline)}",
     )
     return stage
+
+
+def baseline_sample(candidates: list, plan: RoundConfig, round_number: int) -> list:
+    """The unfiltered baseline: ``baseline_size`` candidates drawn at random (seeded) from all generated."""
+    return random.Random(plan.seed + round_number).sample(
+        candidates, min(plan.baseline_size, len(candidates))
+    )
 
 
 def select_candidates(candidates: list[Candidate], plan: RoundConfig) -> list[Candidate]:
@@ -572,39 +583,52 @@ def stage_metrics(round: Round) -> RoundStage:
 
 
 def round_metrics(round: Round) -> dict:
+    """Hit rates of the filtered and baseline arms (``discovery.metrics``: every evaluation spent in the
+    denominator, a hit strictly below the hull of the round's start), judged with the round's evaluator."""
     lookup = HullLookup(hull_set=round.hull_set, as_of=round.started_at)
     candidates = list(round.candidates.all())
-    judged = {"filtered": [], "baseline": []}
+    arms: dict[str, list[Outcome]] = {"filtered": [], "baseline": []}
     errors = []
     for c in candidates:
-        if c.energy_per_atom is None:
-            continue
-        composition = Composition(c.composition).as_dict()
-        formation = lookup.formation_energy(composition, c.energy_per_atom)
-        distance = lookup.decomposition_energy(composition, formation) if formation is not None else None
-        if c.formation_energy_per_atom != formation or c.decomposition_energy != distance:
-            Candidate.objects.filter(pk=c.pk).update(
-                formation_energy_per_atom=formation, decomposition_energy=distance
-            )
-        if distance is None:
-            continue
-        if c.kept:
-            judged["filtered"].append(distance <= 0.0)
-        if c.baseline:
-            judged["baseline"].append(distance <= 0.0)
-        if c.predicted_formation_energy is not None and formation is not None:
-            errors.append(abs(c.predicted_formation_energy - formation))
+        formation = distance = None
+        if c.energy_per_atom is not None:
+            composition = Composition(c.composition).as_dict()
+            formation = lookup.formation_energy(composition, c.energy_per_atom)
+            distance = lookup.decomposition_energy(composition, formation) if formation is not None else None
+            if c.formation_energy_per_atom != formation or c.decomposition_energy != distance:
+                Candidate.objects.filter(pk=c.pk).update(
+                    formation_energy_per_atom=formation, decomposition_energy=distance
+                )
+            if c.predicted_formation_energy is not None and formation is not None:
+                errors.append(abs(c.predicted_formation_energy - formation))
+        if c.status in (Candidate.Status.GENERATED, Candidate.Status.REJECTED, Candidate.Status.SELECTED):
+            continue  # not evaluated (rejected by the filter, or the round stopped before it)
+        outcome = Outcome(
+            failed=c.status == Candidate.Status.FAILED,
+            converged=bool((c.evaluation or {}).get("trajectory", {}).get("converged", False)),
+            distance=distance,
+        )
+        for arm, member in (("filtered", c.kept), ("baseline", c.baseline)):
+            if member:
+                arms[arm].append(outcome)
     count = {s: sum(1 for c in candidates if c.status == s) for s in Candidate.Status.values}
+    filtered, baseline = arm_metrics(arms["filtered"]), arm_metrics(arms["baseline"])
+    methods = sorted({(c.evaluation or {}).get("method") for c in candidates} - {None, ""})
     return {
+        "evaluator": ", ".join(methods) or evaluator_label(RoundConfig.of(round).evaluator),
+        "hit_tolerance": HIT_TOLERANCE,
         "generated": len(candidates),
         "kept": sum(1 for c in candidates if c.kept),
         "evaluated": count[Candidate.Status.EVALUATED] + count[Candidate.Status.INGESTED],
         "failed": count[Candidate.Status.FAILED],
-        "hit_rate": _rate(judged["filtered"]),
-        "hits": sum(judged["filtered"]),
-        "baseline_hit_rate": _rate(judged["baseline"]),
-        "baseline_hits": sum(judged["baseline"]),
-        "baseline_evaluated": len(judged["baseline"]),
+        "unconverged": filtered["unconverged"] + baseline["unconverged"],
+        "hit_rate": filtered["hit_rate"],
+        "hits": filtered["hits"],
+        "evaluations": filtered["evaluations"],
+        "baseline_hit_rate": baseline["hit_rate"],
+        "baseline_hits": baseline["hits"],
+        "baseline_evaluated": baseline["evaluations"],
+        "baseline_failed": baseline["failed"],
         "model_mae": sum(errors) / len(errors) if errors else None,
         "by_generator": {
             g: sum(1 for c in candidates if c.generator == g)
@@ -613,8 +637,17 @@ def round_metrics(round: Round) -> dict:
     }
 
 
-def _rate(flags: list[bool]) -> float | None:
-    return sum(flags) / len(flags) if flags else None
+def evaluator_label(key: str) -> str:
+    """The method label (with version) the evaluator ``key`` of a round config writes on its results."""
+    if key == "chgnet":
+        from discovery.evaluation.chgnet_evaluator import CHGNetEvaluator
+
+        return CHGNetEvaluator.method
+    if key == "vasp":
+        from discovery.evaluation.vasp_evaluator import VaspEvaluator
+
+        return VaspEvaluator.method
+    return key
 
 
 def _pct(value: float | None) -> str:

@@ -57,14 +57,18 @@ class HullLookup:
             self._systems[chemsys] = self._build(chemsys)
         return self._systems[chemsys]
 
-    def _build(self, chemsys: str) -> _SystemHull | None:
-        elements = chemsys.split("-")
+    def _rows(self, chemsys: str) -> list[tuple[object, dict[str, float], float]]:
+        """``(id, composition, energy per atom)`` of the hull set's entries in ``chemsys`` and its subsystems."""
         queryset = Entry.objects.filter(
             chemsys_id__in=engine.subsystems(chemsys), method_family__in=sorted(HULL_SETS[self.hull_set])
         )
         if self.as_of is not None:
             queryset = queryset.filter(created_at__lte=self.as_of)
-        rows = list(queryset.values_list("id", "composition", "energy_per_atom"))
+        return list(queryset.values_list("id", "composition", "energy_per_atom"))
+
+    def _build(self, chemsys: str) -> _SystemHull | None:
+        elements = chemsys.split("-")
+        rows = self._rows(chemsys)
         refs: dict[str, float] = {}
         for _, comp, energy in rows:
             if len(comp) == 1:
@@ -83,3 +87,21 @@ class HullLookup:
         coords = np.array([[c.get(el, 0.0) / sum(c.values()) for el in elements[1:]] for c, _ in stable])
         energies = np.array([e for _, e in stable])
         return _SystemHull(elements, refs, build_lower_hull(coords, energies))
+
+
+class MemoryHullLookup(HullLookup):
+    """The same answers for an in-memory set of entries (the rediscovery benchmark's copy of the catalogue):
+    ``rows`` are ``(id, composition, energy per atom)`` on the catalogue's corrected scale."""
+
+    def __init__(self, rows: list[tuple[object, dict[str, float], float]]) -> None:
+        self.hull_set = "memory"
+        self.as_of = None
+        self._systems = {}
+        self._by_chemsys: dict[str, list] = {}
+        for index, (_, composition, energy) in enumerate(rows):  # the engine keys entries by integers
+            self._by_chemsys.setdefault("-".join(sorted(composition)), []).append(
+                (index, composition, energy)
+            )
+
+    def _rows(self, chemsys: str) -> list[tuple[object, dict[str, float], float]]:
+        return [row for sub in engine.subsystems(chemsys) for row in self._by_chemsys.get(sub, [])]
