@@ -16,6 +16,7 @@ from hull.engine_geometry import build_lower_hull
 from hull.errors import CatalogueError
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.models import Entry
+from hull.provenance import stability_source
 from hull.search import MAX_ELEMENTS
 from hull.selectors import check_hull_set
 
@@ -35,6 +36,12 @@ class DiagramEntry:
     source: str
     method: str
     created_at: datetime
+    method_family: str = "dft"
+
+    @property
+    def stability_source(self) -> str:
+        """ "DFT" or "predicted by <evaluator>" (:mod:`hull.provenance`)."""
+        return stability_source(method=self.method, method_family=self.method_family)
 
 
 @dataclass
@@ -88,6 +95,7 @@ def phase_diagram_get(
             "source",
             "method",
             "created_at",
+            "method_family",
         )
     )
     if not rows:
@@ -95,7 +103,7 @@ def phase_diagram_get(
     result = engine.compute_hulls([engine.PhaseEntry(r[0], r[3], r[4]) for r in rows])
     labels = {r[0]: (r[1], r[2]) for r in rows}
     entries = []
-    for key, public_id, formula, composition, energy, source, method, created in rows:
+    for key, public_id, formula, composition, energy, source, method, created, family in rows:
         thermo = result.thermo[key]
         total = sum(composition.values())
         entries.append(
@@ -118,6 +126,7 @@ def phase_diagram_get(
                 source=source,
                 method=method,
                 created_at=created,
+                method_family=family,
             )
         )
     present = {el for r in rows for el in r[3]}

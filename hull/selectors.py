@@ -18,6 +18,7 @@ from hull.models import (
     HullSetState,
     Stability,
 )
+from hull.provenance import DFT_LABEL, stability_source
 
 ONLY_ENUMERATED = 8  # at most 255 subsystems
 
@@ -199,11 +200,23 @@ def catalogue_stats(*, hull_set: str = DEFAULT_HULL_SET) -> dict:
         "hull_set": hull_set,
         "entries": Entry.objects.count(),
         "stable": stable.count(),
+        "stable_by_source": stable_by_source(stable),
         "chemical_systems": ChemicalSystem.objects.count(),
         "sources": list(Entry.objects.values_list("source").annotate(n=Count("id")).order_by("-n")),
         "stable_by_nelements": by_nelements,
         "missing_references": Stability.objects.filter(hull_set=hull_set, is_stable__isnull=True).count(),
     }
+
+
+def stable_by_source(stable: QuerySet[Stability]) -> list[tuple[str, int]]:
+    """Stable entries counted by who says so: ``("DFT", n)`` first, then ``("predicted by <evaluator>", n)``."""
+    counts: dict[str, int] = {}
+    for method, family, n in (
+        stable.values_list("entry__method", "entry__method_family").annotate(n=Count("id")).order_by()
+    ):
+        label = stability_source(method=method, method_family=family)
+        counts[label] = counts.get(label, 0) + n
+    return sorted(counts.items(), key=lambda item: (item[0] != DFT_LABEL, item[0]))
 
 
 def entries_in_chemsys(*, chemsys: str, hull_set: str = DEFAULT_HULL_SET) -> QuerySet[Entry]:

@@ -12,6 +12,9 @@ from rest_framework import serializers
 from discovery.models import Round, RoundStage
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.models import Entry, Stability
+from hull.provenance import stability_source_of
+
+STABILITY_SOURCE_HELP = '"DFT", or "predicted by <evaluator with version>" for a non-DFT entry (e.g. CHGNet)'
 
 
 class FieldSelectionMixin:
@@ -49,6 +52,7 @@ class MaterialSerializer(FieldSelectionMixin, serializers.ModelSerializer):
     formation_energy_per_atom = serializers.FloatField(allow_null=True, help_text="eV/atom")
     decomposition_energy = serializers.FloatField(allow_null=True, help_text="eV/atom (GNoME)")
     is_stable = serializers.BooleanField(allow_null=True)
+    stability_source = serializers.SerializerMethodField(help_text=STABILITY_SOURCE_HELP)
     composition = serializers.DictField(child=serializers.FloatField(), help_text="only with fields=")
     structure = serializers.JSONField(allow_null=True, help_text="pymatgen Structure dict; only with fields=")
 
@@ -81,6 +85,7 @@ class MaterialSerializer(FieldSelectionMixin, serializers.ModelSerializer):
             "source_id",
             "method",
             "method_family",
+            "stability_source",
             "created_at",
             "updated_at",
             "composition",
@@ -89,6 +94,9 @@ class MaterialSerializer(FieldSelectionMixin, serializers.ModelSerializer):
             "uncorrected_energy",
             "correction",
         ]
+
+    def get_stability_source(self, obj) -> str:
+        return stability_source_of(obj)
 
     def get_hull_set(self, obj) -> str:
         request = self.context.get("request")
@@ -173,18 +181,30 @@ for _name in (
 
 def material_columns(fields: list[str]) -> list[str]:
     """The ``.values()`` columns that :func:`material_rows` needs for ``fields``."""
-    return list(dict.fromkeys(_MATERIAL_COLUMNS[name][0] for name in fields if name != "hull_set"))
+    columns = []
+    for name in fields:
+        if name == "stability_source":
+            columns += ["method", "method_family"]
+        elif name != "hull_set":
+            columns.append(_MATERIAL_COLUMNS[name][0])
+    return list(dict.fromkeys(columns))
 
 
 def material_rows(rows: list[dict], fields: list[str], hull_set: str) -> list[dict]:
     """List items from ``.values()`` rows: exactly what :class:`MaterialSerializer` makes of the entries (a test
     holds them equal), without building model instances and serializer fields for every page, which cost
     more than the page's query."""
-    plan = [(name, *_MATERIAL_COLUMNS[name]) if name != "hull_set" else (name, None, None) for name in fields]
+    plan = [
+        (name, *_MATERIAL_COLUMNS[name]) if name in _MATERIAL_COLUMNS else (name, None, None)
+        for name in fields
+    ]
     items = []
     for row in rows:
         item = {}
         for name, column, convert in plan:
+            if name == "stability_source":
+                item[name] = stability_source_of(row)
+                continue
             if column is None:  # hull_set: the request's, as MaterialSerializer.get_hull_set reads it
                 item[name] = hull_set
                 continue
@@ -228,6 +248,7 @@ class MaterialDetailSerializer(serializers.ModelSerializer):
     features = serializers.SerializerMethodField()
     batch = serializers.SerializerMethodField()
     discovery_round = serializers.SerializerMethodField()
+    stability_source = serializers.SerializerMethodField(help_text=STABILITY_SOURCE_HELP)
     structure = serializers.JSONField(allow_null=True, help_text="pymatgen Structure.as_dict()")
     composition = serializers.DictField(child=serializers.FloatField())
 
@@ -243,6 +264,9 @@ class MaterialDetailSerializer(serializers.ModelSerializer):
             "discovery_round",
             "structure",
         ]
+
+    def get_stability_source(self, obj) -> str:
+        return stability_source_of(obj)
 
     @extend_schema_field(serializers.DictField(allow_null=True))
     def get_features(self, obj) -> dict | None:
@@ -339,6 +363,8 @@ def material_detail(row: dict, stabilities: list[dict], discovery_round: int | N
             }
         elif name == "discovery_round":
             item[name] = discovery_round
+        elif name == "stability_source":
+            item[name] = stability_source_of(row)
         else:  # a new serializer field must be added here too (the equality test fails until it is)
             raise KeyError(name)
     return item
@@ -357,6 +383,7 @@ class DiagramEntrySerializer(serializers.Serializer):
     decomposition = serializers.ListField(child=serializers.DictField())
     source = serializers.CharField()
     method = serializers.CharField()
+    stability_source = serializers.CharField(help_text=STABILITY_SOURCE_HELP)
     created_at = serializers.DateTimeField()
 
 

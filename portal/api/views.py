@@ -25,6 +25,7 @@ from hull.compiled_reads import CompiledRead, CompiledShapes, Marks
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.models import Entry, Stability
 from hull.phase_diagrams import hypothetical_stability, phase_diagram_get
+from hull.provenance import stability_source_of
 from hull.search import (
     SORTABLE,
     UNVALUED,
@@ -245,7 +246,9 @@ def _extxyz(structure: Structure, entry: Entry) -> str:
 
 
 EXPORT_FIELDS = [
-    f for f in serializers.MaterialSerializer.Meta.fields if f not in ("elements", "hull_set", "structure")
+    f
+    for f in serializers.MaterialSerializer.Meta.fields
+    if f not in ("elements", "hull_set", "structure", "stability_source")
 ]
 
 
@@ -288,6 +291,7 @@ def _jsonl(rows: Iterator[dict], hull_set: str) -> Iterator[bytes]:
         row["chemsys"] = row.pop("chemsys_id")
         row["elements"] = row["chemsys"].split("-")
         row["hull_set"] = hull_set
+        row["stability_source"] = stability_source_of(row)
         yield (encoder.encode(row) + "\n").encode()
 
 

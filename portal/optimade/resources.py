@@ -15,6 +15,7 @@ from django.conf import settings
 from pymatgen.core import Composition
 
 from hull.hull_sets import DEFAULT_HULL_SET
+from hull.provenance import stability_source_of
 from portal.optimade import filters as f
 
 ANONYMOUS = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
@@ -221,6 +222,11 @@ def info_properties() -> dict[str, dict]:
         if unit:
             item["unit"] = unit
         out[name] = item
+    out[f"_{prefix()}_stability_source"] = {
+        "description": 'who says the stability fields hold: "DFT", or "predicted by <evaluator with version>"',
+        "type": "string",
+        "sortable": False,
+    }
     return out
 
 
@@ -283,6 +289,7 @@ def structure_resource(row: dict, base_url: str) -> dict:
         f"{p}source": row["source"],
         f"{p}method": row["method"],
         f"{p}method_family": row["method_family"],
+        f"{p}stability_source": stability_source_of(row),
     }
     return {
         "id": row["public_id"],

@@ -73,6 +73,7 @@ def diagram_context(query: QueryDict) -> dict:
             "round": round_,
             "new_stable": new_stable,
             "n_new_stable": len(new_stable & set(data.stable_keys)),
+            "new_stable_sources": figures.new_stable_sources(data.entries, new_stable),
             "previous": previous,
         }
     )

@@ -88,18 +88,35 @@ def stable_by_nelements(counts: dict[int, int]) -> Figure:
 
 
 def stable_growth(growth: dict) -> Figure:
-    fig = _figure(
+    """DFT-stable entries and every stable entry (the difference is stability predicted by evaluators)."""
+    dft = growth.get("dft_cumulative", growth["cumulative"])
+    predicted = [total - d for total, d in zip(growth["cumulative"], dft, strict=True)]
+    traces = [
         _trace(
             "scatter",
             x=growth["days"],
-            y=growth["cumulative"],
+            y=dft,
             mode="lines+markers",
             line={"shape": "hv"},
             marker={"color": STABLE_COLOUR},
-            name="stable entries",
-            hovertemplate="%{x}: %{y} stable<extra></extra>",
+            name="DFT-stable",
+            hovertemplate="%{x}: %{y} DFT-stable<extra></extra>",
         )
-    )
+    ]
+    if any(predicted):
+        traces.append(
+            _trace(
+                "scatter",
+                x=growth["days"],
+                y=predicted,
+                mode="lines+markers",
+                line={"shape": "hv", "dash": "dot"},
+                marker={"color": NEW_COLOUR},
+                name="stable as predicted by evaluators (not DFT)",
+                hovertemplate="%{x}: %{y} predicted stable<extra></extra>",
+            )
+        )
+    fig = _figure(traces)
     return _layout(
         fig,
         xaxis={"title": {"text": "added to the catalogue"}},
@@ -114,7 +131,13 @@ def stable_by_round(growth: dict) -> Figure:
     cumulative = [sum(added[: i + 1]) for i in range(len(added))]
     fig = _figure(
         [
-            _trace("bar", x=rounds, y=added, name="stable entries added", marker={"color": STABLE_COLOUR}),
+            _trace(
+                "bar",
+                x=rounds,
+                y=added,
+                name="stable entries added (as predicted by the round's evaluator)",
+                marker={"color": STABLE_COLOUR},
+            ),
             _trace(
                 "scatter",
                 x=rounds,
@@ -212,7 +235,13 @@ def _hover(entry: DiagramEntry) -> str:
         # no <b>: plotly draws it with a style attribute, which the Content Security Policy refuses
         f"{entry.reduced_formula} {entry.public_id}<br>formation energy {ef} eV/atom"
         f"<br>above hull {eh} meV/atom<br>{entry.method}"
+        f"<br>stability: {entry.stability_source}"
     )
+
+
+def new_stable_sources(entries: list[DiagramEntry], new_stable) -> str:
+    """Who says the new stable phases are stable: "DFT", "predicted by CHGNet 0.3.0", ... (once each)."""
+    return ", ".join(sorted({e.stability_source for e in entries if e.key in new_stable})) or "none"
 
 
 def _points(entries: list[DiagramEntry], elements: list[str], *, name: str, marker: dict, ehull=False):
@@ -388,7 +417,7 @@ def phase_diagram(
             _points(
                 [e for e in known if e.key in new_stable],
                 elements,
-                name=f"new stable since {previous_label}",
+                name=f"new stable since {previous_label} ({new_stable_sources(known, new_stable)})",
                 marker={
                     "size": size + 4,
                     "color": NEW_COLOUR,

@@ -9,6 +9,7 @@ from django.urls import reverse
 from pymatgen.core import Element
 
 from hull.errors import CatalogueError
+from hull.provenance import stability_source_of
 
 
 def get_float(params: QueryDict, name: str, default: float | None) -> float | None:
@@ -101,6 +102,12 @@ def _number(value, digits: int) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
+def stable_text(entry) -> str:
+    """ "yes", "no" or "unknown", naming the evaluator where the answer is not DFT ("yes (predicted by ...)")."""
+    text = "unknown" if entry.is_stable is None else "yes" if entry.is_stable else "no"
+    return text if entry.method_family == "dft" else f"{text} ({stability_source_of(entry)})"
+
+
 def result_cells(entry, columns: list[str], hull_set: str) -> list[tuple[str, str, str]]:
     """One search-result row as ``(text, link, css class)`` cells, in the chosen columns' order."""
     material = reverse("material", args=[entry.public_id])
@@ -122,7 +129,7 @@ def result_cells(entry, columns: list[str], hull_set: str) -> list[tuple[str, st
         "energy_per_atom": (_number(entry.energy_per_atom, 4), "", "num"),
         "formation_energy_per_atom": (_number(entry.formation_energy_per_atom, 4), "", "num"),
         "e_above_hull": (_number(entry.e_above_hull, 4), "", "num"),
-        "is_stable": ("unknown" if entry.is_stable is None else "yes" if entry.is_stable else "no", "", ""),
+        "is_stable": (stable_text(entry), "", ""),
         "band_gap": (_number(entry.band_gap, 3), "", "num"),
         "volume": (_number(entry.volume, 2), "", "num"),
         "density": (_number(entry.density, 3), "", "num"),

@@ -50,6 +50,17 @@ def stable_growth(*, hull_set: str) -> dict:
         total += n
         days.append(day.isoformat())
         cumulative.append(total)
+    dft_by_day = dict(
+        stable.filter(entry__method_family="dft")
+        .annotate(day=TruncDate("entry__created_at"))
+        .values_list("day")
+        .annotate(n=Count("id"))
+        .order_by("day")
+    )
+    dft_cumulative, dft_total = [], 0
+    for day, _ in by_day:  # DFT-stable beside all stable: the difference is predicted by evaluators
+        dft_total += dft_by_day.get(day, 0)
+        dft_cumulative.append(dft_total)
     rounds = list(
         Round.objects.order_by("number").annotate(
             n_stable=Count(
@@ -64,6 +75,7 @@ def stable_growth(*, hull_set: str) -> dict:
     return {
         "days": days,
         "cumulative": cumulative,
+        "dft_cumulative": dft_cumulative,
         "rounds": [(r.number, r.n_stable) for r in rounds],
     }
 

@@ -109,7 +109,7 @@ def test_round_comparison_marks_new_stable_phases(client, quaternary):
     html = client.get("/phase-diagram/", {"chemsys": "Li-Fe-P-O", "round": "1"}).content.decode()
     by_name = traces(html)
     stable_now = {e.public_id for e in phase_diagram_get(chemsys="Fe-Li-O-P").stable}
-    new = {c[0] for c in by_name["new stable since round 1"]["customdata"]}
+    new = {c[0] for c in by_name["new stable since round 1 (DFT)"]["customdata"]}  # says by whom
     assert new and new <= stable_now
     assert new == {e.public_id for e in newer if e.public_id in stable_now}
     assert "hull round 1" in by_name and by_name["hull round 1"]["line"]["dash"] == "dash"
