@@ -17,3 +17,9 @@ def training_start_allowed(user) -> bool:
     """Whether ``user`` may start training models from the dashboard: staff holding "Can add training job"
     (superusers hold every permission)."""
     return bool(user is not None and user.is_authenticated and user.is_staff and user.has_perm(TRAIN_MODELS))
+
+
+def benchmark_launch_allowed(user) -> bool:
+    """Whether ``user`` may launch the rediscovery benchmark (a long job on the workers): an administrator,
+    i.e. staff holding the round launch permission."""
+    return bool(round_launch_allowed(user) and user.is_staff)

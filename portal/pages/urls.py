@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.pages import views
+from portal.pages import benchmark, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +15,7 @@ urlpatterns = [
     path("families/prototypes/", views.family_prototypes, name="family-prototypes"),
     path("discovery/", views.discovery, name="discovery"),
     path("discovery/launch/", views.discovery_launch, name="discovery-launch"),
+    path("discovery/benchmark/", benchmark.discovery_benchmark_launch, name="discovery-benchmark"),
     path("discovery/train/", views.discovery_train, name="discovery-train"),
     path("assets/plotly-<str:version>.min.js", views.plotly_js, name="plotly-js"),
     path("assets/plotly-<str:version>.css", views.plotly_stylesheet, name="plotly-css"),

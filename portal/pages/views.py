@@ -25,6 +25,7 @@ from hull.structure_tools import FORMATS, cell_of, export_structure, structure_f
 from portal.api.throttling import throttle_exempt
 from portal.pages import figures, params
 from portal.pages import selectors as page_selectors
+from portal.pages.benchmark import benchmark_panel
 from portal.pages.diagrams import diagram_context
 from portal.pages.materials import material_context
 from portal.pages.plotly_assets import PLOTLY_JS, plotly_css, plotly_sheet_ids
@@ -338,6 +339,7 @@ def _discovery_page(
         scaling = (model, figures.figure_json(figures.scaling(result, f"Data scaling of {model.name}")))
     context = {
         "dashboard": dashboard,
+        "benchmark": benchmark_panel(request.user),
         "charts": charts,
         "scaling": scaling,
         "launch_form": launch_form,
