@@ -36,7 +36,7 @@ from hull import engine
 from hull.errors import CatalogueError
 from hull.hull_lookup import MemoryHullLookup
 
-Progress = Callable[[str], None]
+Progress = Callable[..., None]  # progress(message, **partial report)
 
 
 @dataclass
@@ -45,9 +45,8 @@ class BenchmarkOptions:
 
     rounds: int = 3
     budget: int = 300  # candidates generated per round (an equal share per generator)
-    eval_budget: int = (
-        10  # evaluations per arm and round: the filter keeps at most this many, the baseline as many
-    )
+    # evaluations per arm and round: the filter keeps at most this many, the baseline draws as many
+    eval_budget: int = 5
     threshold: float = 0.05
     generators: list[str] = field(default_factory=lambda: ["substitution", "saps"])
     elements: list[str] = field(default_factory=list)  # scope; empty: every element of the catalogue
@@ -120,7 +119,7 @@ class BenchmarkCopy:
 
 def benchmark_run(*, options: BenchmarkOptions, directory: Path, progress: Progress | None = None) -> dict:
     """Run the benchmark and return its report (plain data, stored by ``discovery.benchmark.store``)."""
-    say = progress or (lambda message: None)
+    say = progress or (lambda message, **partial: None)
     started = time.perf_counter()
     holdout = holdout_split(dft_catalogue_rows())
     copy = BenchmarkCopy.of(holdout)
@@ -176,7 +175,7 @@ def benchmark_run(*, options: BenchmarkOptions, directory: Path, progress: Progr
             round_report(number, len(candidates), arms, history, answers, hidden_stable, times, len(parents))
         )
         rounds[-1]["reachable"] = reachable
-        say(f"round {number}: {rounds[-1]['cumulative']}")
+        say(f"round {number} done", rounds=rounds, holdout=holdout.summary(), model=model)
     return {
         "options": asdict(options),
         "scope": scope,

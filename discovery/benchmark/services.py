@@ -34,9 +34,9 @@ def benchmark_execute(*, options: BenchmarkOptions, name: str | None = None, com
     head = {"status": "running", "command": command, "options": asdict(options), "started": time.time()}
     benchmark_save(name, {**head, "stage": "starting"})
 
-    def progress(message: str) -> None:
+    def progress(message: str, **partial) -> None:  # the rounds done so far are stored as they finish
         logger.info("benchmark %s: %s", name, message)
-        benchmark_save(name, {**head, "stage": message})
+        benchmark_save(name, {**head, "stage": message, **partial})
 
     try:
         report = benchmark_run(options=options, directory=benchmark_dir() / name, progress=progress)
