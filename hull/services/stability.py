@@ -79,6 +79,13 @@ def hull_update(
                 continue
             needed = {sub for name in affected for sub in engine.subsystems(name)}
             members = [row for row in rows if row[3] in families and row[4] in needed]
+            if not members:  # e.g. the r2scan set of a catalogue without r2SCAN entries: no hull to compute
+                summary.entries[hull_set] = summary.systems[hull_set] = 0
+                if len(affected) == len(all_systems):
+                    HullRecord.objects.filter(hull_set=hull_set).delete()
+                else:
+                    _delete_stale_hulls(hull_set, affected)
+                continue
             keys, systems = frozenset(row[0] for row in members), frozenset(affected)
             same_as = next((item for item in previous if item[0] == keys and item[1] == systems), None)
             if same_as is None:
