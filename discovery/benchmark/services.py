@@ -34,9 +34,12 @@ def benchmark_execute(*, options: BenchmarkOptions, name: str | None = None, com
     head = {"status": "running", "command": command, "options": asdict(options), "started": time.time()}
     benchmark_save(name, {**head, "stage": "starting"})
 
-    def progress(message: str, **partial) -> None:  # the rounds done so far are stored as they finish
+    done: dict = {}  # the rounds finished so far, kept in every later save
+
+    def progress(message: str, **partial) -> None:
         logger.info("benchmark %s: %s", name, message)
-        benchmark_save(name, {**head, "stage": message, **partial})
+        done.update(partial)
+        benchmark_save(name, {**head, **done, "stage": message})
 
     try:
         report = benchmark_run(options=options, directory=benchmark_dir() / name, progress=progress)
