@@ -320,7 +320,7 @@ def test_an_admin_trains_the_model_launches_a_round_and_watches_it_finish(
         call_command(
             "run_discovery",
             *("--rounds", "1", "--budget", "20", "--eval-budget", "5", "--elements", "Li,Mn,O"),
-            *("--baseline-size", "0", "--relax-steps", "50"),
+            *("--baseline-size", "0", "--relax-steps", "20"),
         )
         assert Round.objects.get(number=2).status == Round.Status.SUCCEEDED
         call_command("check_hull")
