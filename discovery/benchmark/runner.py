@@ -85,6 +85,7 @@ class BenchmarkCopy:
     rows: list[tuple[str, dict[str, float], float]]
     structures: dict[str, dict]
     known: set[str]
+    added: set[str] = field(default_factory=set)  # reduced formulas the loop itself evaluated
 
     @classmethod
     def of(cls, holdout: HoldOut) -> BenchmarkCopy:
@@ -115,6 +116,7 @@ class BenchmarkCopy:
         if len(structure) <= MAX_PARENT_SITES:
             self.structures[candidate_id] = structure.as_dict()
         self.known.add(structure.composition.reduced_formula)
+        self.added.add(structure.composition.reduced_formula)
 
 
 def benchmark_run(*, options: BenchmarkOptions, directory: Path, progress: Progress | None = None) -> dict:
@@ -138,7 +140,8 @@ def benchmark_run(*, options: BenchmarkOptions, directory: Path, progress: Progr
         clock = time.perf_counter()
         parents = copy.parents(set(scope))
         leaks["parents"] += sum(pid in hidden_ids for pid, _ in parents)
-        leaks["known_formulas"] += len(copy.known & holdout.hidden_formulas)
+        # a hidden composition the loop evaluated itself is known from then on, like any round's result
+        leaks["known_formulas"] += len((copy.known & holdout.hidden_formulas) - copy.added)
         leaks["hull"] += sum(pid in hidden_ids for pid, _, _ in copy.rows)
         generated = generate(options.plan(scope), parents, copy.known)
         times["generate"] = time.perf_counter() - clock
