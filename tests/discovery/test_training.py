@@ -90,7 +90,9 @@ def test_a_job_trains_registers_and_activates_with_its_progress(tiny_demo, li_mn
     # the next estimate learns from this one
     rate = training_rate(config_name="tiny", kind="structural", samples=training_samples_count())
     elapsed = (done.finished_at - done.started_at).total_seconds()
-    assert rate.seconds(n_models=1, epochs=2) == pytest.approx(elapsed, rel=0.1)  # the estimate is kept to 0.1 s
+    assert rate.seconds(n_models=1, epochs=2) == pytest.approx(
+        elapsed, rel=0.1
+    )  # the estimate is kept to 0.1 s
     models_check(generators=["saps"])  # nothing missing now
 
 
