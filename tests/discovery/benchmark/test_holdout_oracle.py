@@ -88,3 +88,18 @@ def test_the_oracle_matches_a_hidden_structure_and_only_it(rows):
     assert oracle.match(Structure.from_dict(other.structure)) is None  # another polymorph is not it
     with pytest.raises(ValueError):  # unknown to the oracle and no evaluator to fall back on
         oracle.evaluate(Structure.from_dict(other.structure))
+
+
+def test_generation_and_the_baseline_draw_are_deterministic_per_seed(rows):
+    from discovery.benchmark.runner import BenchmarkOptions, generate
+    from discovery.rounds import baseline_sample
+
+    copy = BenchmarkCopy.of(holdout_split(rows))
+    parents = copy.parents({"Li", "Fe", "P", "O"})[:3]
+    options = BenchmarkOptions(budget=20, elements=["Li", "Fe", "P", "O"])
+    plan = options.plan(options.elements, baseline_size=5)
+    first = [c.candidate_id for c in generate(plan, parents, copy.known)]
+    assert first and first == [c.candidate_id for c in generate(plan, parents, copy.known)]
+    assert baseline_sample(first, plan, 1) == baseline_sample(list(first), plan, 1)
+    other = BenchmarkOptions(seed=1).plan(options.elements, baseline_size=5)
+    assert len(first) < 6 or baseline_sample(first, other, 1) != baseline_sample(first, plan, 1)
