@@ -149,12 +149,12 @@ def entry_differences(*, chunk_size: int = 2000) -> list[Difference]:
                 if key not in lowest or row["energy_per_atom"] < lowest[key][0]:
                     lowest[key] = (row["energy_per_atom"], row["public_id"])
     for hull_set, families in HULL_SETS.items():
-        references: dict[str, tuple[float, str]] = {}
+        references: dict[str, tuple[float, str, str]] = {}
         for (family, symbol), (energy, public_id) in lowest.items():
             if family in families and (symbol not in references or energy < references[symbol][0]):
-                references[symbol] = (energy, public_id)
-        for symbol, (energy, public_id) in sorted(references.items()):
-            problem = reference_problem(symbol, energy)
+                references[symbol] = (energy, public_id, family)
+        for symbol, (energy, public_id, family) in sorted(references.items()):
+            problem = reference_problem(symbol, energy, method_family=family)
             if problem:
                 differences.append(Difference(hull_set, public_id, f"{symbol} reference", energy, problem))
     return differences
@@ -260,7 +260,7 @@ def _row_differences(row: dict[str, Any], limits: Limits) -> Iterator[Difference
         yield difference("energy", energy, summed)  # uncorrected_energy + correction
     if not math.isclose(per_atom, energy / natoms, rel_tol=FIELD_REL_TOL, abs_tol=ENERGY_TOL):
         yield difference("energy_per_atom", per_atom, energy / natoms)
-    problem = energy_problem(composition, per_atom)
+    problem = energy_problem(composition, per_atom, method_family=row["method_family"])
     if problem:
         yield difference("plausible energy", per_atom, problem)
 

@@ -117,7 +117,9 @@ def check_record(record: EntryRecord, *, limits: Limits = DEFAULT_LIMITS) -> lis
     if structure is None and round(composition.num_atoms) < 1:
         problems.append(f"composition {composition} has less than one atom per cell")
     if is_number(record.energy) and math.isfinite(record.energy):
-        problem = energy_problem(amounts, record.energy / composition.num_atoms)
+        problem = energy_problem(
+            amounts, record.energy / composition.num_atoms, method_family=record.method_family
+        )
         if problem:
             problems.append(problem)
     if structure is not None:
