@@ -233,6 +233,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Two choice sets of hull sets: every hull set (catalogue reads, the stability check) and the GGA-scale ones that
+    # discovery rounds may use; each gets a name of its own in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "HullSetEnum": "hull.models.ALL_HULL_SET_CHOICES",
+        "RoundHullSetEnum": "hull.models.HULL_SET_CHOICES",
+    },
 }
 
 # --- The portal -----------------------------------------------------------------------------------
