@@ -31,30 +31,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("PORTAL_SHARED_DATA", ROOT.parent / "shared" / "data"))
-COLUMNS = [
-    "Composition",
-    "MaterialId",
-    "Reduced Formula",
-    "Elements",
-    "NSites",
-    "Volume",
-    "Density",
-    "Point Group",
-    "Space Group",
-    "Space Group Number",
-    "Crystal System",
-    "Uncorrected Energy",
-    "Corrected Energy",
-    "Formation Energy Per Atom",
-    "Decomposition Energy Per Atom",
-    "Dimensionality Cheon",
-    "Bandgap",
-    "Is Train",
-    "Decomposition Energy Per Atom All",
-    "Decomposition Energy Per Atom Relative",
-    "Decomposition Energy Per Atom MP",
-    "Decomposition Energy Per Atom MP OQMD",
-]
+
+from tests.hull.gnome_release_files import STABLE_COLUMNS  # noqa: E402
+
+COLUMNS = STABLE_COLUMNS  # the published columns of stable_materials_summary.csv, listed once
 
 
 def write_synthetic_release(path: Path, rows: int, seed: int = 7) -> None:
