@@ -142,7 +142,8 @@ def test_a_round_recovers_from_a_killed_worker_by_itself(tmp_path, mp_entry_dict
         assert round.candidates.filter(pk__in=beat.args[1]).count() == len(
             beat.args[1]
         )  # the lost chunk's, done
-        assert "'finished'" in survivor.log()  # the round's last task ran on the other worker
+        # the round's last task ran on the other worker (its result is logged just after it marks the round done)
+        wait_for(lambda: "'finished'" in survivor.log(), 30, "the last task's result in the log", *processes)
         chosen = round.candidates.filter(kept=True) | round.candidates.filter(baseline=True)
         evaluations = TaskResult.objects.filter(task_name="discovery.evaluate_chunk", status=states.SUCCESS)
         assert sum(int(r.result) for r in evaluations) <= chosen.distinct().count()  # a write per candidate
