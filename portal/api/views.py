@@ -20,7 +20,8 @@ from rest_framework.views import APIView
 
 from discovery.models import Round
 from discovery.permissions import round_launch_allowed
-from discovery.services import round_cancel, round_create, round_retry
+from discovery.services import RoundConfig, round_cancel, round_create, round_retry
+from discovery.training import models_check
 from hull.compiled_reads import CompiledRead, CompiledShapes, Marks
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.models import Entry, Stability
@@ -369,7 +370,9 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
     def create(self, request):
         incoming = serializers.RoundCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        round = round_create(config=incoming.validated_data["config"], user=request.user)
+        config = incoming.validated_data["config"]
+        models_check(generators=RoundConfig.from_data(config).generators)  # as the launch form does
+        round = round_create(config=config, user=request.user)
         round = self.get_queryset().get(pk=round.pk)
         return Response(self.get_serializer(round).data, status=status.HTTP_201_CREATED)
 

@@ -69,7 +69,7 @@ def test_tokens_are_stored_hashed_and_authenticate():
     assert client.get("/api/v1/rounds/").status_code == 401
 
 
-def test_session_writes_need_csrf_and_tokens_do_not():
+def test_session_writes_need_csrf_and_tokens_do_not(active_models):
     staff = get_user_model().objects.create_user("boss", password="pw", is_staff=True)
     grant(staff, LAUNCH_ROUND)
     session = APIClient(enforce_csrf_checks=True)

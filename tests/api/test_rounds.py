@@ -28,10 +28,17 @@ def client_with_token(*, staff: bool) -> APIClient:
     return client
 
 
-def test_staff_create_cancel_retry(django_capture_on_commit_callbacks, monkeypatch):
+def test_staff_create_cancel_retry(request, django_capture_on_commit_callbacks, monkeypatch):
     enqueued = []
     monkeypatch.setattr(services, "round_enqueue", enqueued.append)
     staff = client_with_token(staff=True)
+    # without active models the API refuses, naming the model, as the launch form does
+    refused = staff.post("/api/v1/rounds/", {"config": CONFIG}, format="json")
+    assert refused.status_code == 400 and "No active structural model" in refused.json()["detail"], (
+        refused.content
+    )
+    assert not Round.objects.exists()
+    request.getfixturevalue("active_models")
     with django_capture_on_commit_callbacks(execute=True):
         response = staff.post("/api/v1/rounds/", {"config": CONFIG}, format="json")
     assert response.status_code == 201, response.content
