@@ -1,27 +1,18 @@
-"""Structure views and exports for the material page: symmetry at a chosen tolerance, conventional and
-primitive cells, file formats and the geometry of the unit cell for a 3D view. Pure pymatgen: no Django
+"""Structure views for the material page: symmetry at a chosen tolerance, conventional and primitive cells and
+the geometry of the unit cell for a 3D view (files are written by :mod:`hull.export`). Pure pymatgen: no Django
 import and no plotting (the page builds its figure from the plain data returned here)."""
 
-import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 from pymatgen.core import Structure
-from pymatgen.io.cif import CifWriter
-from pymatgen.io.vasp import Poscar
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from hull.errors import CatalogueError
 
 CELLS = ("conventional", "primitive", "stored")
-FORMATS = {
-    "cif": ("cif", "chemical/x-cif"),
-    "poscar": ("vasp", "text/plain"),
-    "extxyz": ("extxyz", "text/plain"),
-    "json": ("json", "application/json"),
-}
 SYMPREC_RANGE = (1e-4, 1.0)
 
 
@@ -74,33 +65,6 @@ def cell_of(structure: Structure, *, cell: str, symprec: float) -> Structure:
     if cell == "conventional":
         return analyzer.get_conventional_standard_structure()
     return analyzer.get_primitive_standard_structure()
-
-
-def export_structure(structure: Structure, *, fmt: str, comment: str, energy: float | None = None) -> str:
-    """The structure as CIF, POSCAR, extended XYZ or pymatgen JSON text."""
-    if fmt == "cif":
-        return str(CifWriter(structure))
-    if fmt == "poscar":
-        return Poscar(structure, comment=comment).get_str()
-    if fmt == "extxyz":
-        return _extxyz(structure, comment=comment, energy=energy)
-    if fmt == "json":
-        return json.dumps(structure.as_dict(), indent=1)
-    raise CatalogueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
-
-
-def _extxyz(structure: Structure, *, comment: str, energy: float | None) -> str:
-    """One extended-XYZ frame (the ASE convention: Lattice, Properties, pbc and extra key=value pairs)."""
-    lattice = " ".join(f"{v:.8f}" for v in structure.lattice.matrix.ravel())
-    info = f'Lattice="{lattice}" Properties=species:S:1:pos:R:3 pbc="T T T"'
-    if energy is not None:
-        info += f" energy={energy:.8f}"
-    info += f' comment="{comment.replace(chr(34), chr(39))}"'
-    lines = [str(len(structure)), info]
-    for site in structure:
-        x, y, z = site.coords
-        lines.append(f"{site.specie.symbol:<3} {x:14.8f} {y:14.8f} {z:14.8f}")
-    return "\n".join(lines) + "\n"
 
 
 @cache

@@ -10,7 +10,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from pymatgen.core import Structure
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
@@ -23,6 +22,7 @@ from discovery.permissions import round_launch_allowed
 from discovery.services import RoundConfig, round_cancel, round_create, round_retry
 from discovery.training import models_check
 from hull.compiled_reads import CompiledRead, CompiledShapes, Marks
+from hull.export import structure_file
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.models import Entry, Stability
 from hull.phase_diagrams import hypothetical_stability, phase_diagram_get
@@ -40,13 +40,10 @@ from hull.search import (
 )
 from portal.api import serializers
 from portal.api.filters import EntryFilterSet
+from portal.downloads import structure_download
 from portal.response_cache import kept_json
 
-STRUCTURE_FORMATS = {
-    "cif": ("cif", "chemical/x-cif"),
-    "poscar": ("poscar", "text/plain"),
-    "extxyz": ("extxyz", "text/plain"),
-}
+STRUCTURE_FORMATS = ("cif", "poscar", "extxyz")  # of hull.export.FORMATS; JSON is the default response
 FIELDS_PARAMETER = OpenApiParameter(
     "fields", str, description="comma-separated field names to return (default: all)", required=False
 )
@@ -191,15 +188,7 @@ class MaterialDetailView(RetrieveAPIView):
         entry = self.get_object()
         if entry.structure is None:
             raise NotFound(f"{entry.public_id} has no structure (composition-only entry)")
-        name, content_type = STRUCTURE_FORMATS[fmt]
-        structure = Structure.from_dict(entry.structure)
-        if fmt == "extxyz" and not structure.is_ordered:
-            raise ValidationError({"format": "extxyz needs an ordered structure; use cif"})
-        text = _extxyz(structure, entry) if fmt == "extxyz" else structure.to(fmt=name)
-        response = HttpResponse(text, content_type=f"{content_type}; charset=utf-8")
-        suffix = {"cif": "cif", "poscar": "vasp", "extxyz": "extxyz"}[fmt]
-        response["Content-Disposition"] = f'attachment; filename="{entry.public_id}.{suffix}"'
-        return response
+        return structure_download(structure_file(entry, fmt=fmt))  # a CatalogueError is a 400
 
     def _page(self, request) -> dict:
         """The JSON page from ``.values()`` rows shaped like :class:`serializers.MaterialDetailSerializer` (the
@@ -230,20 +219,6 @@ STABILITY_ROWS = CompiledRead(
     ),
     marker=-7_654_321,
 )
-
-
-def _extxyz(structure: Structure, entry: Entry) -> str:
-    """One extended-XYZ frame (the format the ingest reads): lattice, periodicity, energy (eV per cell), id."""
-    lattice = " ".join(f"{x:.10f}" for row in structure.lattice.matrix for x in row)
-    header = (
-        f'Lattice="{lattice}" Properties=species:S:1:pos:R:3 pbc="T T T" '
-        f"energy={entry.energy:.10f} source_id={entry.public_id}"
-    )
-    lines = [str(len(structure)), header]
-    for site in structure:
-        x, y, z = site.coords
-        lines.append(f"{site.specie.symbol} {x:.10f} {y:.10f} {z:.10f}")
-    return "\n".join(lines) + "\n"
 
 
 EXPORT_FIELDS = [

@@ -2,10 +2,10 @@
 download links and entries of the same prototype."""
 
 from hull import families
+from hull.export import FORMATS
 from hull.hull_sets import HULL_SETS
 from hull.models import Entry
 from hull.structure_tools import (
-    FORMATS,
     cell_geometry,
     check_symprec,
     element_colours,

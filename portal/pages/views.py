@@ -19,10 +19,11 @@ from discovery.services import round_create
 from discovery.training import training_rates, training_start
 from hull import families, selectors
 from hull.errors import CatalogueError
+from hull.export import FORMATS, structure_file
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.search import EntrySearch, SearchParts, search_entries, search_parts
-from hull.structure_tools import FORMATS, cell_of, export_structure, structure_from_dict
 from portal.api.throttling import throttle_exempt
+from portal.downloads import structure_download
 from portal.pages import figures, params
 from portal.pages import selectors as page_selectors
 from portal.pages.benchmark import benchmark_panel
@@ -166,16 +167,8 @@ def material_download(request: HttpRequest, public_id: str, fmt: str) -> HttpRes
         raise Http404(f"unknown format {fmt!r}")
     entry = selectors.entry_get(public_id=public_id)
     cell = request.GET.get("cell", "conventional")
-    symprec = params.get_float(request.GET, "symprec", entry.symprec or 0.1)
-    structure = cell_of(structure_from_dict(entry.structure), cell=cell, symprec=symprec)
-    energy = entry.energy_per_atom * len(structure)
-    text = export_structure(
-        structure, fmt=fmt, comment=f"{entry.reduced_formula} {entry.public_id} ({cell} cell)", energy=energy
-    )
-    extension, content_type = FORMATS[fmt]
-    response = HttpResponse(text, content_type=f"{content_type}; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{entry.public_id}_{cell}.{extension}"'
-    return response
+    symprec = params.get_float(request.GET, "symprec", None)
+    return structure_download(structure_file(entry, fmt=fmt, cell=cell, symprec=symprec))
 
 
 @catalogue_errors("portal/phase_diagram.html")
