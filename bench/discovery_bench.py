@@ -111,7 +111,7 @@ def bench_generators(budget: int, n_parents: int) -> tuple[list, list]:
 
 
 def bench_filter(candidates: list, n_members: int, n_volumes: int) -> None:
-    """Time the filter stage's prediction as a round makes it (``discovery.rounds.stage_filter``)."""
+    """Time the filter stage's prediction as a round makes it (``discovery.stages.filter.run``)."""
     from ml_backend.configs.cpu_structural import get_config
     from ml_backend.ensemble import Augmentation, Ensemble, scaled_structures
     from ml_backend.graphs import build_graphs

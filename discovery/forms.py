@@ -4,8 +4,8 @@
 from django import forms
 from django.conf import settings
 
+from discovery.config import EVALUATORS, GENERATORS, SELECTIONS, RoundConfig
 from discovery.models import Round, TrainedModel
-from discovery.services import EVALUATORS, GENERATORS, SELECTIONS, RoundConfig
 from discovery.training import MAX_EPOCHS, ModelsMissing, models_check
 from hull.errors import CatalogueError
 from hull.formulas import parse_chemsys, parse_elements

@@ -36,7 +36,14 @@ class Round(models.Model):
         related_name="discovery_round",
         help_text="the ingest batch holding the entries this round added",
     )
-    metrics = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(
+        default=dict, blank=True, help_text="what the round reports (hit rates, counts)"
+    )
+    state = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="what the stages keep between them: the parents chosen, the stable entries before ingest",
+    )
     error = models.TextField(blank=True)
     dispatch = models.PositiveIntegerField(
         default=0,

@@ -1,12 +1,12 @@
-"""Celery tasks of discovery rounds: thin wrappers that load the round and call a stage service.
+"""Celery tasks of discovery rounds: thin wrappers that load the round and call ``discovery.advance``.
 
-A round advances stage by stage: ``discovery.advance`` finds the next unfinished stage and sends it to its
-queue (models on ``gpu``, the rest on ``cpu``); the evaluate stage fans out in chunks as a chord whose callback
-advances again. Tasks are acknowledged late and every stage is idempotent, so a task redelivered after a
-worker died, or a round resumed, adds nothing twice. Every task carries the round's ``dispatch``: resuming a
-round (by hand, or by the recovery sweep once a task lost its worker: ``discovery.recovery``) starts a new
-one, and a task of an earlier dispatch (still queued, or delivered again by the broker) does nothing, so one
-chain of tasks drives a round at a time.
+A round advances stage by stage: ``discovery.advance`` finds the next unfinished stage and the
+:class:`CeleryExecutor` sends it to its queue (models on ``gpu``, the rest on ``cpu``); the evaluate stage fans
+out in chunks as a chord whose callback advances again. Tasks are acknowledged late and every stage is
+idempotent, so a task redelivered after a worker died, or a round resumed, adds nothing twice. Every task
+carries the round's ``dispatch``: resuming a round (by hand, or by the recovery sweep once a task lost its
+worker: ``discovery.recovery``) starts a new one, and a task of an earlier dispatch (still queued, or delivered
+again by the broker) does nothing, so one chain of tasks drives a round at a time.
 """
 
 import logging
@@ -15,8 +15,9 @@ from celery import chord, group, shared_task
 from django.conf import settings
 from django.db import transaction
 
-from discovery import rounds
+from discovery.advance import FINISHED, advance, chunk_run, stage_run
 from discovery.models import Round, RoundStage
+from discovery.stages import evaluate
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,24 @@ def queue_for(stage: str) -> str:
     return settings.PORTAL_GPU_QUEUE if stage in GPU_STAGES else settings.PORTAL_CPU_QUEUE
 
 
-FINISHED = (Round.Status.SUCCEEDED, Round.Status.FAILED, Round.Status.CANCELLED)
+class CeleryExecutor:
+    """Sends a round's stages to the workers, every task carrying the round's dispatch."""
+
+    def __init__(self, dispatch: int | None) -> None:
+        self.dispatch = dispatch
+
+    def stage(self, round: Round, name: str) -> None:
+        run_stage_task.apply_async((round.pk, name), {"dispatch": self.dispatch}, queue=queue_for(name))
+
+    def evaluation(self, round: Round, chunks: list[list[int]]) -> None:
+        queue = queue_for(RoundStage.Name.EVALUATE)
+        fan_out = group(
+            evaluate_chunk_task.si(round.pk, chunk, dispatch=self.dispatch).set(queue=queue)
+            for chunk in chunks
+        )
+        chord(fan_out)(
+            round_evaluated_task.si(round.pk, dispatch=self.dispatch).set(queue=settings.PORTAL_CPU_QUEUE)
+        )
 
 
 def _open_round(round_id: int, dispatch: int | None) -> Round | str:
@@ -45,7 +63,7 @@ def _open_round(round_id: int, dispatch: int | None) -> Round | str:
     return round
 
 
-def _advance(round_id: int, dispatch: int | None) -> None:
+def _advance_later(round_id: int, dispatch: int | None) -> None:
     round_advance_task.apply_async((round_id,), {"dispatch": dispatch}, queue=settings.PORTAL_CPU_QUEUE)
 
 
@@ -55,30 +73,7 @@ def round_advance_task(round_id: int, dispatch: int | None = None) -> str:
     round = _open_round(round_id, dispatch)
     if isinstance(round, str):
         return round
-    name = rounds.next_stage(round)
-    if name is None:
-        rounds.round_succeed(round)
-        return "succeeded"
-    if name == RoundStage.Name.EVALUATE:
-        try:
-            rounds.stage_evaluate_begin(round)
-        except rounds.RoundCancelled:
-            return "cancelled"
-        chunks = rounds.evaluation_chunks(round)
-        if not chunks:
-            rounds.stage_evaluate_finish(round)
-            _advance(round_id, dispatch)
-            return "evaluate: nothing to do"
-        fan_out = group(
-            evaluate_chunk_task.si(round_id, chunk, dispatch=dispatch).set(queue=queue_for(name))
-            for chunk in chunks
-        )
-        chord(fan_out)(
-            round_evaluated_task.si(round_id, dispatch=dispatch).set(queue=settings.PORTAL_CPU_QUEUE)
-        )
-        return f"evaluate: {len(chunks)} chunks"
-    run_stage_task.apply_async((round_id, name), {"dispatch": dispatch}, queue=queue_for(name))
-    return name
+    return advance(round, CeleryExecutor(dispatch))
 
 
 @shared_task(name="discovery.run_stage", acks_late=True)
@@ -86,15 +81,9 @@ def run_stage_task(round_id: int, name: str, dispatch: int | None = None) -> str
     round = _open_round(round_id, dispatch)
     if isinstance(round, str):
         return round
-    try:
-        rounds.run_stage(round, name)
-    except rounds.RoundCancelled:
-        return "cancelled"
-    except Exception as exc:
-        logger.exception("round %s failed in stage %s", round.number, name)
-        rounds.round_fail(round, name, f"{type(exc).__name__}: {exc}")
-        return "failed"
-    _advance(round_id, dispatch)
+    if not stage_run(round, name):
+        return "stopped"
+    _advance_later(round_id, dispatch)
     return "done"
 
 
@@ -103,14 +92,7 @@ def evaluate_chunk_task(round_id: int, candidate_pks: list[int], dispatch: int |
     round = _open_round(round_id, dispatch)
     if isinstance(round, str):
         return 0
-    try:
-        return rounds.evaluate_chunk(round, candidate_pks)
-    except rounds.RoundCancelled:
-        return 0
-    except Exception as exc:
-        logger.exception("round %s: evaluation chunk failed", round.number)
-        rounds.round_fail(round, RoundStage.Name.EVALUATE, f"{type(exc).__name__}: {exc}")
-        return 0
+    return chunk_run(round, candidate_pks) or 0
 
 
 @shared_task(name="discovery.evaluated", acks_late=True)
@@ -119,8 +101,8 @@ def round_evaluated_task(round_id: int, dispatch: int | None = None) -> str:
     round = _open_round(round_id, dispatch)
     if isinstance(round, str):
         return round
-    rounds.stage_evaluate_finish(round)
-    _advance(round_id, dispatch)
+    evaluate.finish(round)
+    _advance_later(round_id, dispatch)
     return "advanced"
 
 

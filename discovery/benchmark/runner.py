@@ -6,7 +6,7 @@ generate with the round's generators from its stable parents -> filter with a st
 the visible entries only -> evaluate the kept candidates and an unfiltered random baseline of the same size with
 the oracle (DFT where a candidate is a hidden phase, the configured evaluator elsewhere) -> add the answers.
 The generators, the selection rule, the baseline draw and the evaluator are those of a normal round
-(``discovery.rounds``); the metrics are those of ``discovery.metrics``. Deterministic for a seed.
+(``discovery.stages``); the metrics are those of ``discovery.metrics``. Deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -21,17 +21,12 @@ from pymatgen.core import Composition, Structure
 from discovery.benchmark.catalogue import dft_catalogue_rows
 from discovery.benchmark.holdout import HoldOut, holdout_split
 from discovery.benchmark.oracle import Oracle
+from discovery.config import RoundConfig
 from discovery.metrics import HIT_TOLERANCE, Outcome, acceleration, arm_metrics, rate, union
 from discovery.models import Candidate
-from discovery.rounds import (
-    MAX_PARENT_SITES,
-    baseline_sample,
-    evaluator_for,
-    evaluator_label,
-    select_candidates,
-    structure_generator,
-)
-from discovery.services import RoundConfig
+from discovery.stages.evaluate import evaluator_for, evaluator_label
+from discovery.stages.filter import baseline_sample, select_candidates
+from discovery.stages.generate import MAX_PARENT_SITES, structure_generator
 from hull import engine
 from hull.errors import CatalogueError
 from hull.hull_lookup import MemoryHullLookup

@@ -17,9 +17,10 @@ from rest_framework.generics import RetrieveAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from discovery.config import RoundConfig
 from discovery.models import Round
 from discovery.permissions import round_launch_allowed
-from discovery.services import RoundConfig, round_cancel, round_create, round_retry
+from discovery.services import round_cancel, round_create, round_retry
 from discovery.training import models_check
 from hull.compiled_reads import CompiledRead, CompiledShapes, Marks
 from hull.export import structure_file

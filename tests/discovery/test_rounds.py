@@ -1,11 +1,14 @@
 """A discovery round end to end in-process, with the real generators, a tiny trained ensemble, real CHGNet
 relaxations and the real catalogue; stages are idempotent; cancelled rounds stop."""
 
-import pytest
+import importlib
 
+import pytest
+from django.apps import apps
+
+from discovery.advance import run_round_inline, stage_run
 from discovery.ml_adapter import models_train
 from discovery.models import Candidate, Round, RoundStage
-from discovery.rounds import run_round_inline, run_stage
 from discovery.services import round_cancel, round_create
 from hull.hull_check import hull_differences
 from hull.models import Entry, Stability
@@ -53,6 +56,10 @@ def test_a_round_turns_the_flywheel(flywheel):
     )
     for key in ("hit_rate", "baseline_hit_rate", "model_mae", "new_stable", "pushed_off_hull"):
         assert key in metrics
+    # what the stages keep between them is the round's state, not one of its metrics
+    assert {"parents", "stable_before"} <= set(round.state) and not {"parents", "stable_before"} & set(
+        metrics
+    )
     # the baseline is drawn from all generated candidates, so it may overlap the kept ones; each is evaluated once
     kept = set(round.candidates.filter(kept=True).values_list("pk", flat=True))
     sampled = set(round.candidates.filter(baseline=True).values_list("pk", flat=True))
@@ -77,7 +84,7 @@ def test_a_round_turns_the_flywheel(flywheel):
     candidates = round.candidates.count()
     for name in ("generate", "ingest"):
         RoundStage.objects.filter(round=round, name=name).update(status=RoundStage.Status.RUNNING)
-        run_stage(round, name)
+        assert stage_run(round, name)
         assert RoundStage.objects.get(round=round, name=name).status == RoundStage.Status.SUCCEEDED
     assert round.candidates.count() == candidates
     assert Entry.objects.filter(source="discovery").count() == new.count()
@@ -118,3 +125,17 @@ def test_run_discovery_prints_the_round_table_and_reports_stored_rounds(flywheel
     assert reported[0] == header and len(reported) == 2, lines
     assert reported[1].split()[:-1] == cells[:-1]
     assert Round.objects.count() == 1  # --report launches nothing
+
+
+def test_the_state_migration_moves_scratch_keys_out_of_the_metrics():
+    migration = importlib.import_module("discovery.migrations.0007_round_state")
+    round = Round.objects.create(
+        number=1, metrics={"parents": ["mp-1"], "stable_before": [3], "hit_rate": 0.5}
+    )
+    migration.scratch_to_state(apps, None)
+    round.refresh_from_db()
+    assert round.metrics == {"hit_rate": 0.5}
+    assert round.state == {"parents": ["mp-1"], "stable_before": [3]}
+    migration.state_to_scratch(apps, None)
+    round.refresh_from_db()
+    assert round.metrics == {"parents": ["mp-1"], "stable_before": [3], "hit_rate": 0.5}

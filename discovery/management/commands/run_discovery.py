@@ -5,8 +5,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from discovery.advance import run_round_inline
 from discovery.models import Round
-from discovery.rounds import run_round_inline
 from discovery.services import round_create
 from discovery.training import models_check
 from hull.errors import CatalogueError

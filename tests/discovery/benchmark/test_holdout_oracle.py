@@ -92,7 +92,7 @@ def test_the_oracle_matches_a_hidden_structure_and_only_it(rows):
 
 def test_generation_and_the_baseline_draw_are_deterministic_per_seed(rows):
     from discovery.benchmark.runner import BenchmarkOptions, generate
-    from discovery.rounds import baseline_sample
+    from discovery.stages.filter import baseline_sample
 
     copy = BenchmarkCopy.of(holdout_split(rows))
     parents = copy.parents({"Li", "Fe", "P", "O"})[:3]
