@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from pymatgen.core import Structure
 
-from discovery.models import TrainedModel
+from discovery.models import TrainedModel, TrainingJob
 from hull.errors import CatalogueError
 from hull.selectors import check_hull_set
 from ml_backend.baselines import LinearElementBaseline
@@ -171,6 +171,19 @@ def ensemble_mae(ensemble: Ensemble, samples: list[Sample]) -> float:
     return float(np.mean(np.abs(predicted - targets)))
 
 
+def model_missing_message(*, kind: str) -> str:
+    job = TrainingJob.objects.filter(kind=kind, status__in=TrainingJob.UNFINISHED).first()
+    if job is not None:
+        return (
+            f"No active {kind} model yet: one is being trained ({job.status}, {job.done}/{job.total} epochs; "
+            "see the discovery dashboard)."
+        )
+    return (
+        f"No active {kind} model: train one from the discovery dashboard or with "
+        f"manage.py train_models --kind {kind}."
+    )
+
+
 _loaded: dict[tuple, Ensemble] = {}
 
 
@@ -178,8 +191,6 @@ def active_ensemble(kind: str) -> tuple[TrainedModel, Ensemble]:
     """The active model of ``kind`` and its loaded ensemble (cached per process)."""
     model = TrainedModel.objects.filter(kind=kind, is_active=True).first()
     if model is None:
-        from discovery.training import model_missing_message
-
         raise CatalogueError(model_missing_message(kind=kind))
     key = (model.pk, model.name, model.checkpoint_path, model.created_at)
     if key not in _loaded:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 
 from discovery.advance import FINISHED, advance, chunk_run, stage_run
+from discovery.enqueue import TRAIN_MODELS
 from discovery.models import Round, RoundStage
 from discovery.stages import evaluate
 
@@ -106,7 +107,7 @@ def round_evaluated_task(round_id: int, dispatch: int | None = None) -> str:
     return "advanced"
 
 
-@shared_task(name="discovery.train_models", acks_late=True)
+@shared_task(name=TRAIN_MODELS, acks_late=True)
 def training_run_task(job_id: int) -> str:
     """Train the ensemble of a training job (``discovery.training``); a job already claimed does nothing."""
     from discovery.training import training_run

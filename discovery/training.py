@@ -11,7 +11,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from discovery.ml_adapter import CONFIGS, load_config, models_train
+from discovery.enqueue import training_enqueue
+from discovery.ml_adapter import CONFIGS, load_config, model_missing_message, models_train
 from discovery.models import TrainedModel, TrainingJob
 from hull.errors import CatalogueError
 from hull.hull_sets import HULL_SETS
@@ -57,19 +58,6 @@ def models_check(*, generators: list[str]) -> None:
     missing = models_missing(generators=generators)
     if missing:
         raise ModelsMissing(missing)
-
-
-def model_missing_message(*, kind: str) -> str:
-    job = TrainingJob.objects.filter(kind=kind, status__in=TrainingJob.UNFINISHED).first()
-    if job is not None:
-        return (
-            f"No active {kind} model yet: one is being trained ({job.status}, {job.done}/{job.total} epochs; "
-            "see the discovery dashboard)."
-        )
-    return (
-        f"No active {kind} model: train one from the discovery dashboard or with "
-        f"manage.py train_models --kind {kind}."
-    )
 
 
 def preset_config(*, preset: str, kind: str) -> str:
@@ -189,14 +177,8 @@ def training_start(
         raise CatalogueError(
             f"a {kind} model is already being trained: wait for it to finish (see the discovery dashboard)"
         ) from exc
-    transaction.on_commit(lambda: training_enqueue(job))
+    transaction.on_commit(lambda: training_enqueue(job.pk))
     return job
-
-
-def training_enqueue(job: TrainingJob) -> None:
-    from discovery.tasks import training_run_task
-
-    training_run_task.apply_async((job.pk,), queue=settings.PORTAL_GPU_QUEUE)
 
 
 def training_run(*, job_id: int) -> TrainingJob | None:

@@ -63,7 +63,7 @@ def benchmark_launch(*, options: dict, user) -> str:
     """Validate, store the job as queued and enqueue it once the transaction commits; returns its name."""
     from django.db import transaction
 
-    from discovery.benchmark.tasks import benchmark_run_task
+    from discovery.enqueue import benchmark_enqueue
     from discovery.permissions import benchmark_launch_allowed
 
     if not benchmark_launch_allowed(user):
@@ -74,5 +74,5 @@ def benchmark_launch(*, options: dict, user) -> str:
     name = benchmark_new_name(checked["seed"])
     command = "dashboard job: " + " ".join(f"{k}={v}" for k, v in sorted(options.items()))
     benchmark_save(name, {"status": "queued", "command": command, "options": checked, "started": time.time()})
-    transaction.on_commit(lambda: benchmark_run_task.delay(checked, name, command))
+    transaction.on_commit(lambda: benchmark_enqueue(checked, name, command))
     return name

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from hull.enqueue import features_compute_enqueue
 from hull.errors import CatalogueError
 from hull.gc_pause import gc_paused
 from hull.gnome_release import EXTERNAL, MP_SNAPSHOT, R2SCAN_FILE, STABLE, csv_kind
@@ -305,10 +306,8 @@ def _serialize_ingests() -> None:
 
 def _enqueue_features(entry_ids: list[int]) -> None:
     """Structure-derived properties (dimensionality, prototype) are computed in the background."""
-    from hull.tasks import features_compute_task
-
     try:
-        features_compute_task.delay(entry_ids)
+        features_compute_enqueue(entry_ids)
     except Exception:  # the catalogue is written; a missing broker only delays the family screens
         logger.warning("could not enqueue feature computation for %d entries", len(entry_ids), exc_info=True)
 

@@ -54,4 +54,6 @@ def test_optimade_serves_the_numbers_of_the_file(client, materials):
         assert lattice == written([v for row in attributes["lattice_vectors"] for v in row])
         sites = [line.split() for line in lines[2:]]
         assert [site[0] for site in sites] == attributes["species_at_sites"]
-        assert [site[1:] for site in sites] == [written(xyz) for xyz in attributes["cartesian_site_positions"]]
+        assert [site[1:] for site in sites] == [
+            written(xyz) for xyz in attributes["cartesian_site_positions"]
+        ]

@@ -8,9 +8,11 @@ import multiprocessing
 import pytest
 from django.core.management import CommandError, call_command
 
+import hull.tasks  # noqa: F401 - registers the tasks, so that an eager enqueue runs them here
 from hull.errors import CatalogueError
-from hull.models import Entry, HullRecord, IngestBatch, Stability
+from hull.models import Entry, EntryFeatures, HullRecord, IngestBatch, Stability
 from hull.services.ingest import IngestFailed, ingest_file
+from portal.celery import app as celery_app
 from tests.catalogue_files import write_json
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +34,28 @@ def test_cse_json_loads_every_entry_with_its_fields(li_o_file, li_o_entries):
     assert li2o.energy_per_atom == pytest.approx(li2o.energy / li2o.nsites)
     assert li2o.public_id.startswith("mdp-")
     assert Stability.objects.filter(entry=li2o, hull_set="dft", is_stable=True).exists()
+
+
+@pytest.fixture
+def eager_tasks():
+    """Celery runs a task where it is enqueued, in this process (the broker is not read)."""
+    before = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = before
+
+
+def test_new_structures_get_their_features_once_the_ingest_commits(
+    tmp_path, li_o_entries, eager_tasks, django_capture_on_commit_callbacks
+):
+    items = [item for item in li_o_entries if len(item["structure"]["sites"]) <= 3][:3]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        report = ingest_file(path=write_json(tmp_path / "few.json", items))
+    entries = Entry.objects.filter(batch_id=report.batch_id)
+    assert len(callbacks) == 1 and not EntryFeatures.objects.filter(entry__in=entries).exists()
+    callbacks[0]()  # the commit: the features task (hull.enqueue, by name) runs, eagerly here
+    features = EntryFeatures.objects.filter(entry__in=entries)
+    assert features.count() == len(items) and all(f.prototype_key for f in features)
 
 
 def test_ingesting_twice_changes_nothing(li_o_file, li_o_entries):
