@@ -241,3 +241,30 @@ def catalogue_state() -> tuple[int, int, int]:
             f"(SELECT SUM(version) FROM {names[2]})"
         )
         return tuple(int(value or 0) for value in cursor.fetchone())
+
+
+def catalogue_elements() -> list[str]:
+    """The element symbols that some entry of the catalogue holds, sorted (the systems table has a row per
+    element of every system that has entries)."""
+    return sorted(set(ChemicalSystemElement.objects.values_list("symbol", flat=True).distinct()))
+
+
+def hull_provenance(*, chemsys: str, hull_set: str) -> dict:
+    """What a hull of ``chemsys`` in ``hull_set`` is built from: the method families of the hull set, the entries
+    of the system and its subsystems counted by source, the newest of them and the hull set's version."""
+    check_hull_set(hull_set)
+    entries = Entry.objects.filter(
+        chemsys_id__in=subsystems(chemsys), method_family__in=sorted(HULL_SETS[hull_set])
+    )
+    sources = list(entries.values_list("source").annotate(n=Count("id")).order_by("-n", "source"))
+    state = HullSetState.objects.filter(hull_set=hull_set).first()
+    return {
+        "chemsys": chemsys,
+        "hull_set": hull_set,
+        "method_families": sorted(HULL_SETS[hull_set]),
+        "entries": sum(n for _, n in sources),
+        "sources": sources,
+        "newest_entry_at": entries.order_by("-created_at").values_list("created_at", flat=True).first(),
+        "hull_set_version": state.version if state else 0,
+        "hull_set_updated_at": state.updated_at if state else None,
+    }

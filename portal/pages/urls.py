@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.pages import benchmark, views
+from portal.pages import benchmark, stability, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -8,6 +8,7 @@ urlpatterns = [
     path("materials/<str:public_id>/", views.material, name="material"),
     path("materials/<str:public_id>/download/<str:fmt>/", views.material_download, name="material-download"),
     path("phase-diagram/", views.phase_diagram, name="phase-diagram"),
+    path("stability/", stability.stability_check, name="stability"),
     path("families/", views.family_index, name="families"),
     path("families/layered/", views.family_layered, name="family-layered"),
     path("families/li-conductors/", views.family_li_conductors, name="family-li-conductors"),

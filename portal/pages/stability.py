@@ -1,0 +1,80 @@
+"""The "Would my compound be stable?" page: a formula and an energy checked against the current hull by
+:func:`hull.phase_diagrams.hypothetical_stability`, the service behind ``POST /api/v1/stability/``. Writes
+nothing; a bad input comes back in the form with its error beside the field (status 400)."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+
+from hull.errors import CatalogueError
+from hull.formulas import parse_composition
+from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
+from hull.phase_diagrams import hypothetical_stability
+from hull.selectors import hull_provenance
+from portal.pages.views import render
+
+PER_ATOM, TOTAL = "per_atom", "total"
+
+
+class StabilityForm(forms.Form):
+    formula = forms.CharField(
+        label="Composition",
+        max_length=200,
+        help_text="a formula such as LiFeO2 or Li2Fe2O4",
+        widget=forms.TextInput(attrs={"placeholder": "LiFeO2", "autocomplete": "off"}),
+    )
+    energy = forms.FloatField(
+        label="Energy (eV)",
+        help_text="on the catalogue's scale: GGA/GGA+U with the MP2020 corrections (r2SCAN for the r2scan hull set)",
+        widget=forms.NumberInput(attrs={"step": "any", "placeholder": "-6.9"}),
+    )
+    energy_basis = forms.ChoiceField(
+        label="The energy is",
+        choices=[(PER_ATOM, "per atom (eV/atom)"), (TOTAL, "the total of the formula as typed (eV)")],
+        initial=PER_ATOM,
+    )
+    hull_set = forms.ChoiceField(
+        label="Compare with the hull set",
+        choices=[(name, name) for name in HULL_SETS],
+        initial=DEFAULT_HULL_SET,
+    )
+
+    def clean_formula(self):
+        try:
+            return parse_composition(self.cleaned_data["formula"].strip())
+        except CatalogueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def check(self) -> dict:
+        """The service's answer for the cleaned form (``CatalogueError`` on what only the service can tell)."""
+        composition = self.cleaned_data["formula"]
+        energy = self.cleaned_data["energy"]
+        if self.cleaned_data["energy_basis"] == TOTAL:
+            energy /= composition.num_atoms
+        return hypothetical_stability(
+            composition={el.symbol: float(amount) for el, amount in composition.items()},
+            energy_per_atom=energy,
+            hull_set=self.cleaned_data["hull_set"],
+        )
+
+
+@require_GET
+def stability_check(request: HttpRequest) -> HttpResponse:
+    if "formula" not in request.GET:
+        return render(request, "portal/stability.html", {"form": StabilityForm()})
+    form = StabilityForm(request.GET)
+    result = None
+    if form.is_valid():
+        try:
+            result = form.check()
+        except CatalogueError as exc:
+            form.add_error("formula", str(exc))
+    if result is None:
+        return render(request, "portal/stability.html", {"form": form}, status=400)
+    provenance = hull_provenance(chemsys=result["chemsys"], hull_set=result["hull_set"])
+    return render(
+        request,
+        "portal/stability.html",
+        {"form": form, "result": result, "provenance": provenance, "formula": form.cleaned_data["formula"]},
+    )
