@@ -5,11 +5,11 @@ system works, also one with no entries of its own, and a past state (``as_of``) 
 the entries that existed then.
 """
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+from pymatgen.core import Composition
 
 from hull import engine
 from hull.engine_geometry import build_lower_hull
@@ -19,6 +19,8 @@ from hull.models import Entry
 from hull.provenance import stability_source
 from hull.search import MAX_ELEMENTS
 from hull.selectors import check_hull_set
+from hull.services.ingest import ingest_limits
+from hull.stability_input import checked_composition, checked_energy_per_atom
 
 
 @dataclass
@@ -129,10 +131,7 @@ def phase_diagram_get(
                 method_family=family,
             )
         )
-    present = {el for r in rows for el in r[3]}
-    missing = [
-        el for el in elements if el not in present or not any(len(r[3]) == 1 and el in r[3] for r in rows)
-    ]
+    missing = missing_references(elements, [r[3] for r in rows])
     stable = [e for e in entries if e.is_stable]
     return PhaseDiagramData(
         chemsys=name,
@@ -160,11 +159,18 @@ def hull_facets(elements: list[str], stable: list[DiagramEntry]) -> list[list[in
 def hypothetical_stability(
     *, composition: dict[str, float], energy_per_atom: float, hull_set: str = DEFAULT_HULL_SET
 ) -> dict:
-    """Where a hypothetical entry would sit against the current catalogue, without writing anything:
-    energy above hull, decomposition, formation energy and GNoME decomposition energy."""
+    """Where a hypothetical entry would sit against the hull set's entries as they stand, without writing anything:
+    pymatgen's answer for ``PhaseDiagram(catalogue + [entry])`` (energy above hull, decomposition, stability) and for
+    ``PhaseDiagram(catalogue)`` (formation energy, ``get_decomp_and_phase_separation_energy``): the meaning of each
+    field is stated once, in the help texts of ``portal.api.serializers.StabilityCheckOutputSerializer``.
+
+    The engine computes it over the catalogue's entries plus the entry, keyed after every catalogue entry: an energy
+    equal to a stable entry of the same composition leaves that entry stable, as pymatgen's ``PhaseDiagram`` with
+    the new entry added last. An element is measured against the catalogue's own reference of that element (the
+    engine would make a lower entry the reference, at 0 eV/atom)."""
     check_hull_set(hull_set)
-    if not isinstance(energy_per_atom, int | float) or not math.isfinite(energy_per_atom):
-        raise CatalogueError(f"energy_per_atom must be a finite number, not {energy_per_atom!r}")
+    composition = checked_composition(composition, ingest_limits())
+    energy_per_atom = checked_energy_per_atom(energy_per_atom)
     elements = parse_system("-".join(sorted(composition)))
     rows = list(
         Entry.objects.filter(
@@ -172,22 +178,43 @@ def hypothetical_stability(
             method_family__in=sorted(HULL_SETS[hull_set]),
         ).values_list("id", "public_id", "reduced_formula", "composition", "energy_per_atom")
     )
-    probe = -1  # catalogue keys are positive
-    entries = [engine.PhaseEntry(r[0], r[3], r[4]) for r in rows]
-    entries.append(engine.PhaseEntry(probe, composition, float(energy_per_atom)))
-    thermo = engine.compute_hulls(entries).thermo[probe]
-    labels = {r[0]: (r[1], r[2]) for r in rows}
-    return {
+    answer = {
         "chemsys": "-".join(elements),
         "hull_set": hull_set,
-        "formation_energy_per_atom": thermo.formation_energy_per_atom,
-        "e_above_hull": thermo.e_above_hull,
-        "decomposition_energy": thermo.decomposition_energy,
-        "is_stable": thermo.is_stable,
-        "missing_elements": list(thermo.missing_elements),
-        "decomposition": [
+        "reduced_formula": Composition(composition).reduced_formula,
+        "energy_per_atom": energy_per_atom,
+        "formation_energy_per_atom": None,
+        "e_above_hull": None,
+        "decomposition_energy": None,
+        "is_stable": None,
+        "missing_elements": missing_references(elements, [r[3] for r in rows]),
+        "decomposition": [],
+    }
+    if answer["missing_elements"]:  # no reference to measure against: no numbers, as for a catalogue entry
+        return answer
+    probe = max(r[0] for r in rows) + 1
+    entries = [engine.PhaseEntry(r[0], r[3], r[4]) for r in rows]
+    entries.append(engine.PhaseEntry(probe, composition, energy_per_atom))
+    thermo = engine.compute_hulls(entries).thermo[probe]
+    labels = {r[0]: (r[1], r[2]) for r in rows}
+    answer.update(
+        formation_energy_per_atom=thermo.formation_energy_per_atom,
+        e_above_hull=thermo.e_above_hull,
+        decomposition_energy=thermo.decomposition_energy,
+        is_stable=thermo.is_stable,
+        decomposition=[
             {"entry": k, "public_id": labels[k][0], "formula": labels[k][1], "amount": a}
             for k, a in sorted((thermo.decomposition or {}).items(), key=lambda kv: (-kv[1], kv[0]))
             if k != probe
         ],
-    }
+    )
+    if len(elements) == 1:
+        reference = min(r[4] for r in rows)
+        answer["formation_energy_per_atom"] = answer["decomposition_energy"] = energy_per_atom - reference
+    return answer
+
+
+def missing_references(elements: list[str], compositions: list[dict[str, float]]) -> list[str]:
+    """The elements with no elemental entry among ``compositions``: a hull needs one per element."""
+    present = {next(iter(c)) for c in compositions if len(c) == 1}
+    return [el for el in elements if el not in present]

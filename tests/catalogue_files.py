@@ -4,6 +4,8 @@ import csv
 import gzip
 import json
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,25 @@ from pymatgen.core import Structure
 from pymatgen.io.cif import CifWriter
 
 from tests.conftest import subset
+
+
+@contextmanager
+def ingested_until_exit(django_db_blocker, path: Path, **kwargs) -> Iterator[None]:
+    """``path`` ingested inside a transaction that is rolled back on exit: a catalogue that a module-scoped fixture
+    loads once and every test of the module reads (each test runs in a savepoint inside it)."""
+    from django.db import transaction
+
+    from hull.services.ingest import ingest_file
+
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            ingest_file(path=path, **kwargs)
+            yield
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
 
 
 def write_json(path: Path, data) -> Path:

@@ -1,18 +1,25 @@
 """Serializers of the JSON API. They shape data; the catalogue logic lives in hull's selectors and services."""
 
-import math
 from datetime import datetime
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from pymatgen.core import Composition, Structure
 from rest_framework import serializers
 
 from discovery.models import Round, RoundStage
+from hull.errors import CatalogueError
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.models import Entry, Stability
 from hull.provenance import stability_source_of
+from hull.services.ingest import ingest_limits
+from hull.stability_input import (
+    checked_composition,
+    checked_energy_per_atom,
+    composition_of_formula,
+    composition_of_structure,
+    number,
+)
 
 STABILITY_SOURCE_HELP = '"DFT", or "predicted by <evaluator with version>" for a non-DFT entry (e.g. CHGNet)'
 
@@ -397,56 +404,143 @@ class PhaseDiagramSerializer(serializers.Serializer):
     entries = DiagramEntrySerializer(many=True)
 
 
-class StabilityCheckInputSerializer(serializers.Serializer):
-    """A hypothetical entry: a composition (formula or element -> amount) or a structure, and its energy."""
+@extend_schema_field(OpenApiTypes.DOUBLE)
+class JsonNumberField(serializers.Field):
+    """A JSON number, read strictly: ``true``, ``"1.5"``, ``null``, non-finite and oversized values are refused
+    (DRF's FloatField reads ``true`` as 1.0 and ``"1.5"`` as 1.5)."""
 
-    composition = serializers.JSONField(
-        required=False, help_text='formula ("LiFeO2") or element -> amount ({"Li": 1, "Fe": 1, "O": 2})'
+    def to_internal_value(self, data) -> float:
+        try:
+            return number(data, self.field_name)
+        except CatalogueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value) -> float:
+        return value
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "string"}, {"type": "object", "additionalProperties": {"type": "number"}}]}
+)
+class CompositionInputField(serializers.JSONField):
+    pass
+
+
+class StabilityCheckInputSerializer(serializers.Serializer):
+    """A hypothetical entry: a composition (formula or element -> amount) or a structure, and its energy on the hull
+    set's scale (GGA/GGA+U with the MP2020 corrections; r2SCAN for the r2scan hull set). Unknown fields are refused."""
+
+    composition = CompositionInputField(
+        required=False,
+        help_text='formula ("LiFeO2") or element -> amount ({"Li": 1, "Fe": 1, "O": 2}); give this or structure',
     )
-    structure = serializers.JSONField(required=False, help_text="pymatgen Structure.as_dict()")
-    energy = serializers.FloatField(required=False, help_text="total energy of the composition or cell, eV")
-    energy_per_atom = serializers.FloatField(required=False, help_text="eV/atom")
+    structure = serializers.JSONField(
+        required=False, help_text="pymatgen Structure.as_dict(); give this or composition"
+    )
+    energy = JsonNumberField(
+        required=False,
+        help_text="total energy (eV) of the composition as given or of the structure's cell; give this or "
+        "energy_per_atom",
+    )
+    energy_per_atom = JsonNumberField(required=False, help_text="eV/atom; give this or energy")
     hull_set = serializers.ChoiceField(choices=list(HULL_SETS), default=DEFAULT_HULL_SET)
 
+    def to_internal_value(self, data):
+        """Unknown fields and a wrong choice of fields are refused before any field is read."""
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                known = ", ".join(self.fields)
+                raise serializers.ValidationError(
+                    {name: [f"unknown field; the fields are {known}"] for name in unknown}
+                )
+            for first, second, missing in (
+                (
+                    "composition",
+                    "structure",
+                    "give a composition (formula or element -> amount) or a structure",
+                ),
+                ("energy_per_atom", "energy", "give energy_per_atom (eV/atom) or energy (eV)"),
+            ):
+                if first in data and second in data:
+                    raise serializers.ValidationError(
+                        {second: [f"give either {first} or {second}, not both"]}
+                    )
+                if first not in data and second not in data:
+                    raise serializers.ValidationError({first: [missing]})
+        return super().to_internal_value(data)
+
+    def validate_composition(self, value) -> dict[str, float]:
+        read = composition_of_formula if isinstance(value, str) else checked_composition
+        return _field_value(read, value, ingest_limits())
+
+    def validate_structure(self, value) -> dict[str, float]:
+        return _field_value(composition_of_structure, value, ingest_limits())
+
     def validate(self, attrs: dict) -> dict:
-        if ("composition" in attrs) == ("structure" in attrs):
-            raise serializers.ValidationError("give exactly one of composition and structure")
-        if ("energy" in attrs) == ("energy_per_atom" in attrs):
-            raise serializers.ValidationError("give exactly one of energy and energy_per_atom")
+        composition = attrs.get("composition") or attrs["structure"]
+        name = "energy" if "energy" in attrs else "energy_per_atom"
+        per_atom = attrs[name] / sum(composition.values()) if name == "energy" else attrs[name]
         try:
-            if "structure" in attrs:
-                if not isinstance(attrs["structure"], dict):
-                    raise ValueError("structure must be a pymatgen Structure dict")
-                composition = Structure.from_dict(attrs["structure"]).composition
-            else:
-                raw = attrs["composition"]
-                if not isinstance(raw, str | dict):
-                    raise ValueError("composition must be a formula or an element -> amount object")
-                composition = Composition(raw)
-        except Exception as exc:  # pymatgen raises many types on bad input
-            raise serializers.ValidationError(f"cannot read the composition or structure: {exc}") from exc
-        if composition.num_atoms <= 0 or not math.isfinite(composition.num_atoms):
-            raise serializers.ValidationError("the composition has no atoms")
-        amounts = {el.symbol: float(amount) for el, amount in composition.items()}
-        if any(amount < 0 or not math.isfinite(amount) for amount in amounts.values()):
-            raise serializers.ValidationError("amounts must be positive")
-        per_atom = attrs.get("energy_per_atom")
-        if per_atom is None:
-            per_atom = attrs["energy"] / composition.num_atoms
-        if not math.isfinite(per_atom):
-            raise serializers.ValidationError("the energy must be finite")
-        return {"composition": amounts, "energy_per_atom": per_atom, "hull_set": attrs["hull_set"]}
+            energy_per_atom = checked_energy_per_atom(per_atom, name)
+        except CatalogueError as exc:
+            raise serializers.ValidationError({name: [str(exc)]}) from None
+        return {"composition": composition, "energy_per_atom": energy_per_atom, "hull_set": attrs["hull_set"]}
+
+
+def _field_value(rule, *args):
+    """``rule(*args)``, its ``CatalogueError`` as a validation error of the field being validated."""
+    try:
+        return rule(*args)
+    except CatalogueError as exc:
+        raise serializers.ValidationError(str(exc)) from None
 
 
 class StabilityCheckOutputSerializer(serializers.Serializer):
-    chemsys = serializers.CharField()
-    hull_set = serializers.CharField()
-    formation_energy_per_atom = serializers.FloatField(allow_null=True)
-    e_above_hull = serializers.FloatField(allow_null=True)
-    decomposition_energy = serializers.FloatField(allow_null=True)
-    is_stable = serializers.BooleanField(allow_null=True)
-    missing_elements = serializers.ListField(child=serializers.CharField())
-    decomposition = serializers.ListField(child=serializers.DictField())
+    """The answer of the stability check; every energy is in eV/atom and null where an element has no reference."""
+
+    chemsys = serializers.CharField(help_text="the chemical system of the composition, e.g. Fe-Li-O")
+    hull_set = serializers.CharField(help_text="the hull set whose entries the composition was compared with")
+    reduced_formula = serializers.CharField(help_text="the composition as read")
+    energy_per_atom = serializers.FloatField(help_text="the energy as read, eV/atom")
+    formation_energy_per_atom = serializers.FloatField(
+        allow_null=True,
+        help_text="energy per atom minus the atom-fraction-weighted energies of the elemental references: for each "
+        "element the lowest-energy entry of that element in the hull set",
+    )
+    e_above_hull = serializers.FloatField(
+        allow_null=True,
+        help_text="distance above the lower convex hull of the hull set's entries and this entry (>= 0): 0 when the "
+        "entry would be stable or ties a stable entry of its composition (pymatgen: "
+        "PhaseDiagram(entries + [entry]).get_e_above_hull(entry))",
+    )
+    decomposition_energy = serializers.FloatField(
+        allow_null=True,
+        help_text="energy per atom minus that of the lowest-energy combination of the hull set's entries of other "
+        "compositions with the same overall composition (Bartel et al. 2020; GNoME's decomposition energy; pymatgen: "
+        "PhaseDiagram(entries).get_decomp_and_phase_separation_energy(entry)). Negative means the entry lies that "
+        "far below every other phase; a stable entry always has a negative value. Not a stability flag: where the "
+        "hull set already has a stable entry of this composition, that entry is left out of the comparison, so an "
+        "entry above it (is_stable false, e_above_hull > 0) can still have a negative value. Where it has none, "
+        "the value is the signed distance to the hull: e_above_hull above it, negative below it. For an element: "
+        "its energy minus the hull set's reference of that element",
+    )
+    is_stable = serializers.BooleanField(
+        allow_null=True,
+        help_text="whether the entry would be on the hull: below the hull of the hull set's entries (a compound "
+        "also more than 1e-11 eV/atom below its elemental references); at an energy equal to a stable entry of its "
+        "composition that entry stays the stable one (pymatgen: entry in PhaseDiagram(entries + [entry]).stable_entries)",
+    )
+    missing_elements = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="elements with no elemental entry in the hull set; every energy is null while there are any",
+    )
+    decomposition = serializers.ListField(
+        child=serializers.DictField(),
+        help_text='the hull set\'s entries the composition decomposes into on the hull, [{"entry": key, '
+        '"public_id", "formula", "amount": atom fraction}], amounts summing to 1: the products behind e_above_hull '
+        "(a polymorph: its stable polymorph alone). Empty when the entry would itself be stable",
+    )
 
 
 class RoundStageSerializer(serializers.ModelSerializer):
