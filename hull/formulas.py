@@ -46,9 +46,12 @@ def normalise_anonymous_formula(text: str) -> str:
         while k < len(text) and text[k] in "0123456789.":
             k += 1
         try:
-            amounts.append(float(text[j:k]) if k > j else 1.0)
+            amount = float(text[j:k]) if k > j else 1.0
         except ValueError as exc:
             raise CatalogueError(f"{text!r} is not an anonymous formula (bad amount {text[j:k]!r})") from exc
+        if not 0 < amount < math.inf:
+            raise CatalogueError(f"{text!r} is not an anonymous formula (amount {text[j:k]!r} out of range)")
+        amounts.append(amount)
         i = k
     amounts.sort(reverse=True)
     return "".join(
@@ -62,6 +65,8 @@ def parse_composition(text: str) -> Composition:
         comp = Composition(text)
     except (ValueError, KeyError) as exc:
         raise CatalogueError(f"cannot read formula {text!r}: {exc}") from exc
+    if not all(math.isfinite(amount) for amount in comp.values()) or not math.isfinite(comp.num_atoms):
+        raise CatalogueError(f"cannot read formula {text!r}: an amount is too large (not a finite number)")
     if comp.num_atoms <= 0:
         raise CatalogueError(f"formula {text!r} has no atoms")
     unknown = [str(el) for el in comp.elements if not isinstance(el, Element)]

@@ -19,6 +19,11 @@ from hull.models import Entry
 from hull.selectors import check_hull_set, systems_with_elements
 
 MAX_ELEMENTS = 8  # the hull engine handles systems of 1 to 8 elements
+# The whole numbers a parameter may hold: the database's 64-bit integers (a larger one is refused where it is
+# read, before it reaches a query), and the words of a yes/no parameter.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+TRUE_WORDS = ("true", "1", "yes", "on")
+FALSE_WORDS = ("false", "0", "no", "off")
 
 SORTABLE = {
     "formula": "reduced_formula",
@@ -69,7 +74,8 @@ class EntrySearch:
 
     @classmethod
     def from_params(cls, params: Mapping[str, object]) -> "EntrySearch":
-        """Read URL parameters; lists may be repeated or comma-separated. Unknown names are ignored."""
+        """Read URL parameters; lists may be repeated or comma-separated, any other parameter is given once (a
+        repeat with another value is refused). Unknown names are ignored."""
         search = cls()
         for spec in fields(cls):
             if spec.name not in params:
@@ -90,7 +96,10 @@ class EntrySearch:
         if self.chemsys:
             _chemsys_parts(self.chemsys)
         if self.anonymous_formula:
-            self.anonymous_formula = normalise_anonymous_formula(self.anonymous_formula)
+            try:
+                self.anonymous_formula = normalise_anonymous_formula(self.anonymous_formula)
+            except CatalogueError as exc:
+                raise CatalogueError(f"parameter 'anonymous_formula': {exc}") from exc
         if self.formula:
             parse_composition(self.formula)
         key = self.sort.lstrip("-")
@@ -338,21 +347,43 @@ def _chemsys_parts(text: str) -> tuple[list[str], int]:
     return elements, len(parts)
 
 
+def single_value(name: str, values: list[str]) -> str:
+    """The one value of a parameter that takes one: refused where it is given again with another value (reading
+    only one of them would answer a question the client did not ask)."""
+    distinct = list(dict.fromkeys(values))
+    if len(distinct) > 1:
+        shown = ", ".join(repr(value[:40]) for value in distinct[:3])
+        raise CatalogueError(f"parameter {name!r} is given {len(values)} times ({shown}); it takes one value")
+    return distinct[0]
+
+
+def int_in_range(name: str, value: int) -> int:
+    """``value`` where the database can hold it (:data:`INT_MIN` to :data:`INT_MAX`), else a ``CatalogueError``."""
+    if not INT_MIN <= value <= INT_MAX:
+        raise CatalogueError(f"parameter {name!r} is {value}, outside {INT_MIN} to {INT_MAX}")
+    return value
+
+
+def list_values(values: list[str]) -> list[str]:
+    """The items of a list parameter: its repeats combined, each split at commas, blanks dropped."""
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
 def _convert(name: str, kind: object, values: list[str]):
     text = str(kind)
     if "list" in text:
-        return [item.strip() for value in values for item in value.split(",") if item.strip()]
-    value = values[-1]
+        return list_values(values)
+    value = single_value(name, values)
     try:
         if "bool" in text:
             lowered = value.lower()
-            if lowered in ("true", "1", "yes", "on"):
+            if lowered in TRUE_WORDS:
                 return True
-            if lowered in ("false", "0", "no", "off"):
+            if lowered in FALSE_WORDS:
                 return False
             raise ValueError(value)
         if "int" in text:
-            return int(value)
+            return int_in_range(name, int(value))
         if "float" in text:
             number = float(value)
             if number != number or number in (float("inf"), float("-inf")):

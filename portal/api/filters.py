@@ -12,28 +12,53 @@ API, the pages and the OPTIMADE layer agree on what a query means. Three filters
   it an electronic conductor), and lies within ``li_conductor_max_e_above_hull`` (default 0.05 eV/atom) of the
   hull in the chosen hull set. ``false`` selects the complement.
 * ``round``: entries added by discovery round number N (through the round's ingest batch).
+* ``material_ids``: entries whose portal id (``mdp-...``) or source id (e.g. the Materials Project's ``mp-149``)
+  is one of these.
+
+A request is read whole or refused: :meth:`EntryFilterSet.of_request` refuses a parameter the endpoint does not
+know (400 naming the known ones, with a "did you mean"), a value a filter cannot read (400 naming the
+parameter), and a second, different value of a parameter that takes one; the list filters (:class:`ListFilter`)
+combine repeats with comma-separated values. Whole numbers are read within the database's 64-bit range
+(:data:`hull.search.INT_MAX`), yes/no values as :data:`hull.search.TRUE_WORDS` and ``FALSE_WORDS``. The OpenAPI
+schema states each parameter's type, range and rule for repeats (:func:`_declare_schemas`).
 """
 
 import copy
 import re
+from collections.abc import Collection
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
+from django_filters.utils import translate_validation
+from drf_spectacular.utils import extend_schema_field
+from rest_framework.exceptions import ValidationError
 
 from discovery.models import Round
 from hull.compiled_reads import Marks
 from hull.errors import CatalogueError
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.models import Entry
-from hull.search import SORTABLE, EntrySearch, search_entries
+from hull.search import (
+    FALSE_WORDS,
+    INT_MAX,
+    INT_MIN,
+    SORTABLE,
+    TRUE_WORDS,
+    EntrySearch,
+    list_values,
+    search_entries,
+    single_value,
+)
 from hull.selectors import chemsys_names_with_elements
+from portal.api.exceptions import UnknownParameters
 
 ANONYMOUS_FORMULA = re.compile(r"([A-Z][a-z]*([0-9]+(\.[0-9]+)?)?)+", re.ASCII)
 LI_CONDUCTOR_ANIONS = ("O", "S", "Se", "F", "Cl", "Br", "I", "N", "P")
 REDOX_ACTIVE_METALS = ("Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Mo", "W", "Nb")
 LI_CONDUCTOR_MAX_E_ABOVE_HULL = 0.05  # eV/atom
-API_ONLY = ("layered", "li_conductor", "li_conductor_max_e_above_hull", "round")
+API_ONLY = ("layered", "li_conductor", "li_conductor_max_e_above_hull", "round", "material_ids")
 
 # The API's default order is by id: new entries (a round ingesting) land after every cursor, so paging is
 # exactly stable. Sorting by a stability value follows the live hull: an entry whose energy above hull changes
@@ -59,7 +84,36 @@ class _SharedFields(dict):
 
 
 class ListFilter(django_filters.CharFilter):
-    """A list given as repeated parameters or comma-separated (documented as a string)."""
+    """A list given as repeated parameters or comma-separated; repeats are combined (documented as an array)."""
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    """A whole number the database can hold (:data:`hull.search.INT_MIN` to ``INT_MAX``)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, min_value=INT_MIN, max_value=INT_MAX, **kwargs)
+
+
+class YesNoField(forms.Field):
+    """true/false (or 1/0, yes/no, on/off); any other value is refused, not read as "no filter"."""
+
+    def to_python(self, value) -> bool | None:
+        text = (value or "").strip().lower()
+        if text == "":
+            return None
+        if text in TRUE_WORDS:
+            return True
+        if text in FALSE_WORDS:
+            return False
+        raise forms.ValidationError(
+            "%(value)r is not a yes/no value: use true or false (or 1 or 0)", params={"value": value}
+        )
+
+
+class YesNoFilter(django_filters.BooleanFilter):
+    field_class = YesNoField
 
 
 class EntryFilterSet(django_filters.FilterSet):
@@ -70,31 +124,32 @@ class EntryFilterSet(django_filters.FilterSet):
     elements_only = ListFilter(help_text="contains no element outside these")
     exclude_elements = ListFilter(help_text="contains none of these elements")
     chemsys = django_filters.CharFilter(help_text="chemical system; * stands for any element, e.g. Li-*-O")
-    nelements_min = django_filters.NumberFilter()
-    nelements_max = django_filters.NumberFilter()
-    nsites_min = django_filters.NumberFilter()
-    nsites_max = django_filters.NumberFilter()
+    nelements_min = IntegerFilter()
+    nelements_max = IntegerFilter()
+    nsites_min = IntegerFilter()
+    nsites_max = IntegerFilter()
     e_above_hull_min = django_filters.NumberFilter(help_text="eV/atom, in the chosen hull set")
     e_above_hull_max = django_filters.NumberFilter(help_text="eV/atom, in the chosen hull set")
     formation_energy_min = django_filters.NumberFilter(help_text="eV/atom, in the chosen hull set")
     formation_energy_max = django_filters.NumberFilter(help_text="eV/atom, in the chosen hull set")
     band_gap_min = django_filters.NumberFilter()
     band_gap_max = django_filters.NumberFilter()
-    spacegroup_number = django_filters.NumberFilter()
+    spacegroup_number = IntegerFilter(help_text="1 to 230")
     spacegroup_symbol = django_filters.CharFilter()
-    is_stable = django_filters.BooleanFilter(help_text="on the hull of the chosen hull set")
+    is_stable = YesNoFilter(help_text="on the hull of the chosen hull set")
     hull_set = django_filters.ChoiceFilter(
         choices=[(name, name) for name in HULL_SETS], help_text=f"default {DEFAULT_HULL_SET}"
     )
     source = ListFilter(help_text="source(s), e.g. mp,gnome")
     method = ListFilter(help_text="method label(s)")
-    batch = django_filters.NumberFilter(help_text="ingest batch id")
-    layered = django_filters.BooleanFilter(help_text="2D by the Cheon bonded-cluster algorithm")
-    li_conductor = django_filters.BooleanFilter(help_text="Li-ion conductor candidate (default screen)")
+    batch = IntegerFilter(help_text="ingest batch id")
+    layered = YesNoFilter(help_text="2D by the Cheon bonded-cluster algorithm")
+    li_conductor = YesNoFilter(help_text="Li-ion conductor candidate (default screen)")
     li_conductor_max_e_above_hull = django_filters.NumberFilter(
         help_text=f"hull distance of the Li-conductor screen, default {LI_CONDUCTOR_MAX_E_ABOVE_HULL} eV/atom"
     )
-    round = django_filters.NumberFilter(help_text="entries added by this discovery round number")
+    round = IntegerFilter(help_text="entries added by this discovery round number")
+    material_ids = ListFilter(help_text="portal ids (mdp-...) or source ids (e.g. mp-149) of the entries")
     sort = django_filters.ChoiceFilter(
         choices=SORT_CHOICES,
         help_text=f"sort key, '-' for descending (default {DEFAULT_SORT}, stable under inserts)",
@@ -119,7 +174,9 @@ class EntryFilterSet(django_filters.FilterSet):
             params["sort"] = DEFAULT_SORT
         anonymous = params.get("anonymous_formula", "")
         if anonymous and not ANONYMOUS_FORMULA.fullmatch(anonymous.strip()):
-            raise CatalogueError(f"{anonymous!r} is not an anonymous formula (expected e.g. A2B or ABC3)")
+            raise CatalogueError(
+                f"parameter 'anonymous_formula': {anonymous!r} is not an anonymous formula (expected e.g. A2B)"
+            )
         return EntrySearch.from_params(params)
 
     def api_data(self, marks: Marks | None = None) -> dict | None:
@@ -127,12 +184,13 @@ class EntryFilterSet(django_filters.FilterSet):
         screen as a marker (hull/compiled_reads.py), and ``None`` where a filter cannot be compiled (a round is
         looked up while the query is built)."""
         data = {name: self.form.cleaned_data.get(name) for name in API_ONLY}
+        data["material_ids"] = tuple(list_values(self.data.getlist("material_ids")))
         limit = data["li_conductor_max_e_above_hull"]
         if limit is not None:
             data["li_conductor_max_e_above_hull"] = float(limit)
         if marks is None:
             return data
-        if data["round"] is not None:
+        if data["round"] is not None or data["material_ids"]:
             return None
         data["li_conductor_max_e_above_hull"] = marks.value(data["li_conductor_max_e_above_hull"])
         return data
@@ -158,7 +216,21 @@ class EntryFilterSet(django_filters.FilterSet):
                 Round.objects.filter(number=int(data["round"])).values_list("batch_id", flat=True).first()
             )
             result = result.filter(batch_id=batch_id) if batch_id is not None else result.none()
+        if data.get("material_ids"):
+            ids = data["material_ids"]
+            result = result.filter(Q(public_id__in=ids) | Q(source_id__in=ids))
         return result
+
+    @classmethod
+    def of_request(cls, request, known: Collection[str]) -> "EntryFilterSet":
+        """The request's filters, read whole or refused (see the module doc); ``known``: every query parameter
+        of the endpoint (its filters among them)."""
+        params = request.query_params
+        check_query(params, known)
+        filterset = cls(params, queryset=Entry.objects.all(), request=request)
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        return filterset
 
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
         """As django-filter's, but the filters are the class's, set up once, not a deep copy per request: they
@@ -202,3 +274,68 @@ class EntryFilterSet(django_filters.FilterSet):
                 raise CatalogueError(errors)
             self._qs = self.filter_queryset(self.queryset.all())
         return self._qs
+
+
+# The parameters that combine repeats; every other parameter of the API takes one value.
+LIST_NAMES = frozenset(
+    name for name, filter_ in EntryFilterSet.base_filters.items() if isinstance(filter_, ListFilter)
+)
+
+
+def check_query(params: QueryDict, known: Collection[str]) -> None:
+    """Refuse a query naming a parameter outside ``known`` (:class:`UnknownParameters`), or giving one that takes a
+    single value two different values (:func:`hull.search.single_value`)."""
+    unknown = [name for name in params if name not in known]
+    if unknown:
+        raise UnknownParameters(unknown, known)
+    for name, values in params.lists():
+        given = [value.strip() for value in values if value.strip()]
+        if name not in LIST_NAMES and len(given) > 1:
+            single_value(name, given)
+
+
+def export_options(params: QueryDict) -> tuple[bool, bool]:
+    """(gzip the stream, include structures) of an export request: ``compress=gzip`` and ``structure`` (yes/no);
+    any other value is refused naming the parameter."""
+    compress = params.get("compress", "").strip()
+    if compress not in ("", "gzip"):
+        raise ValidationError({"compress": [f"{compress!r} is not a compression: use gzip"]})
+    try:
+        structure = YesNoField(required=False).clean(params.get("structure", ""))
+    except forms.ValidationError as exc:
+        raise ValidationError({"structure": exc.messages}) from exc
+    return compress == "gzip", bool(structure)
+
+
+REPEATS_COMBINED = "Repeat the parameter or separate values by commas: the values are combined."
+REPEAT_REFUSED = "Give it once: a second, different value is refused (400)."
+
+
+def parameter_schema(filter_) -> dict:
+    """The OpenAPI schema of a filter's parameter: its type (whole numbers with the database's range, yes/no as
+    boolean, lists as arrays of repeated parameters) and its rule for repeats in the description."""
+    if isinstance(filter_, ListFilter):
+        schema: dict = {"type": "array", "items": {"type": "string"}}
+    elif isinstance(filter_, IntegerFilter):
+        schema = {"type": "integer", "minimum": INT_MIN, "maximum": INT_MAX}
+    elif isinstance(filter_, YesNoFilter):
+        schema = {"type": "boolean"}
+    elif isinstance(filter_, django_filters.NumberFilter):
+        schema = {"type": "number"}
+    elif isinstance(filter_, django_filters.ChoiceFilter):
+        schema = {"type": "string", "enum": [value for value, _ in filter_.extra["choices"]]}
+    else:
+        schema = {"type": "string"}
+    help_text = filter_.extra.get("help_text")
+    rule = REPEATS_COMBINED if isinstance(filter_, ListFilter) else REPEAT_REFUSED
+    schema["description"] = f"{help_text}. {rule}" if help_text else rule
+    return schema
+
+
+def _declare_schemas() -> None:
+    """Each filter's schema as :func:`parameter_schema` gives it (drf-spectacular reads the declaration)."""
+    for filter_ in EntryFilterSet.base_filters.values():
+        extend_schema_field(parameter_schema(filter_))(filter_)
+
+
+_declare_schemas()

@@ -10,16 +10,20 @@ queryset is refused, because paging it would not be stable.
 import base64
 import binascii
 import json
+import math
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import F, OrderBy, Q, QuerySet
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from hull.search import INT_MAX, INT_MIN
+from portal.api.filters import REPEAT_REFUSED
 
 
 class KeysetCursorPagination(BasePagination):
@@ -86,7 +90,7 @@ class KeysetCursorPagination(BasePagination):
         return rest[: self.page_size_now + 1]
 
     def start(self, request) -> tuple | None:
-        """Read the request's page size and cursor (404 for a bad cursor, 400 for a bad size); the cursor."""
+        """Read the request's page size and cursor (400 for a bad one of either); the cursor."""
         self.request = request
         self.page_size_now = self._page_size(request)
         return self._decode(request.query_params.get(self.cursor_query_param))
@@ -101,11 +105,11 @@ class KeysetCursorPagination(BasePagination):
 
     @staticmethod
     def _filtered(queryset: QuerySet, after: Q) -> QuerySet:
-        """``queryset`` after a cursor: 404 for a cursor whose value does not fit the sort key (made by hand)."""
+        """``queryset`` after a cursor: 400 for a cursor whose value does not fit the sort key (made by hand)."""
         try:
             return queryset.filter(after)
         except (ValueError, TypeError, DjangoValidationError) as exc:
-            raise NotFound("invalid cursor") from exc
+            raise invalid_cursor() from exc
 
     def page_of(self, rows: list, column: str | None) -> list:
         """The page's rows of ``rows`` (a page and one more, sorted by ``column`` and id); sets the next cursor."""
@@ -161,7 +165,7 @@ class KeysetCursorPagination(BasePagination):
         if raw in (None, ""):
             return self.page_size
         try:
-            size = int(raw)
+            size = int(raw)  # an integer too long to read (over 4,300 digits) is a ValueError too
         except ValueError as exc:
             raise ValidationError({self.page_size_query_param: f"not an integer: {raw!r}"}) from exc
         if size < 1:
@@ -177,22 +181,19 @@ class KeysetCursorPagination(BasePagination):
         return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
 
     def _decode(self, raw: str | None):
+        """(sort value, id) of a cursor; 400 for one this pagination did not make: not base64 JSON, an id that
+        is not a whole number the database holds, a value that is not text, a finite number in its range, a
+        date or null."""
         if not raw:
             return None
         try:
             payload = json.loads(base64.urlsafe_b64decode(raw.encode()).decode())
-            pk = int(payload["id"])
+            pk = payload["id"]
             value = datetime.fromisoformat(payload["t"]) if "t" in payload else payload["v"]
-        except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError) as exc:
-            raise NotFound("invalid cursor") from exc
-        if (
-            value is not None
-            and not isinstance(value, str | int | float | datetime)
-            or isinstance(value, bool)
-            or isinstance(value, str)
-            and "\x00" in value
-        ):
-            raise NotFound("invalid cursor")
+        except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError, RecursionError) as exc:
+            raise invalid_cursor() from exc
+        if not (_storable(pk) and isinstance(pk, int)) or not (value is None or _storable(value)):
+            raise invalid_cursor()
         return value, pk
 
     def get_next_link(self) -> str | None:
@@ -224,14 +225,40 @@ class KeysetCursorPagination(BasePagination):
                 "name": self.cursor_query_param,
                 "required": False,
                 "in": "query",
-                "description": "opaque cursor from the previous page's `next`",
+                "description": f"opaque cursor from the previous page's `next`. {REPEAT_REFUSED}",
                 "schema": {"type": "string"},
             },
             {
                 "name": self.page_size_query_param,
                 "required": False,
                 "in": "query",
-                "description": f"rows per page (default {self.page_size}, at most {self.max_page_size})",
+                "description": (
+                    f"rows per page (default {self.page_size}, at most {self.max_page_size}). {REPEAT_REFUSED}"
+                ),
                 "schema": {"type": "integer", "minimum": 1},
             },
         ]
+
+
+def invalid_cursor() -> ValidationError:
+    return ValidationError({"cursor": ["invalid cursor: use the `next` link of the previous page"]})
+
+
+def _storable(value) -> bool:
+    """Whether a cursor's value is one the database can compare: text without NUL, a whole number within the
+    database's 64-bit range, a finite float or a date with a UTC time (a bool or a JSON list or object is none of them)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return INT_MIN <= value <= INT_MAX
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str):
+        return "\x00" not in value
+    if isinstance(value, datetime):
+        try:
+            value.astimezone(UTC)  # as the database stores it: a year-1 date east of UTC has no UTC time
+        except OverflowError:
+            return False
+        return True
+    return False

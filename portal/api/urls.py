@@ -8,13 +8,16 @@
 /api/v1/rounds/                        discovery rounds (POST, <n>/cancel/, <n>/retry/: staff)
 /api/schema/  /api/docs/               OpenAPI 3 and Swagger UI (served locally)
 /api/token/                            your API token (login required)
+
+Any other address under /api/v1/ answers a JSON 404.
 """
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
 from portal.api import account, views
+from portal.api.exceptions import unknown_path
 
 router = SimpleRouter()
 router.register("materials", views.MaterialViewSet, basename="material")
@@ -26,6 +29,7 @@ v1 = [
     path("phase-diagrams/<str:chemsys>/", views.PhaseDiagramView.as_view(), name="phase-diagram"),
     path("stability/", views.StabilityCheckView.as_view(), name="stability-check"),
     *router.urls,
+    re_path(r"^(?P<path>.*)$", unknown_path),  # last: any other address is a JSON 404
 ]
 
 urlpatterns = [

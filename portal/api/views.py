@@ -7,7 +7,6 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
-from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
@@ -40,13 +39,16 @@ from hull.search import (
     sorts_by_missing_row,
 )
 from portal.api import serializers
-from portal.api.filters import EntryFilterSet
+from portal.api.filters import REPEAT_REFUSED, EntryFilterSet, export_options
 from portal.downloads import structure_download
 from portal.response_cache import kept_json
 
 STRUCTURE_FORMATS = ("cif", "poscar", "extxyz")  # of hull.export.FORMATS; JSON is the default response
 FIELDS_PARAMETER = OpenApiParameter(
-    "fields", str, description="comma-separated field names to return (default: all)", required=False
+    "fields",
+    str,
+    description=f"comma-separated field names to return (default: all). {REPEAT_REFUSED}",
+    required=False,
 )
 
 
@@ -74,9 +76,7 @@ class MaterialViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return kept_response(request, lambda: self._page(request), LIST_PARAMETERS)
 
     def _page(self, request) -> dict:
-        filterset = DjangoFilterBackend().get_filterset(request, self.get_queryset(), self)
-        if not filterset.is_valid():
-            raise translate_validation(filterset.errors)
+        filterset = EntryFilterSet.of_request(request, LIST_PARAMETERS)
         search = filterset.search_of(filterset.data.copy())
         known = serializers.MaterialSerializer.Meta.fields
         asked = request.query_params.get("fields")
@@ -149,8 +149,9 @@ class MaterialViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 # List pages by shape, compiled once per process (hull/compiled_reads.py)
 LIST_PAGES = CompiledShapes()
-# The query parameters of a list page (a page with others is answered but not kept)
+# The query parameters of a list page and of the export (any other is refused: 400)
 LIST_PARAMETERS = frozenset(EntryFilterSet.base_filters) | {"cursor", "page_size", "fields"}
+EXPORT_PARAMETERS = frozenset(EntryFilterSet.base_filters) | {"compress", "structure"}
 
 
 class MaterialDetailView(RetrieveAPIView):
@@ -231,9 +232,14 @@ EXPORT_FIELDS = [
 
 @extend_schema(
     parameters=[
-        OpenApiParameter("compress", str, enum=["gzip"], required=False, description="gzip the stream"),
         OpenApiParameter(
-            "structure", bool, required=False, description="include each structure (pymatgen dict)"
+            "compress", str, enum=["gzip"], required=False, description=f"gzip the stream. {REPEAT_REFUSED}"
+        ),
+        OpenApiParameter(
+            "structure",
+            bool,
+            required=False,
+            description=f"include each structure (pymatgen dict). {REPEAT_REFUSED}",
         ),
     ],
     responses={(200, "application/x-ndjson"): OpenApiTypes.STR},
@@ -243,18 +249,18 @@ class MaterialExportView(APIView):
     """Every entry matching the list filters as JSON Lines, streamed in constant memory (no pagination)."""
 
     filterset_class = EntryFilterSet
+    filter_backends = [DjangoFilterBackend]  # for the schema: the list's filters are the export's
     queryset = Entry.objects.all()
 
     def get(self, request):
-        filterset = EntryFilterSet(request.query_params, queryset=Entry.objects.all(), request=request)
-        queryset = filterset.qs
+        queryset = EntryFilterSet.of_request(request, EXPORT_PARAMETERS).qs
+        gzipped, with_structure = export_options(request.query_params)
         fields = [f.replace("chemsys", "chemsys_id") for f in EXPORT_FIELDS]
-        with_structure = request.query_params.get("structure", "").lower() in ("1", "true", "yes")
         if with_structure:
             fields.append("structure")
         hull_set = request.query_params.get("hull_set", DEFAULT_HULL_SET)
         lines = _jsonl(queryset.values(*fields).iterator(chunk_size=2000), hull_set)
-        if request.query_params.get("compress") == "gzip":
+        if gzipped:
             response = StreamingHttpResponse(_gzipped(lines), content_type="application/gzip")
             response["Content-Disposition"] = 'attachment; filename="materials.jsonl.gz"'
         else:

@@ -10,6 +10,7 @@ from pymatgen.core import Element
 
 from hull.errors import CatalogueError
 from hull.provenance import stability_source_of
+from hull.search import FALSE_WORDS, TRUE_WORDS, int_in_range
 
 
 def get_float(params: QueryDict, name: str, default: float | None) -> float | None:
@@ -30,18 +31,19 @@ def get_int(params: QueryDict, name: str, default: int | None) -> int | None:
     if raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise CatalogueError(f"parameter {name!r} is {raw!r}, which is not a whole number") from exc
+    return int_in_range(name, value)
 
 
 def get_bool(params: QueryDict, name: str, default: bool = False) -> bool:
     raw = params.get(name, "").strip().lower()
     if raw == "":
         return default
-    if raw in ("1", "true", "yes", "on"):
+    if raw in TRUE_WORDS:
         return True
-    if raw in ("0", "false", "no", "off"):
+    if raw in FALSE_WORDS:
         return False
     raise CatalogueError(f"parameter {name!r} is {raw!r}; use 1 or 0")
 

@@ -1,6 +1,7 @@
 """The materials endpoints: filters (same meaning as the shared catalogue search), cursor pages, fields,
 detail with structure files, export, phase diagrams and the stability check."""
 
+import base64
 import gzip
 import json
 
@@ -68,7 +69,7 @@ def test_bad_parameters_are_400_with_the_message(client):
     response = client.get("/api/v1/materials/", {"e_above_hull_min": "1", "e_above_hull_max": "0"})
     assert response.status_code == 400 and "larger than" in response.json()["detail"]
     assert client.get("/api/v1/materials/", {"fields": "public_id,nope"}).status_code == 400
-    assert client.get("/api/v1/materials/", {"cursor": "garbage"}).status_code == 404
+    assert client.get("/api/v1/materials/", {"cursor": "garbage"}).status_code == 400
     assert client.get("/api/v1/materials/", {"page_size": "0"}).status_code == 400
 
 
@@ -289,3 +290,156 @@ def test_cursor_pages_cross_from_entries_with_a_value_to_those_without(
     assert pages == -(-len(expected) // 4)
     without = [row for row in rows if row[sort.lstrip("-")] is None]
     assert len(without) == (3 if hull_set == "dft" else 1) and rows[-len(without) :] == without
+
+
+LIST, EXPORT = "/api/v1/materials/", "/api/v1/materials/export/"
+
+
+def answer(client, url: str, query: str):
+    """The status and JSON body of a GET (an export's stream read to its end, so that an error while streaming
+    shows); the body is None where it is not JSON."""
+    response = client.get(f"{url}?{query}")
+    if response.streaming:
+        content = b"".join(response.streaming_content)
+    else:
+        content = response.content
+    try:
+        return response.status_code, json.loads(content)
+    except ValueError:
+        return response.status_code, None
+
+
+@pytest.mark.parametrize("url", [LIST, EXPORT])
+@pytest.mark.parametrize(
+    ("query", "unknown", "guess"),
+    [
+        ("is_stabel=true", "is_stabel", "is_stable"),
+        ("energy_above_hull_max=0", "energy_above_hull_max", "e_above_hull_max"),
+        ("num_elements=2", "num_elements", "nelements_min"),
+        ("elements=Li&li_conductr=yes", "li_conductr", "li_conductor"),
+        ("limit=3", "limit", None),
+    ],
+)
+def test_unknown_parameters_are_refused_with_the_known_ones(client, url, query, unknown, guess):
+    status, body = answer(client, url, query)
+    assert status == 400, body
+    assert set(body["unknown"]) == {unknown}
+    assert guess in body["unknown"][unknown] if guess else body["unknown"][unknown] == []
+    assert repr(unknown) in body["detail"] and (guess is None or "did you mean" in body["detail"])
+    assert "is_stable" in body["known"] and ("cursor" in body["known"]) == (url == LIST)
+
+
+@pytest.mark.parametrize("url", [LIST, EXPORT])
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ("layered=maybe", "layered"),
+        ("li_conductor=sometimes", "li_conductor"),
+        ("is_stable=maybe", "is_stable"),
+        ("nsites_min=2.5", "nsites_min"),
+        ("chemsys=Li-O&chemsys=Fe-O", "chemsys"),
+        ("formula=Li2O&formula=Fe2O3", "formula"),
+        ("formula=Li1e400O", "formula"),
+        ("batch=9223372036854775808", "batch"),
+        ("nsites_max=-9223372036854775809", "nsites_max"),
+        ("round=99999999999999999999", "round"),
+        ("spacegroup_number=1e400", "spacegroup_number"),
+        ("e_above_hull_max=nan", "e_above_hull_max"),
+        ("anonymous_formula=A" + "9" * 400, "anonymous_formula"),
+        ("hull_set=dft&hull_set=r2scan", "hull_set"),
+    ],
+)
+def test_bad_values_and_repeats_are_400_naming_the_parameter(client, url, query, name):
+    status, body = answer(client, url, query)
+    assert status == 400, body
+    assert name in body or name in body["detail"], body
+
+
+@pytest.mark.parametrize("query", ["page_size=5&page_size=6", "fields=public_id&fields=formula"])
+def test_page_parameters_take_one_value(client, query):
+    status, body = answer(client, LIST, query)
+    assert status == 400 and query.split("=")[0] in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("query", "name"), [("compress=zip", "compress"), ("structure=perhaps", "structure")]
+)
+def test_export_options_refuse_what_they_cannot_read(client, query, name):
+    status, body = answer(client, EXPORT, f"elements=Li&{query}")
+    assert status == 400 and name in body
+
+
+def test_list_parameters_combine_repeats_and_yes_means_true(client):
+    combined, _ = all_rows(client, elements=["Li", "O"], page_size=100)
+    assert [r["public_id"] for r in combined] == [
+        r["public_id"] for r in all_rows(client, elements="Li,O")[0]
+    ]
+    assert combined and all({"Li", "O"} <= set(r["elements"]) for r in combined)
+    same, _ = all_rows(client, chemsys=["Li-O", "Li-O"])  # a repeat of the same value reads as one
+    assert {r["chemsys"] for r in same} == {"Li-O"}
+    yes, _ = all_rows(client, li_conductor="yes")
+    assert [r["public_id"] for r in yes] == [r["public_id"] for r in all_rows(client, li_conductor="true")[0]]
+    assert 0 < len(yes) < Entry.objects.count()
+
+
+def test_material_ids_match_portal_or_source_ids(client):
+    first, second = Entry.objects.order_by("id")[:2]
+    query = {"material_ids": [first.public_id, f"{second.source_id},nothing-1"]}
+    rows, _ = all_rows(client, **query)
+    assert [r["public_id"] for r in rows] == [first.public_id, second.public_id]
+    exported = [json.loads(line) for line in client.get(EXPORT, query).streaming_content]
+    assert [r["public_id"] for r in exported] == [first.public_id, second.public_id]
+
+
+def cursor(payload: str) -> str:
+    return base64.urlsafe_b64encode(payload.encode()).decode()
+
+
+@pytest.mark.parametrize("sort", ["id", "e_above_hull", "-nsites", "formula", "created_at"])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '{"v":1e400,"id":1}',
+        '{"v":1,"id":1e400}',
+        '{"v":1,"id":9223372036854775808}',
+        '{"v":-9223372036854775809,"id":1}',
+        '{"v":1,"id":"1"}',
+        '{"v":[1],"id":1}',
+        '{"v":true,"id":1}',
+        '{"t":"0001-01-01T00:00:00+14:00","id":1}',
+        '{"t":"not a date","id":1}',
+        '{"v":"\\u0000","id":1}',
+        "[1, 2]",
+        "garbage",
+    ],
+)
+def test_invalid_cursors_are_400(client, sort, payload):
+    status, body = answer(client, LIST, f"sort={sort}&cursor={cursor(payload)}")
+    assert status == 400 and "cursor" in body, body
+
+
+def test_unknown_api_addresses_answer_json_404(client):
+    for method in (client.get, client.post, client.delete):
+        response = method("/api/v1/nope/")
+        assert response.status_code == 404 and response["Content-Type"] == "application/json"
+        assert "/api/v1/nope/" in response.json()["detail"]
+    response = client.get("/api/v1/materials/export/extra/")
+    assert response.status_code == 404 and response.json()["detail"]
+    assert client.get("/api/v1/nope").status_code == 404
+    redirect = client.get("/api/v1/materials?elements=Li")  # APPEND_SLASH as before
+    assert redirect.status_code == 301 and redirect["Location"] == "/api/v1/materials/?elements=Li"
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ("formula=Li1e400O", "formula"),
+        ("batch=9223372036854775808", "batch"),
+        ("nsites_min=9223372036854775808", "nsites_min"),
+        ("chemsys=Li-O&chemsys=Fe-O", "chemsys"),
+    ],
+)
+def test_search_page_shows_a_form_error_for_out_of_range_numbers(client, query, name):
+    response = client.get(f"/search/?{query}")
+    assert response.status_code == 400
+    assert name in response.content.decode()
