@@ -2,6 +2,7 @@
 a table with a chosen 4-element slice drawn), the unstable-entry cutoff, and the comparison with the hull as
 it stood after an earlier discovery round."""
 
+import re
 from dataclasses import replace
 
 from django.http import QueryDict
@@ -9,18 +10,39 @@ from django.http import QueryDict
 from hull.errors import CatalogueError
 from hull.hull_sets import DEFAULT_HULL_SET
 from hull.phase_diagrams import DiagramEntry, PhaseDiagramData, hull_facets, parse_system, phase_diagram_get
-from hull.selectors import check_hull_set
+from hull.selectors import catalogue_elements, check_hull_set
 from portal.pages import figures, params
 from portal.pages.selectors import round_as_of
 
 DEFAULT_CUTOFF = 0.2  # eV/atom: unstable entries shown at first
 MAX_TABLE_ROWS = 2000
+_SYMBOL = re.compile(r"[A-Z][a-z]?")
 
 
-def diagram_context(query: QueryDict) -> dict:
-    text = query.get("chemsys", "").strip()
-    hull_set = check_hull_set(query.get("hull_set", "").strip() or DEFAULT_HULL_SET)
-    context: dict = {"chemsys_text": text, "hull_set": hull_set, "cutoff": DEFAULT_CUTOFF}
+def diagram_form(query: QueryDict) -> dict:
+    """The form's fields as the user typed them, kept when the request is refused."""
+    return {
+        "chemsys_text": query.get("chemsys", "").strip(),
+        "hull_set": query.get("hull_set", "").strip() or DEFAULT_HULL_SET,
+        "cutoff": query.get("cutoff", "").strip() or DEFAULT_CUTOFF,
+        "round_text": query.get("round", "").strip(),
+        "slice_text": query.get("slice", "").strip(),
+    }
+
+
+def as_typed(text: str, elements: list[str]) -> str:
+    """The system's elements in the order the user typed them (``parse_system`` sorts them): Li-Fe-O stays
+    Li-Fe-O in the title."""
+    typed = _SYMBOL.findall(text)
+    return "-".join(sorted(elements, key=lambda el: typed.index(el) if el in typed else len(typed)))
+
+
+def diagram_context(query: QueryDict, context: dict) -> dict:
+    """Fills ``context`` (the form's values at first, :func:`diagram_form`) with the diagram; what it has
+    filled stays there when a ``CatalogueError`` stops it (the elements, those absent from the catalogue)."""
+    text = context["chemsys_text"]
+    hull_set = check_hull_set(context["hull_set"])
+    context["catalogue_elements"] = catalogue_elements()
     if not text:
         return context
     cutoff = params.get_float(query, "cutoff", DEFAULT_CUTOFF)
@@ -30,6 +52,8 @@ def diagram_context(query: QueryDict) -> dict:
     round_number = params.get_int(query, "round", None)
     elements = parse_system(text)
     context["elements"] = elements
+    context["title_system"] = as_typed(text, elements)
+    context["absent_elements"] = [el for el in elements if el not in context["catalogue_elements"]]
     data = phase_diagram_get(chemsys="-".join(elements), hull_set=hull_set)
     drawn, slice_elements = data, None
     if len(elements) > 4:

@@ -213,6 +213,11 @@ TETRAHEDRON = [
 ]
 
 
+# Seen from the front, a little from the right and above, close enough that the tetrahedron fills the plot's
+# height (plotly's default eye, 2.2 box widths away on the diagonal, leaves it a fifth of the box)
+TETRAHEDRON_CAMERA = {"eye": {"x": 0.7, "y": -1.6, "z": 0.7}, "center": {"x": 0, "y": 0, "z": -0.1}}
+
+
 def _position(entry: DiagramEntry, elements: list[str]) -> tuple:
     """Coordinates of an entry in the diagram of ``elements`` (2: x; 3: ternary a, b, c; 4: 3D)."""
     fractions = entry.fractions
@@ -228,13 +233,17 @@ def _position(entry: DiagramEntry, elements: list[str]) -> tuple:
     )
 
 
+ENERGY_UNIT = "eV/atom"  # the one unit of the diagram: hover, colour bar, tables and the cutoff slider
+EHULL_TITLE = f"energy above hull ({ENERGY_UNIT})"
+
+
 def _hover(entry: DiagramEntry) -> str:
     ef = "n/a" if entry.formation_energy_per_atom is None else f"{entry.formation_energy_per_atom:.3f}"
-    eh = "n/a" if entry.e_above_hull is None else f"{entry.e_above_hull * 1000:.0f}"
+    eh = "n/a" if entry.e_above_hull is None else f"{entry.e_above_hull:.3f}"
     return (
         # no <b>: plotly draws it with a style attribute, which the Content Security Policy refuses
-        f"{entry.reduced_formula} {entry.public_id}<br>formation energy {ef} eV/atom"
-        f"<br>above hull {eh} meV/atom<br>{entry.method}"
+        f"{entry.reduced_formula} {entry.public_id}<br>formation energy {ef} {ENERGY_UNIT}"
+        f"<br>above hull {eh} {ENERGY_UNIT}<br>{entry.method}"
         f"<br>stability: {entry.stability_source}"
     )
 
@@ -244,17 +253,31 @@ def new_stable_sources(entries: list[DiagramEntry], new_stable) -> str:
     return ", ".join(sorted({e.stability_source for e in entries if e.key in new_stable})) or "none"
 
 
-def _points(entries: list[DiagramEntry], elements: list[str], *, name: str, marker: dict, ehull=False):
-    """A scatter trace of the right kind with click data ``[public_id, e_above_hull]``."""
+def _points(
+    entries: list[DiagramEntry], elements: list[str], *, name: str, marker: dict, ehull=False, labels=False
+):
+    """A scatter trace of the right kind with click data ``[public_id, e_above_hull]``; with ``labels``, each
+    point carries its formula as text on the plot."""
     positions = [_position(e, elements) for e in entries]
     common = {
-        "mode": "markers",
+        "mode": "markers+text" if labels else "markers",
         "name": name,
-        "text": [_hover(e) for e in entries],
-        "hovertemplate": "%{text}<extra></extra>",
+        "hovertext": [_hover(e) for e in entries],
+        "hovertemplate": "%{hovertext}<extra></extra>",
         "customdata": [[e.public_id, round(e.e_above_hull or 0.0, 5)] for e in entries],
         "marker": marker,
     }
+    if labels:
+        # elements label their corners already, beyond the binary diagram
+        corner = len(elements) > 2
+        common["text"] = [
+            "" if corner and sum(f > 0 for f in e.fractions.values()) == 1 else e.reduced_formula
+            for e in entries
+        ]
+        common["textposition"] = (
+            "bottom center" if len(elements) == 2 else "top center"
+        )  # binary: under the hull
+        common["textfont"] = {"size": 12, "color": HULL_COLOUR}
     if ehull:
         common["marker"] = {**marker, "color": [e.e_above_hull for e in entries]}
     if len(elements) == 2:
@@ -322,6 +345,60 @@ def _hull_lines(data: PhaseDiagramData, elements: list[str], *, name: str, colou
         line=line,
         hoverinfo="skip",
     )
+
+
+PLOT_SHARE = 0.88  # of the figure's width: the diagram; the colour bar and its title to the right
+_BAR_STEPS = 64
+
+
+def _colour_bar(marker: dict) -> dict:
+    """The colour scale of the unstable entries as a bar of ``_BAR_STEPS`` coloured blocks on an axis of its own,
+    titled with the unit, beside the diagram: plotly's own colour bar sets an inline style attribute, which the
+    Content Security Policy refuses. The layout's axes and the bar's trace (under ``"trace"``)."""
+    top = marker["cmax"]
+    step = top / _BAR_STEPS
+    values = [step * (i + 0.5) for i in range(_BAR_STEPS)]
+    trace = _trace(
+        "bar",
+        x=["scale"] * _BAR_STEPS,
+        y=[step] * _BAR_STEPS,
+        base=[v - step / 2 for v in values],
+        width=1,
+        xaxis="x2",
+        yaxis="y2",
+        marker={
+            "color": values,
+            "colorscale": marker["colorscale"],
+            "cmin": marker["cmin"],
+            "cmax": top,
+            "line": {"width": 0},
+        },
+        hoverinfo="skip",
+        showlegend=False,
+        name="colour bar",
+        meta={"role": "colour-bar"},
+    )
+    return {
+        "trace": trace,
+        "barmode": "overlay",
+        "xaxis2": {
+            "domain": [PLOT_SHARE + 0.04, PLOT_SHARE + 0.065],
+            "anchor": "y2",
+            "visible": False,
+            "fixedrange": True,
+        },
+        "yaxis2": {
+            "domain": [0.1, 0.95],
+            "anchor": "x2",
+            "side": "right",
+            "range": [0, top],
+            "fixedrange": True,
+            "showgrid": False,
+            "zeroline": False,
+            "ticks": "outside",
+            "title": {"text": EHULL_TITLE},
+        },
+    }
 
 
 def phase_diagram(
@@ -410,6 +487,7 @@ def phase_diagram(
             elements,
             name="stable",
             marker={"size": size, "color": STABLE_COLOUR, **outline(1, "#fff")},
+            labels=True,
         )
     )
     if new_stable:
@@ -423,22 +501,34 @@ def phase_diagram(
                     "color": NEW_COLOUR,
                     "symbol": "star" if len(elements) != 4 else "diamond",
                 },
+                labels=True,
             )
         )
+    bar = _colour_bar(unstable_trace["marker"]) if unstable else {}
+    if bar:
+        traces.append(bar.pop("trace"))
     fig = _figure(traces)
+    plot_width = [0, PLOT_SHARE] if bar else [0, 1]
     if len(elements) == 2:
         return _layout(
             fig,
             height=480,
-            xaxis={"title": {"text": f"x in {elements[0]}(1-x){elements[1]}(x)"}, "range": [-0.02, 1.02]},
+            xaxis={
+                "title": {"text": f"x in {elements[0]}(1-x){elements[1]}(x)"},
+                "range": [-0.02, 1.02],
+                "domain": plot_width,
+            },
             yaxis={"title": {"text": "formation energy (eV/atom)"}},
             uirevision=data.chemsys,
+            **bar,
         )
     if len(elements) == 3:
         return _layout(
             fig,
             height=560,
+            **bar,
             ternary={
+                "domain": {"x": plot_width},
                 "aaxis": {"title": {"text": elements[0]}, "showticklabels": False},
                 "baxis": {"title": {"text": elements[1]}, "showticklabels": False},
                 "caxis": {"title": {"text": elements[2]}, "showticklabels": False},
@@ -447,8 +537,12 @@ def phase_diagram(
         )
     return _layout(
         fig,
-        height=600,
-        scene=_BARE_SCENE,
+        height=640,
+        scene={**_BARE_SCENE, "camera": TETRAHEDRON_CAMERA, "domain": {"x": plot_width}},
+        **bar,
+        margin={"l": 0, "r": 0, "t": 10, "b": 0},
+        # the legend over the plot's top left corner: the whole height is the tetrahedron's
+        legend={"orientation": "v", "x": 0, "y": 1, "bgcolor": "rgba(255,255,255,0.8)"},
         uirevision=data.chemsys,
     )
 

@@ -8,10 +8,11 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from hull.errors import CatalogueError
-from hull.formulas import parse_composition
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.phase_diagrams import hypothetical_stability
 from hull.selectors import hull_provenance
+from hull.services.ingest import ingest_limits
+from hull.stability_input import checked_energy_per_atom, composition_of_formula
 from portal.pages.views import render
 
 PER_ATOM, TOTAL = "per_atom", "total"
@@ -40,21 +41,31 @@ class StabilityForm(forms.Form):
         initial=DEFAULT_HULL_SET,
     )
 
-    def clean_formula(self):
+    # the API's input rules (hull.stability_input), each error beside the field it is about
+    def clean_formula(self) -> dict[str, float]:
         try:
-            return parse_composition(self.cleaned_data["formula"].strip())
+            return composition_of_formula(self.cleaned_data["formula"].strip(), ingest_limits())
         except CatalogueError as exc:
-            raise ValidationError(str(exc)) from exc
+            raise ValidationError(str(exc)) from None
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        composition, energy = cleaned.get("formula"), cleaned.get("energy")
+        if composition is None or energy is None:
+            return cleaned
+        if cleaned.get("energy_basis") == TOTAL:
+            energy /= sum(composition.values())
+        try:
+            cleaned["energy_per_atom"] = checked_energy_per_atom(energy, "the energy per atom")
+        except CatalogueError as exc:
+            self.add_error("energy", str(exc))
+        return cleaned
 
     def check(self) -> dict:
         """The service's answer for the cleaned form (``CatalogueError`` on what only the service can tell)."""
-        composition = self.cleaned_data["formula"]
-        energy = self.cleaned_data["energy"]
-        if self.cleaned_data["energy_basis"] == TOTAL:
-            energy /= composition.num_atoms
         return hypothetical_stability(
-            composition={el.symbol: float(amount) for el, amount in composition.items()},
-            energy_per_atom=energy,
+            composition=self.cleaned_data["formula"],
+            energy_per_atom=self.cleaned_data["energy_per_atom"],
             hull_set=self.cleaned_data["hull_set"],
         )
 
@@ -76,5 +87,5 @@ def stability_check(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/stability.html",
-        {"form": form, "result": result, "provenance": provenance, "formula": form.cleaned_data["formula"]},
+        {"form": form, "result": result, "provenance": provenance},
     )

@@ -27,7 +27,7 @@ from portal.downloads import structure_download
 from portal.pages import figures, params
 from portal.pages import selectors as page_selectors
 from portal.pages.benchmark import benchmark_panel
-from portal.pages.diagrams import diagram_context
+from portal.pages.diagrams import diagram_context, diagram_form
 from portal.pages.materials import material_context
 from portal.pages.plotly_assets import PLOTLY_JS, plotly_css, plotly_sheet_ids
 from portal.response_cache import CatalogueRead
@@ -171,11 +171,15 @@ def material_download(request: HttpRequest, public_id: str, fmt: str) -> HttpRes
     return structure_download(structure_file(entry, fmt=fmt, cell=cell, symprec=symprec))
 
 
-@catalogue_errors("portal/phase_diagram.html")
+@require_GET
 def phase_diagram(request: HttpRequest) -> HttpResponse:
-    context = diagram_context(request.GET)
-    context["hull_sets"] = list(HULL_SETS)
-    context["rounds"] = page_selectors.finished_rounds()
+    """The diagram; a refused request shows its message above the form as the user filled it (status 400)."""
+    context = {"hull_sets": list(HULL_SETS), "rounds": page_selectors.finished_rounds()}
+    context.update(diagram_form(request.GET))
+    try:
+        diagram_context(request.GET, context)
+    except CatalogueError as exc:
+        return render(request, "portal/phase_diagram.html", {**context, "error": str(exc)}, status=400)
     return render(request, "portal/phase_diagram.html", context)
 
 

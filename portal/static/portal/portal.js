@@ -16,7 +16,7 @@
     var keep = [];
     for (var i = 0; i < custom.length; i++) if (custom[i][1] <= cutoff + 1e-9) keep.push(i);
     var update = {};
-    ["x", "y", "z", "a", "b", "c", "text", "customdata"].forEach(function (key) {
+    ["x", "y", "z", "a", "b", "c", "text", "hovertext", "customdata"].forEach(function (key) {
       if (Array.isArray(trace[key])) update[key] = [keep.map(function (i) { return trace[key][i]; })];
     });
     if (trace.marker && Array.isArray(trace.marker.color)) {

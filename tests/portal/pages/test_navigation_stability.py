@@ -162,15 +162,26 @@ def test_stable_compound_and_total_energy(client, catalogue):
     assert 'id="decomposition"' not in html  # a stable compound does not decompose
 
 
+def test_compound_with_an_element_the_catalogue_lacks(client, catalogue):
+    response = check(client, formula="NaCl", energy="-3.5")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Stability unknown: no elemental reference for Cl, Na" in html
+    assert 'id="e-above-hull">unknown' in html
+
+
 @pytest.mark.parametrize(
     ("fields", "field", "message"),
     [
-        ({"formula": "Xx2O", "energy": "-4"}, "formula", "cannot read formula"),
+        ({"formula": "Xx2O", "energy": "-4"}, "formula", "which is not an element symbol"),
+        ({"formula": "LiO0", "energy": "-4"}, "formula", "the amount of O in"),
+        ({"formula": "LiO2", "energy": "-4000"}, "energy", "out of range"),
+        ({"formula": "LiO2", "energy": "-4000", "energy_basis": "total"}, "energy", "out of range"),
         ({"formula": "", "energy": "-4"}, "formula", "This field is required"),
         ({"formula": "LiO2", "energy": "lots"}, "energy", "Enter a number"),
         ({"formula": "LiO2", "energy": "nan"}, "energy", "Enter a number"),
         ({"formula": "LiO2", "energy": "-4", "hull_set": "nope"}, "hull_set", "Select a valid choice"),
-        ({"formula": "HHeLiBeBCNOF", "energy": "-4"}, "formula", "at most 8 are supported"),
+        ({"formula": "HHeLiBeBCNOF", "energy": "-4"}, "formula", "at most 8"),
     ],
 )
 def test_bad_input_is_shown_beside_its_field_and_kept(client, catalogue, fields, field, message):
