@@ -1,8 +1,6 @@
 """The site's own middleware: requests with NUL characters refused, rate limits on every page and on sign-in,
 and the Content Security Policy."""
 
-import math
-
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -44,7 +42,7 @@ class PageThrottleMiddleware:
     """Rate limits on every page (``page_anon`` per address, ``page_user`` per user) and on sign-in attempts
     (``login``, POSTs to :data:`LOGIN_VIEWS`, per address), counted as the API's are
     (:mod:`portal.api.throttling`). REST views are left to DRF's throttles, and views marked
-    :func:`portal.api.throttling.throttle_exempt` (OPTIMADE, which applies the API's, and static assets) alone.
+    :func:`portal.api.throttling.throttle_exempt` (OPTIMADE, which applies its own, and static assets) alone.
     A refused request answers 429 with ``Retry-After``."""
 
     def __init__(self, get_response) -> None:
@@ -65,7 +63,7 @@ class PageThrottleMiddleware:
             throttles.insert(0, LoginThrottle())
         for throttle in throttles:
             if not throttle.allow_request(request, None):
-                wait = max(1, math.ceil(throttle.wait() or 60))
+                wait = throttle.wait()
                 what = "sign-in attempts" if isinstance(throttle, LoginThrottle) else "requests"
                 response = render(
                     request,

@@ -12,7 +12,12 @@ and close to its rate for ordinary traffic. Rates are read from the settings on 
 
 Every count is kept per client as :func:`portal.client_address.client_ident` names it (the address behind the
 trusted proxies, never one the client wrote itself). The pages and the sign-in have their own scopes
-(``page_anon``, ``page_user``, ``login``), applied by :class:`portal.middleware.PageThrottleMiddleware`.
+(``page_anon``, ``page_user``, ``login``), applied by :class:`portal.middleware.PageThrottleMiddleware`, and so
+does OPTIMADE (``optimade``, applied by :func:`portal.optimade.views.optimade_view`).
+
+A refused request is told when to come back: :meth:`SlidingWindowCounter.wait` gives whole seconds, at least 1,
+which every 429 carries as ``Retry-After`` (DRF writes the header from it; the pages and OPTIMADE write it
+themselves, OPTIMADE also as ``meta.request_delay``).
 """
 
 import math
@@ -57,15 +62,20 @@ class SlidingWindowCounter:
                 self.cache.set(current_key, 1, 2 * self.duration)
         return True
 
-    def wait(self) -> float | None:
-        """Seconds until the estimate drops below the rate (after a refused request)."""
+    def wait(self) -> int:
+        """Whole seconds (at least 1) until the estimate drops below the rate, after a refused request: the
+        ``Retry-After`` of the 429. The estimate only falls as time passes, so rounding up never lets a client
+        that waits as told be refused again."""
         left = (1 - self.elapsed) * self.duration
         if self.current >= self.num_requests:  # wait into the next window, where this one counts weighted
-            return left + self.duration * (1 - (self.num_requests - 1) / self.current)
-        if self.previous:
-            fraction = 1 - self.elapsed - (self.num_requests - 1 - self.current) / self.previous
-            return max(0.0, fraction * self.duration)
-        return left
+            seconds = left + self.duration * (1 - (self.num_requests - 1) / self.current)
+        elif self.previous:
+            seconds = (
+                1 - self.elapsed - (self.num_requests - 1 - self.current) / self.previous
+            ) * self.duration
+        else:
+            seconds = left
+        return max(1, math.ceil(seconds))
 
 
 class AnonThrottle(SlidingWindowCounter, AnonRateThrottle):
@@ -84,6 +94,14 @@ class PageUserThrottle(UserThrottle):
     scope = "page_user"
 
 
+class OptimadeThrottle(UserThrottle):
+    """OPTIMADE's own limit (``optimade``), per user where one is signed in and per address otherwise: generous by
+    default, since OPTIMADE clients (the official validator, pymatgen's ``OptimadeRester``) page through results
+    unpaced, and the pages they read are kept (:mod:`portal.response_cache`)."""
+
+    scope = "optimade"
+
+
 class LoginThrottle(SlidingWindowCounter, SimpleRateThrottle):
     """Sign-in attempts (POSTs to a login view) per address, whoever is signed in."""
 
@@ -94,7 +112,7 @@ class LoginThrottle(SlidingWindowCounter, SimpleRateThrottle):
 
 
 def throttle_exempt(view):
-    """Mark a view that the page throttles leave alone: one that applies the API's throttles itself (OPTIMADE)
-    or serves a static asset."""
+    """Mark a view that the page throttles leave alone: one that applies its own throttle (OPTIMADE) or serves a
+    static asset."""
     view.throttle_exempt = True
     return view

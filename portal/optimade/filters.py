@@ -263,7 +263,12 @@ class TimestampField(Field):
             moment = None
         if moment is None:
             raise FilterError(f"{value!r} is not an RFC 3339 timestamp")
-        return make_aware(moment, UTC) if is_naive(moment) else moment
+        if is_naive(moment):
+            return make_aware(moment, UTC)
+        try:  # compared in UTC, where the offset can move the date out of the calendar (years 1 to 9999)
+            return moment.astimezone(UTC)
+        except OverflowError as exc:
+            raise FilterError(f"{value!r} lies outside the years 1 to 9999 in UTC") from exc
 
     def fuzzy(self, op: str, value) -> Q:
         raise FilterError(f"{op} applies to strings, not timestamps")

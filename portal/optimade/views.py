@@ -8,10 +8,21 @@ new ingest or hull update changes the key and the next page counts afresh. Whole
 are kept per URL and catalogue state as well (:mod:`portal.response_cache`).
 
 References: the papers behind the data and methods, kept in code (:mod:`portal.optimade.references`).
+
+Query parameters: each endpoint names those it reads (with the specification's that change nothing here); any
+other is ignored and reported as a warning in ``meta.warnings``. The specification (v1.2): entry listings take its
+standard parameters and custom ones of the form ``_<prefix>_<name>``; single entries MUST ignore parameters they
+do not recognise; non-critical exceptional situations SHOULD be reported as warnings, such as unrecognised input.
+A value out of its range (an integer beyond 64 bits, a timestamp whose date leaves the calendar in UTC) answers
+400 naming the parameter (``errors[].source.parameter``).
+
+Rate limit: the ``optimade`` throttle scope (:class:`portal.api.throttling.OptimadeThrottle`); a refused request
+answers 429 with ``Retry-After`` and the same number of seconds as ``meta.request_delay``.
 """
 
 import hashlib
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import wraps
 
@@ -19,7 +30,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import F, OrderBy, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
 
 from hull.compiled_reads import CompiledRead, CompiledShapes, Marks
 from hull.models import Entry
@@ -31,26 +41,48 @@ from hull.search import (
     unvalued_part,
     valued_part,
 )
-from portal.api.throttling import AnonThrottle, UserThrottle, throttle_exempt
+from portal.api.throttling import OptimadeThrottle, throttle_exempt
 from portal.optimade import filters, references, resources
 from portal.response_cache import json_bytes, kept_json
 
 API_VERSION = "1.2.0"
 DEFAULT_PAGE_LIMIT = 20
 MAX_PAGE_LIMIT = 500
+MAX_INTEGER = 2**63 - 1  # integers are 64-bit in the database and in its queries' OFFSET
 COUNT_SECONDS = 300
 ENTRY_TYPES = ("structures", "references")
 JSON_API = "application/vnd.api+json"
-# The query parameters of a kept structure and of a kept page of them (portal/response_cache.py): the ones read,
-# and the specification's that change nothing here
-ENTRY_PARAMETERS = frozenset({"response_fields", "response_format", "email_address"})
+# The query parameters each kind of endpoint reads, and the specification's that change nothing here; the same
+# sets name the parameters of a kept structure and page of them (portal/response_cache.py)
+PARAMETERS = frozenset({"api_hint", "response_format", "email_address"})
+ENTRY_PARAMETERS = PARAMETERS | {"response_fields"}
 PAGE_PARAMETERS = ENTRY_PARAMETERS | {"filter", "sort", "page_limit", "page_offset"}
+# The specification's parameters that this implementation does not support, with what it does instead
+UNSUPPORTED_PARAMETERS = {
+    **dict.fromkeys(
+        ("page_number", "page_cursor", "page_above", "page_below"),
+        "pages are chosen with page_offset and page_limit",
+    ),
+    "include": "no related resources are included",
+}
 
 
 class OptimadeError(Exception):
-    def __init__(self, status: int, title: str, detail: str) -> None:
+    """An error document: ``parameter`` names the query parameter at fault; ``retry_after`` (seconds) comes with
+    a 429."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        parameter: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail = status, title, detail
+        self.parameter, self.retry_after = parameter, retry_after
 
 
 def _base(request: HttpRequest, index: bool = False) -> str:
@@ -66,7 +98,9 @@ def _provider() -> dict:
     }
 
 
-def _meta(request: HttpRequest, **extra) -> dict:
+def _meta(request: HttpRequest, warnings: Sequence[dict] = (), **extra) -> dict:
+    """The common ``meta`` of every document, with the warnings about the request's query parameters
+    (:func:`optimade_view`) and ``warnings``."""
     meta = {
         "query": {"representation": request.get_full_path().split("/v1", 1)[-1] or "/"},
         "api_version": API_VERSION,
@@ -77,6 +111,9 @@ def _meta(request: HttpRequest, **extra) -> dict:
         "schema": {"href": "https://schemas.optimade.org/openapi/v1.2/optimade.json"},
     }
     meta.update(extra)
+    warnings = [*getattr(request, "optimade_warnings", ()), *warnings]
+    if warnings:
+        meta["warnings"] = warnings
     return meta
 
 
@@ -84,47 +121,73 @@ def _json(payload: dict, status: int = 200) -> HttpResponse:
     return HttpResponse(json_bytes(payload), status=status, content_type=JSON_API)
 
 
-def optimade_view(view: Callable) -> Callable:
-    """GET only; OPTIMADE errors (and filter errors) become error documents with the right status."""
+def optimade_view(parameters: frozenset[str]) -> Callable[[Callable], Callable]:
+    """An OPTIMADE endpoint reading the query ``parameters``: GET only, throttled (``optimade`` scope), other
+    parameters ignored with a warning; OPTIMADE errors (and filter errors) become error documents."""
 
-    @require_GET
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs):
-        try:
-            _throttle(request)
-            return view(request, *args, **kwargs)
-        except OptimadeError as exc:
-            error = exc
-        except filters.FilterNotImplemented as exc:
-            error = OptimadeError(501, "Not Implemented", str(exc))
-        except filters.FilterError as exc:
-            error = OptimadeError(400, "Bad Request", str(exc))
-        return error_response(request, error)
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs):
+            request.optimade_warnings = _parameter_warnings(request, parameters)
+            try:
+                if request.method != "GET":
+                    raise OptimadeError(405, "Method Not Allowed", f"{request.method} is not served: use GET")
+                _throttle(request)
+                return view(request, *args, **kwargs)
+            except OptimadeError as exc:
+                error = exc
+            except filters.FilterNotImplemented as exc:
+                error = OptimadeError(501, "Not Implemented", str(exc), parameter="filter")
+            except filters.FilterError as exc:
+                error = OptimadeError(400, "Bad Request", str(exc), parameter="filter")
+            return error_response(request, error)
 
-    return throttle_exempt(wrapped)  # throttled as the API is, by _throttle
+        return throttle_exempt(wrapped)  # throttled by _throttle
+
+    return decorate
+
+
+def _parameter_warnings(request: HttpRequest, parameters: frozenset[str]) -> list[dict]:
+    """A warning for each query parameter outside ``parameters`` (see the module doc)."""
+    warnings = []
+    for name in sorted(set(request.GET) - parameters):
+        if name in UNSUPPORTED_PARAMETERS:
+            title = "UnsupportedQueryParameter"
+            detail = f"{name} is not supported and was ignored: {UNSUPPORTED_PARAMETERS[name]}"
+        else:
+            title = "UnknownQueryParameter"
+            detail = f"unknown query parameter {name!r} ignored; this endpoint reads {', '.join(sorted(parameters))}"
+        warnings.append({"type": "warning", "title": title, "detail": detail})
+    return warnings
 
 
 def error_response(request: HttpRequest, error: OptimadeError) -> HttpResponse:
-    """An OPTIMADE error document."""
-    body = {
-        "errors": [{"status": str(error.status), "title": error.title, "detail": error.detail}],
-        "meta": _meta(request),
-    }
-    return _json(body, status=error.status)
+    """An OPTIMADE error document; a 429 tells when to come back, in ``Retry-After`` and ``meta.request_delay``."""
+    item = {"status": str(error.status), "title": error.title, "detail": error.detail}
+    if error.parameter:
+        item["source"] = {"parameter": error.parameter}
+    extra = {} if error.retry_after is None else {"request_delay": float(error.retry_after)}
+    response = _json({"errors": [item], "meta": _meta(request, **extra)}, status=error.status)
+    if error.retry_after is not None:
+        response["Retry-After"] = str(error.retry_after)
+    if error.status == 405:
+        response["Allow"] = "GET"
+    return response
 
 
 def _throttle(request: HttpRequest) -> None:
-    """The REST API's rate limits (anonymous and per user) apply here too."""
-    for throttle in (AnonThrottle(), UserThrottle()):
-        if not throttle.allow_request(request, None):
-            wait = throttle.wait()
-            raise OptimadeError(429, "Too Many Requests", f"rate limit reached; retry in {wait or 60:.0f} s")
+    throttle = OptimadeThrottle()
+    if not throttle.allow_request(request, None):
+        wait = throttle.wait()
+        raise OptimadeError(
+            429, "Too Many Requests", f"rate limit reached: retry in {wait} s", retry_after=wait
+        )
 
 
 # --- info, links, versions --------------------------------------------------------------------------------
 
 
-@optimade_view
+@optimade_view(PARAMETERS)
 def info(request: HttpRequest) -> HttpResponse:
     base = _base(request)
     attributes = {
@@ -138,7 +201,7 @@ def info(request: HttpRequest) -> HttpResponse:
     return _json({"data": {"type": "info", "id": "/", "attributes": attributes}, "meta": _meta(request)})
 
 
-@optimade_view
+@optimade_view(PARAMETERS)
 def entry_info(request: HttpRequest, entry: str) -> HttpResponse:
     if entry == "structures":
         properties = resources.info_properties()
@@ -190,13 +253,13 @@ def _links(request: HttpRequest) -> list[dict]:
     ]
 
 
-@optimade_view
+@optimade_view(PARAMETERS)
 def links(request: HttpRequest) -> HttpResponse:
     data = _links(request)
     return _json({"data": data, "meta": _meta(request, data_returned=len(data), data_available=len(data))})
 
 
-@optimade_view
+@optimade_view(PARAMETERS)
 def index_info(request: HttpRequest) -> HttpResponse:
     base = _base(request, index=True)
     attributes = {
@@ -212,17 +275,17 @@ def index_info(request: HttpRequest) -> HttpResponse:
     return _json({"data": data, "meta": _meta(request)})
 
 
-@require_GET
+@optimade_view(PARAMETERS)
 def versions(request: HttpRequest) -> HttpResponse:
     return HttpResponse("version\n1\n", content_type="text/csv; header=present")
 
 
-@optimade_view
+@optimade_view(PARAMETERS)
 def unsupported_version(request: HttpRequest, version: str, rest: str = "") -> HttpResponse:
     raise OptimadeError(553, "Version Not Supported", f"API version {version!r} is not served; use /v1")
 
 
-@optimade_view
+@optimade_view(PARAMETERS)
 def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
     raise OptimadeError(404, "Not Found", f"no OPTIMADE endpoint {request.path!r}")
 
@@ -241,16 +304,22 @@ STRUCTURE_ROW = CompiledRead(
 )
 
 
-def _int_param(request: HttpRequest, name: str, default: int, minimum: int) -> int:
+def _int_param(request: HttpRequest, name: str, default: int, maximum: int = MAX_INTEGER) -> int:
+    """A whole-number query parameter: 400 naming it where it is not one or lies beyond 64 bits; 403 above a
+    smaller ``maximum`` of ours, as the specification asks of ``page_limit``."""
     raw = request.GET.get(name)
     if raw in (None, ""):
         return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise OptimadeError(400, "Bad Request", f"{name} must be an integer, not {raw!r}") from exc
-    if value < minimum:
-        raise OptimadeError(400, "Bad Request", f"{name} must be at least {minimum}")
+    if not re.fullmatch(r"\+?[0-9]+", raw):
+        detail = f"{name} must be a whole number from 0 to {MAX_INTEGER}, not {raw[:40]!r}"
+        raise OptimadeError(400, "Bad Request", detail, parameter=name)
+    digits = raw.lstrip("+").lstrip("0") or "0"
+    value = int(digits) if len(digits) <= 19 else MAX_INTEGER + 1  # int() refuses 4,300 digits and more
+    if value > maximum and maximum < MAX_INTEGER:  # a limit of ours
+        raise OptimadeError(403, "Forbidden", f"{name} may be at most {maximum}", parameter=name)
+    if value > maximum:
+        detail = f"{name} must be a whole number from 0 to {MAX_INTEGER}, not {raw[:40]}"
+        raise OptimadeError(400, "Bad Request", detail, parameter=name)
     return value
 
 
@@ -283,7 +352,10 @@ def _order(request: HttpRequest) -> list:
         name = item.strip().lstrip("-")
         if name not in columns:
             raise OptimadeError(
-                400, "Bad Request", f"cannot sort by {name!r}: sortable are {', '.join(columns)}"
+                400,
+                "Bad Request",
+                f"cannot sort by {name!r}: sortable are {', '.join(columns)}",
+                parameter="sort",
             )
         expression = F(columns[name])
         order.append(expression.desc(nulls_last=True) if item.strip().startswith("-") else expression.asc())
@@ -301,7 +373,7 @@ def _count(text: str, count: Callable[[], int], state: tuple) -> int:
     return value
 
 
-@optimade_view
+@optimade_view(PAGE_PARAMETERS)
 def structures(request: HttpRequest) -> HttpResponse:
     return kept_json(request, lambda read: _structures_page(request, read.state), JSON_API, PAGE_PARAMETERS)
 
@@ -340,10 +412,8 @@ def _structures_page(request: HttpRequest, state: tuple) -> dict:
     text = request.GET.get("filter", "").strip()
     marks = Marks()
     condition = filters.marked_filter(text, resources.fields(), marks)
-    limit = _int_param(request, "page_limit", DEFAULT_PAGE_LIMIT, 0)
-    if limit > MAX_PAGE_LIMIT:
-        raise OptimadeError(403, "Forbidden", f"page_limit may be at most {MAX_PAGE_LIMIT}")
-    offset = _int_param(request, "page_offset", 0, 0)
+    limit = _int_param(request, "page_limit", DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT)
+    offset = _int_param(request, "page_offset", 0)
     wanted, warnings = _response_fields(request, resources.fields())
     order = _order(request)
 
@@ -395,7 +465,7 @@ def _count_matching(condition: filters.MarkedFilter, marks: Marks, matching: Cal
     return compiled.counting().rows(marks.values)[0]["n"]
 
 
-@optimade_view
+@optimade_view(ENTRY_PARAMETERS)
 def structure(request: HttpRequest, public_id: str) -> HttpResponse:
     if "\x00" in public_id:  # no id has one, and PostgreSQL refuses the character in a query
         raise OptimadeError(404, "Not Found", f"no structure with id {public_id!r}")
@@ -410,9 +480,7 @@ def _structure_document(request: HttpRequest, public_id: str, state: tuple) -> d
     if not rows:
         raise OptimadeError(404, "Not Found", f"no structure with id {public_id!r}")
     row = rows[0]
-    meta = _meta(request, data_returned=1, data_available=_available(state))
-    if warnings:
-        meta["warnings"] = warnings
+    meta = _meta(request, warnings, data_returned=1, data_available=_available(state))
     data = _select(resources.structure_resource(row, _base(request)), wanted)
     return {"data": data, "links": {"next": None}, "meta": meta}
 
@@ -428,17 +496,20 @@ def _page(
     warnings: list,
     **counts,
 ) -> dict:
-    """A page of entries with its ``next`` link (offset-based) and meta."""
+    """A page of entries with its ``next`` link (offset-based) and meta. After a page of ``page_limit=0`` (the
+    counts alone) the next link asks for the entries at the same offset with the default limit: a link to the
+    same empty page would never end."""
     links = {"next": None}
     if more:
         params = request.GET.copy()
         params["page_offset"] = str(offset + limit)
-        params["page_limit"] = str(limit)
+        params["page_limit"] = str(limit or DEFAULT_PAGE_LIMIT)
         links["next"] = f"{_base(request)}/{endpoint}?{params.urlencode()}"
-    meta = _meta(request, more_data_available=more, **counts)
-    if warnings:
-        meta["warnings"] = warnings
-    return {"data": data, "links": links, "meta": meta}
+    return {
+        "data": data,
+        "links": links,
+        "meta": _meta(request, warnings, more_data_available=more, **counts),
+    }
 
 
 def _select(resource: dict, wanted: set[str] | None) -> dict:
@@ -447,11 +518,11 @@ def _select(resource: dict, wanted: set[str] | None) -> dict:
     return resource
 
 
-@optimade_view
+@optimade_view(PAGE_PARAMETERS)
 def reference_list(request: HttpRequest) -> HttpResponse:
     rows = references.references_matching(request.GET.get("filter", "").strip())
-    limit = _int_param(request, "page_limit", DEFAULT_PAGE_LIMIT, 0)
-    offset = _int_param(request, "page_offset", 0, 0)
+    limit = _int_param(request, "page_limit", DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT)
+    offset = _int_param(request, "page_offset", 0)
     wanted, warnings = _response_fields(request, references.info_properties())
     url = _base(request)
     page = rows[offset : offset + limit]
@@ -463,14 +534,12 @@ def reference_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@optimade_view
+@optimade_view(ENTRY_PARAMETERS)
 def reference(request: HttpRequest, reference_id: str) -> HttpResponse:
     wanted, warnings = _response_fields(request, references.info_properties())
     rows = [row for row in references.references_matching("") if row["id"] == reference_id]
     if not rows:
         raise OptimadeError(404, "Not Found", f"no reference with id {reference_id!r}")
-    meta = _meta(request, data_returned=1, data_available=len(references.REFERENCES))
-    if warnings:
-        meta["warnings"] = warnings
+    meta = _meta(request, warnings, data_returned=1, data_available=len(references.REFERENCES))
     data = _select(references.reference_resource(rows[0], _base(request)), wanted)
     return _json({"data": data, "links": {"next": None}, "meta": meta})

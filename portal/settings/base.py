@@ -192,6 +192,18 @@ PORTAL_EVALUATOR_THREADS = env.int("PORTAL_EVALUATOR_THREADS", default=1)
 # Proxies of our own in front of the server, each appending to X-Forwarded-For: the client's address is the entry
 # that many hops from the right (portal/client_address.py); 0: REMOTE_ADDR.
 PORTAL_TRUSTED_PROXIES = env.int("PORTAL_TRUSTED_PROXIES", default=0)
+# Rate limits per throttle scope (portal/api/throttling.py): the environment variable that sets each, and its default
+THROTTLE_RATE_DEFAULTS = {
+    "anon": ("PORTAL_ANON_THROTTLE", "120/min"),
+    "user": ("PORTAL_USER_THROTTLE", "1200/min"),
+    # the pages (search, material, phase diagram, ..., the admin) and sign-in attempts (POSTs, per address)
+    "page_anon": ("PORTAL_PAGE_THROTTLE", "60/min"),
+    "page_user": ("PORTAL_PAGE_USER_THROTTLE", "600/min"),
+    "login": ("PORTAL_LOGIN_THROTTLE", "10/min"),
+    # OPTIMADE (per address, or per user where one signs in): clients such as the official validator and pymatgen's
+    # OptimadeRester page through results unpaced
+    "optimade": ("PORTAL_OPTIMADE_THROTTLE", "1200/min"),
+}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "portal.api.authentication.HashedTokenAuthentication",
@@ -213,12 +225,7 @@ REST_FRAMEWORK = {
         "portal.api.throttling.UserThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": env.str("PORTAL_ANON_THROTTLE", default="120/min"),
-        "user": env.str("PORTAL_USER_THROTTLE", default="1200/min"),
-        # the pages (search, material, phase diagram, ..., the admin) and sign-in attempts (POSTs, per address)
-        "page_anon": env.str("PORTAL_PAGE_THROTTLE", default="60/min"),
-        "page_user": env.str("PORTAL_PAGE_USER_THROTTLE", default="600/min"),
-        "login": env.str("PORTAL_LOGIN_THROTTLE", default="10/min"),
+        scope: env.str(variable, default=rate) for scope, (variable, rate) in THROTTLE_RATE_DEFAULTS.items()
     },
     # DRF's rule for the client address; every throttle of ours uses portal.client_address, the same rule
     "NUM_PROXIES": PORTAL_TRUSTED_PROXIES,

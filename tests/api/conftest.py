@@ -9,7 +9,7 @@ from hull.services.ingest import ingest_file
 from tests.catalogue_files import write_json
 from tests.conftest import subset
 
-OPEN_RATES = {"anon": "100000/min", "user": "100000/min"}
+OPEN_RATES = {"anon": "100000/min", "user": "100000/min", "optimade": "100000/min"}
 
 
 @pytest.fixture(autouse=True)

@@ -94,15 +94,40 @@ def test_anonymous_reads_are_throttled(settings):
     assert client.get("/api/v1/rounds/").status_code == 200  # users have their own, larger budget
 
 
-def test_optimade_is_throttled_too(settings):
+def retry_after(response) -> int:
+    """The 429's ``Retry-After``: whole seconds, at least 1 and at most two periods of a one-minute rate."""
+    assert response.status_code == 429
+    seconds = int(response["Retry-After"])
+    assert 1 <= seconds <= 120
+    return seconds
+
+
+def test_optimade_has_its_own_throttle_and_every_429_says_when_to_come_back(settings):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"anon": "2/min", "user": "50/min"},
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "anon": "2/min",
+            "optimade": "3/min",
+            "page_anon": "2/min",
+        },
     }
     client = Client()
-    codes = [client.get("/optimade/v1/info").status_code for _ in range(3)]
-    assert codes == [200, 200, 429]
-    assert client.get("/optimade/v1/info").json()["errors"][0]["status"] == "429"
+    rest = [client.get("/api/v1/rounds/") for _ in range(3)]
+    assert [r.status_code for r in rest] == [200, 200, 429]
+    retry_after(rest[-1])
+    # the REST budget is spent; OPTIMADE (its /info included) counts on its own
+    optimade = [client.get(url) for url in ("/optimade/v1/info", "/optimade/versions", "/optimade/v1/links")]
+    assert [r.status_code for r in optimade] == [200, 200, 200]
+    refused = client.get("/optimade/v1/structures")
+    assert refused["Content-Type"] == "application/vnd.api+json"
+    body = refused.json()
+    assert body["errors"][0]["status"] == "429" and "data" not in body
+    assert body["meta"]["request_delay"] == float(retry_after(refused))  # the same advice both ways
+    assert client.get("/api/v1/rounds/").status_code == 429  # and the REST count did not move on
+    pages = [client.get("/families/") for _ in range(3)]
+    assert [r.status_code for r in pages] == [200, 200, 429]
+    retry_after(pages[-1])
 
 
 def test_schema_builds_and_validates(tmp_path):
@@ -170,6 +195,22 @@ def test_the_throttle_counts_per_window_and_weighs_the_previous_one():
     ]
     other = anonymous("10.9.9.9")
     assert anon_throttle(clock, "10/min").allow_request(other, None)  # each address has its own count
+    cache.clear()
+
+
+def test_a_refused_client_is_told_whole_seconds_and_at_least_one():
+    from django.core.cache import cache
+
+    cache.clear()
+    request = anonymous("10.4.4.4")
+    clock = FakeClock(6000.0)
+    assert all(anon_throttle(clock, "10/min").allow_request(request, None) for _ in range(10))
+    clock.now = 6060.0 + 5.9  # the previous window's 10 weigh 9.02, counted as 10: refused for another 0.1 s
+    refused = anon_throttle(clock, "10/min")
+    assert not refused.allow_request(request, None)
+    assert refused.wait() == 1  # not 0 ("retry at once", refused again), nor a fraction
+    clock.now += 1
+    assert anon_throttle(clock, "10/min").allow_request(request, None)
     cache.clear()
 
 

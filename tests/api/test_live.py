@@ -1,14 +1,19 @@
-"""Against a live server (pytest-django's live_server): the Python client, the official OPTIMADE validator and
-schemathesis over the OpenAPI schema, each as a real HTTP client."""
+"""Against a live server (pytest-django's live_server): the Python client, the official OPTIMADE validator,
+pymatgen's OptimadeRester and schemathesis over the OpenAPI schema, each as a real HTTP client. The OPTIMADE
+clients run unpaced against the rate limits a deployment gets when it sets none (the API tests' conftest opens
+them wide)."""
 
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from pymatgen.analysis.phase_diagram import PhaseDiagram
 from pymatgen.entries.computed_entries import ComputedStructureEntry
+from pymatgen.ext.optimade import OptimadeRester
 
 from hull.models import Entry, Stability
 from portal_client import PortalError, PortalRester
@@ -66,7 +71,25 @@ def run(command: list[str], timeout: int) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
 
 
-def test_optimade_validator_passes_with_optional_checks(live_server, tmp_path, mp_entry_dicts):
+@pytest.fixture
+def default_rates(settings) -> dict[str, str]:
+    """The rate limits of a deployment that sets none (the defaults in the settings, whatever the environment)."""
+    rates = {scope: rate for scope, (_, rate) in settings.THROTTLE_RATE_DEFAULTS.items()}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    return rates
+
+
+def requests_counted(scope: str, ident: str = "127.0.0.1") -> int:
+    """The requests from ``ident`` that the ``scope`` throttle holds counted (its counters live two windows)."""
+    window = int(time.time() // 60)
+    return sum(
+        cache.get_many([f"throttle_{scope}_{ident}:{w}" for w in range(window - 2, window + 1)]).values()
+    )
+
+
+def test_optimade_validator_passes_unpaced_with_optional_checks(
+    live_server, tmp_path, mp_entry_dicts, default_rates
+):
     ingest_items(tmp_path, subset(mp_entry_dicts, {"Li", "O"}))
     for base, kind in (
         (f"{live_server.url}/optimade/v1", []),
@@ -79,6 +102,31 @@ def test_optimade_validator_passes_with_optional_checks(live_server, tmp_path, m
         optional = re.search(r"Additionally passed (\d+) out of (\d+) optional tests", text)
         assert passed == total > 0, text[-4000:]
         assert optional and optional.group(1) == optional.group(2), text[-4000:]
+    # more requests than the REST API lets an address make in a minute: OPTIMADE's own limit carried them
+    assert requests_counted("optimade") > int(default_rates["anon"].split("/")[0])
+
+
+def test_pymatgen_optimade_rester_gets_every_structure_of_large_queries_unpaced(
+    live_server, tmp_path, mp_entry_dicts, default_rates
+):
+    """A script asking pymatgen's client for the structures holding each of five element sets of Li-Mn-O (400+
+    structures each), one query after another: the client follows ``next`` links as fast as it can, and a refused
+    page ends its loop with {} (it logs the error and drops what it had)."""
+    ingest_items(tmp_path, subset(mp_entry_dicts, {"Li", "Mn", "O"}))
+    rows = Entry.objects.filter(structure__isnull=False).values_list(
+        "public_id", "chemsys", "reduced_formula"
+    )
+    base = f"{live_server.url}/optimade/"
+    rester = OptimadeRester(base, timeout=30)  # a long timeout for a loaded CI machine; no pacing
+    for elements in (["Li", "Mn", "O"], ["Li", "O"], ["Mn", "O"], ["Mn"], ["O"]):
+        expected = {
+            key: formula for key, chemsys, formula in rows if set(elements) <= set(chemsys.split("-"))
+        }
+        assert len(expected) > 400
+        structures = rester.get_structures(elements=elements).get(base, {})
+        assert len(structures) == len(expected), elements
+        assert {key: s.composition.reduced_formula for key, s in structures.items()} == expected
+    assert requests_counted("optimade") > int(default_rates["anon"].split("/")[0])
 
 
 def test_schemathesis_finds_no_server_errors_or_schema_violations(live_server, tmp_path, mp_entry_dicts):
