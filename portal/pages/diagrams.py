@@ -2,7 +2,6 @@
 a table with a chosen 4-element slice drawn), the unstable-entry cutoff, and the comparison with the hull as
 it stood after an earlier discovery round."""
 
-import re
 from dataclasses import replace
 
 from django.http import QueryDict
@@ -12,11 +11,10 @@ from hull.hull_sets import DEFAULT_HULL_SET
 from hull.phase_diagrams import DiagramEntry, PhaseDiagramData, hull_facets, parse_system, phase_diagram_get
 from hull.selectors import catalogue_elements, check_hull_set
 from portal.pages import figures, params
-from portal.pages.selectors import round_as_of
+from portal.pages.selectors import ELEMENT_SYMBOL, round_as_of
 
 DEFAULT_CUTOFF = 0.2  # eV/atom: unstable entries shown at first
 MAX_TABLE_ROWS = 2000
-_SYMBOL = re.compile(r"[A-Z][a-z]?")
 
 
 def diagram_form(query: QueryDict) -> dict:
@@ -33,7 +31,7 @@ def diagram_form(query: QueryDict) -> dict:
 def as_typed(text: str, elements: list[str]) -> str:
     """The system's elements in the order the user typed them (``parse_system`` sorts them): Li-Fe-O stays
     Li-Fe-O in the title."""
-    typed = _SYMBOL.findall(text)
+    typed = ELEMENT_SYMBOL.findall(text)
     return "-".join(sorted(elements, key=lambda el: typed.index(el) if el in typed else len(typed)))
 
 

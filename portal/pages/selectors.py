@@ -1,6 +1,7 @@
 """Reads that join the catalogue with the discovery rounds, for the pages (the catalogue itself knows nothing
 of rounds, so these live with the site rather than in ``hull``)."""
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,8 +12,13 @@ from discovery.models import Round, TrainedModel, TrainingJob
 from discovery.services import RESUMABLE
 from discovery.training import training_jobs_recent
 from hull.errors import CatalogueError
+from hull.formulas import parse_composition
 from hull.models import Stability
+from hull.search import EntrySearch
 from hull.selectors import check_hull_set
+
+ELEMENT_SYMBOL = re.compile(r"[A-Z][a-z]?")
+"""An element symbol within checked text (a chemical system, a formula)."""
 
 
 def discovery_batch_ids() -> list[int]:
@@ -117,3 +123,18 @@ def _is_scaling(value) -> bool:
         and isinstance(value.get("test_mae"), list)
         and len(value["sizes"]) == len(value["test_mae"]) > 0
     )
+
+
+def absent_elements(search: EntrySearch, held: list[str]) -> list[str]:
+    """The elements a search asks for that no catalogue entry holds (``held``: the catalogue's elements), which is
+    why it finds nothing: those every match must contain (contains all, the formula's, the chemical system's
+    named ones), and "contains any" where none of them is held."""
+    required = set(search.elements)
+    if search.formula:
+        required |= {el.symbol for el in parse_composition(search.formula).elements}
+    if search.chemsys:
+        required |= set(ELEMENT_SYMBOL.findall(search.chemsys))
+    absent = required - set(held)
+    if search.elements_any and not set(search.elements_any) & set(held):
+        absent |= set(search.elements_any)
+    return sorted(absent)

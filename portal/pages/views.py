@@ -113,6 +113,8 @@ def search(request: HttpRequest) -> HttpResponse:
     paginator.count = count  # a cached property: no COUNT query
     page = Page(entries, number, paginator)
     rows = [params.result_cells(entry, columns, entry_search.hull_set) for entry in page]
+    held = selectors.catalogue_elements()
+    absent = page_selectors.absent_elements(entry_search, held) if not count else []
     sort = entry_search.sort
     headings = []
     for key in columns:
@@ -137,6 +139,8 @@ def search(request: HttpRequest) -> HttpResponse:
             "page_size": page_size,
             "hull_sets": list(HULL_SETS),
             "periodic_table": params.periodic_table(),
+            "catalogue_elements": held,
+            "absent_elements": absent,
             "prev_link": params.with_param(query, page=page.previous_page_number())
             if page.has_previous()
             else "",
