@@ -19,6 +19,7 @@ STABLE_COLOUR = "#1f4e9e"
 NEW_COLOUR = "#d6336c"
 HULL_COLOUR = "#2b2d42"
 OLD_HULL_COLOUR = "#e07a1f"
+CANDIDATE_COLOUR = "#0b8a5f"
 UNSTABLE_SCALE = "YlOrRd"
 _BARE_AXIS = {
     "showbackground": False,
@@ -347,6 +348,29 @@ def _hull_lines(data: PhaseDiagramData, elements: list[str], *, name: str, colou
     )
 
 
+def _candidate(entry: DiagramEntry, elements: list[str], size: int) -> dict:
+    """The checked compound as a labelled star, with no material page to open (no click data)."""
+    trace = _points(
+        [entry],
+        elements,
+        name=f"your compound ({entry.reduced_formula})",
+        marker={
+            "size": size + 8,
+            "color": CANDIDATE_COLOUR,
+            "symbol": "star" if len(elements) != 4 else "cross",
+        },
+        labels=True,
+    )
+    del trace["customdata"]
+    eh = "n/a" if entry.e_above_hull is None else f"{entry.e_above_hull:.3f}"
+    trace["hovertext"] = [
+        f"{entry.reduced_formula} (your compound)<br>formation energy {entry.formation_energy_per_atom:.3f} "
+        f"{ENERGY_UNIT}<br>above hull {eh} {ENERGY_UNIT}"
+    ]
+    trace["text"] = [entry.reduced_formula]
+    return trace
+
+
 PLOT_SHARE = 0.88  # of the figure's width: the diagram; the colour bar and its title to the right
 _BAR_STEPS = 64
 
@@ -407,9 +431,11 @@ def phase_diagram(
     previous: PhaseDiagramData | None = None,
     previous_label: str = "",
     new_stable: set[int] = frozenset(),
+    candidate: DiagramEntry | None = None,
 ) -> Figure:
     """The diagram of a 2-, 3- or 4-element system: hull, stable and unstable entries (unstable coloured by
-    energy above hull; the page filters them with its control), new stable phases and an earlier hull."""
+    energy above hull; the page filters them with its control), new stable phases and an earlier hull; a
+    ``candidate`` (the stability check's compound, not in the catalogue) marked and labelled."""
     elements = data.elements
     if not 2 <= len(elements) <= 4:
         raise ValueError("diagrams are drawn for 2 to 4 elements")
@@ -504,6 +530,8 @@ def phase_diagram(
                 labels=True,
             )
         )
+    if candidate is not None:
+        traces.append(_candidate(candidate, elements, size))
     bar = _colour_bar(unstable_trace["marker"]) if unstable else {}
     if bar:
         traces.append(bar.pop("trace"))

@@ -5,14 +5,16 @@ nothing; a bad input comes back in the form with its error beside the field (sta
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from hull.errors import CatalogueError
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
-from hull.phase_diagrams import hypothetical_stability
+from hull.phase_diagrams import DiagramEntry, hypothetical_stability, phase_diagram_get
 from hull.selectors import hull_provenance
 from hull.services.ingest import ingest_limits
 from hull.stability_input import checked_energy_per_atom, composition_of_formula
+from portal.pages import figures
 from portal.pages.views import render
 
 PER_ATOM, TOTAL = "per_atom", "total"
@@ -83,9 +85,36 @@ def stability_check(request: HttpRequest) -> HttpResponse:
             form.add_error("formula", str(exc))
     if result is None:
         return render(request, "portal/stability.html", {"form": form}, status=400)
-    provenance = hull_provenance(chemsys=result["chemsys"], hull_set=result["hull_set"])
-    return render(
-        request,
-        "portal/stability.html",
-        {"form": form, "result": result, "provenance": provenance},
+    context = {
+        "form": form,
+        "result": result,
+        "provenance": hull_provenance(chemsys=result["chemsys"], hull_set=result["hull_set"]),
+        "figure": _figure(result, form.cleaned_data["formula"]),
+    }
+    return render(request, "portal/stability.html", context)
+
+
+def _figure(result: dict, composition: dict[str, float]):
+    """The phase diagram of the compound's system with the compound marked (2 to 4 elements with every
+    elemental reference), as JSON for the page; None where there is none to draw."""
+    elements = result["chemsys"].split("-")
+    if result["missing_elements"] or not 2 <= len(elements) <= 4:
+        return None
+    total = sum(composition.values())
+    candidate = DiagramEntry(
+        key=0,
+        public_id="",
+        reduced_formula=result["reduced_formula"],
+        fractions={el: composition.get(el, 0.0) / total for el in elements},
+        energy_per_atom=result["energy_per_atom"],
+        formation_energy_per_atom=result["formation_energy_per_atom"],
+        e_above_hull=result["e_above_hull"],
+        decomposition_energy=result["decomposition_energy"],
+        is_stable=result["is_stable"],
+        decomposition=result["decomposition"],
+        source="your input",
+        method="your input",
+        created_at=timezone.now(),
     )
+    data = phase_diagram_get(chemsys=result["chemsys"], hull_set=result["hull_set"])
+    return figures.figure_json(figures.phase_diagram(data, candidate=candidate))

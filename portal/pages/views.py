@@ -83,9 +83,13 @@ def home(request: HttpRequest) -> HttpResponse:
         "growth": figures.figure_json(figures.stable_growth(growth)),
         "rounds": figures.figure_json(figures.stable_by_round(growth)) if growth["rounds"] else None,
     }
-    return render(
-        request, "portal/home.html", {"stats": stats, "hull_sets": list(HULL_SETS), "charts": charts}
-    )
+    context = {
+        "stats": stats,
+        "hull_sets": list(HULL_SETS),
+        "charts": charts,
+        "catalogue_elements": selectors.catalogue_elements(),
+    }
+    return render(request, "portal/home.html", context)
 
 
 def _search_results(results: SearchParts, page_size: int, wanted) -> tuple[int, int, list]:

@@ -74,7 +74,11 @@ def test_stability_check_from_the_menu(browser, live_server, live_catalogue):  #
     driver.find_element(By.ID, "id_formula").send_keys("Li2O")
     driver.find_element(By.ID, "id_energy").send_keys("-3")
     driver.find_element(By.ID, "stability-button").click()
-    wait_ready(driver, lambda d: d.find_elements(By.ID, "stability-result"))
+    wait_figures(driver)  # the diagram with the compound marked
+    assert driver.execute_script(
+        "return document.getElementById('stability-figure').data"
+        ".some(function (t) { return t.name === 'your compound (Li2O)'; });"
+    )
     assert "eV/atom" in driver.find_element(By.ID, "e-above-hull").text
     assert "Li-O and its subsystems" in driver.find_element(By.ID, "provenance").text
     shot(driver, "31-stability-check")

@@ -49,3 +49,10 @@ def test_empty_search_over_held_elements_names_none(client, catalogue):
     ).content.decode()
     cell = re.search(r'<td colspan="\d+" id="no-results">(.*?)</td>', html, re.S).group(1)
     assert cell == "No entries match."
+
+
+def test_home_names_the_catalogue_elements(client, catalogue):
+    html = client.get("/").content.decode()
+    coverage = re.search(r'<p id="catalogue-elements">(.*?)</p>', html, re.S).group(1)
+    assert "holds entries of 2 elements" in coverage
+    assert re.findall(r'href="/search/\?elements=(\w+)"', coverage) == ["Li", "O"]

@@ -2,11 +2,13 @@
 no link of any page is broken. The "Would my compound be stable?" page answers as the service does, with the
 provenance of the hull, and keeps what was typed on errors."""
 
+import json
 import re
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+from plotly import graph_objects as go
 
 from hull.models import Entry
 from hull.phase_diagrams import hypothetical_stability
@@ -150,6 +152,17 @@ def test_unstable_compound_as_the_service_says(client, catalogue):
     n = Entry.objects.filter(method_family="dft").count()
     assert f"{n} entries" in provenance and f"mp: {n}" in provenance
     assert field_value(html, "formula") == "Li4O2"  # the form keeps what was typed
+    # the phase diagram of Li-O with the compound marked where it sits
+    figure = json.loads(
+        re.search(r'<script type="application/json" id="fig-stability">(.*?)</script>', html).group(1)
+    )
+    go.Figure(figure)
+    mine = next(t for t in figure["data"] if t["name"] == "your compound (Li2O)")
+    assert mine["x"] == [pytest.approx(1 / 3, abs=1e-6)]
+    assert mine["y"] == [pytest.approx(expected["formation_energy_per_atom"])]
+    assert mine["text"] == ["Li2O"] and "customdata" not in mine
+    assert "above hull 0.100 eV/atom" in mine["hovertext"][0]
+    assert any(t["name"] == "stable" for t in figure["data"])
 
 
 def test_stable_compound_and_total_energy(client, catalogue):
@@ -168,6 +181,7 @@ def test_compound_with_an_element_the_catalogue_lacks(client, catalogue):
     assert response.status_code == 200
     assert "Stability unknown: no elemental reference for Cl, Na" in html
     assert 'id="e-above-hull">unknown' in html
+    assert 'id="fig-stability"' not in html  # no hull to draw
 
 
 @pytest.mark.parametrize(
