@@ -348,18 +348,22 @@ def _hull_lines(data: PhaseDiagramData, elements: list[str], *, name: str, colou
     )
 
 
+def _stars(entries: list[DiagramEntry], elements: list[str], *, name: str, colour: str, size: int) -> dict:
+    """Entries pointed out: large labelled stars (diamonds in 3D, which has no star symbol)."""
+    symbol = "star" if len(elements) != 4 else "diamond"
+    return _points(
+        entries, elements, name=name, marker={"size": size, "color": colour, "symbol": symbol}, labels=True
+    )
+
+
 def _candidate(entry: DiagramEntry, elements: list[str], size: int) -> dict:
     """The checked compound as a labelled star, with no material page to open (no click data)."""
-    trace = _points(
+    trace = _stars(
         [entry],
         elements,
         name=f"your compound ({entry.reduced_formula})",
-        marker={
-            "size": size + 8,
-            "color": CANDIDATE_COLOUR,
-            "symbol": "star" if len(elements) != 4 else "cross",
-        },
-        labels=True,
+        colour=CANDIDATE_COLOUR,
+        size=size + 8,
     )
     del trace["customdata"]
     eh = "n/a" if entry.e_above_hull is None else f"{entry.e_above_hull:.3f}"
@@ -518,16 +522,12 @@ def phase_diagram(
     )
     if new_stable:
         traces.append(
-            _points(
+            _stars(
                 [e for e in known if e.key in new_stable],
                 elements,
                 name=f"new stable since {previous_label} ({new_stable_sources(known, new_stable)})",
-                marker={
-                    "size": size + 4,
-                    "color": NEW_COLOUR,
-                    "symbol": "star" if len(elements) != 4 else "diamond",
-                },
-                labels=True,
+                colour=NEW_COLOUR,
+                size=size + 4,
             )
         )
     if candidate is not None:
