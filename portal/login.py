@@ -99,9 +99,10 @@ urlpatterns = [
     path(
         "login/",
         auth_views.LoginView.as_view(
-            template_name="portal/login.html", authentication_form=LockoutAuthenticationForm
+            template_name="portal/login.html", authentication_form=LockoutAuthenticationForm, next_page="home"
         ),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # without a ?next= both go home (not to /accounts/profile/, nor to a logged-out template the site lacks)
+    path("logout/", auth_views.LogoutView.as_view(next_page="home"), name="logout"),
 ]

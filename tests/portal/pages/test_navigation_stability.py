@@ -104,6 +104,11 @@ def test_signed_in_pages_offer_sign_out(client, catalogue, django_user_model):
     response = client.post("/api/auth/logout/", {"next": "/discovery/"})
     assert response.status_code == 302 and response["Location"] == "/discovery/"
     assert 'id="nav-sign-in"' in client.get("/discovery/").content.decode()
+    # the sign-in page opened on its own, and sign-out with no page to go back to: both go home
+    response = client.post(SIGN_IN, {"username": "ada", "password": "pw-ada-123"})
+    assert response.status_code == 302 and response["Location"] == "/"
+    response = client.post("/api/auth/logout/")
+    assert response.status_code == 302 and response["Location"] == "/"
 
 
 # --- the stability check --------------------------------------------------------------------------
