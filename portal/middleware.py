@@ -1,6 +1,7 @@
 """The site's own middleware: requests with NUL characters refused, rate limits on every page and on sign-in,
-and the Content Security Policy."""
+the Content Security Policy, and CORS for read-only requests."""
 
+from corsheaders.middleware import CorsMiddleware
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -90,3 +91,12 @@ class ContentSecurityPolicyMiddleware:
         if policy:
             response.headers.setdefault("Content-Security-Policy", policy)
         return response
+
+
+class ReadOnlyCorsMiddleware(CorsMiddleware):
+    """django-cors-headers on the addresses of ``CORS_URLS_REGEX`` for GET, HEAD and OPTIONS only (a preflight
+    is an OPTIONS request, answered with those methods): a response to any other method carries no CORS header,
+    so no page on another origin reads what a write, or a POST that changes nothing, answers."""
+
+    def is_enabled(self, request: HttpRequest) -> bool:
+        return request.method in ("GET", "HEAD", "OPTIONS") and super().is_enabled(request)

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_celery_results",
+    "corsheaders",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -45,6 +46,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.ContentSecurityPolicyMiddleware",
     "portal.middleware.RejectNulMiddleware",
+    "portal.middleware.ReadOnlyCorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -252,6 +254,15 @@ SPECTACULAR_SETTINGS = {
 PORTAL_SHARED_DATA = Path(env.str("PORTAL_SHARED_DATA", default=str(BASE_DIR.parent / "shared" / "data")))
 # Prefix of public entry ids ("mdp-3k2j9x...") and of OPTIMADE provider fields.
 PORTAL_ID_PREFIX = env.str("PORTAL_ID_PREFIX", default="mdp")
+# CORS (django-cors-headers): browser pages on any origin may read the public data of the REST API (v1 and its
+# schema) and OPTIMADE: ``Access-Control-Allow-Origin: *`` on their GET, HEAD and OPTIONS responses and preflights
+# answered for those methods, without credentials; never on pages, the admin, sign-in or any other method
+# (portal.middleware.ReadOnlyCorsMiddleware).
+CORS_URLS_REGEX = env.str("PORTAL_CORS_URLS_REGEX", default=r"^/(api/(v1|schema)/|optimade/)")
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ("GET", "HEAD", "OPTIONS")
+CORS_PREFLIGHT_MAX_AGE = 86400
 # spglib tolerance (Å) used for the stored space group of every structure.
 PORTAL_SYMPREC = env.float("PORTAL_SYMPREC", default=0.1)
 # Ingest limits per entry, checked before anything expensive (hull.ingest.checks): elements (a hull update
