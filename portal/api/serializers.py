@@ -20,8 +20,17 @@ from hull.stability_input import (
     composition_of_structure,
     number,
 )
+from hull.stability_meaning import STABILITY_MEANING
 
 STABILITY_SOURCE_HELP = '"DFT", or "predicted by <evaluator with version>" for a non-DFT entry (e.g. CHGNet)'
+
+
+def stability_value(name: str) -> serializers.Field:
+    """A stability value of an entry in one hull set, with its meaning (:data:`STABILITY_MEANING`, said once for
+    every serializer and OPTIMADE)."""
+    if name == "is_stable":
+        return serializers.BooleanField(allow_null=True, help_text=STABILITY_MEANING[name])
+    return serializers.FloatField(allow_null=True, help_text=STABILITY_MEANING[name])
 
 
 class FieldSelectionMixin:
@@ -55,10 +64,10 @@ class MaterialSerializer(FieldSelectionMixin, serializers.ModelSerializer):
     chemsys = serializers.CharField(source="chemsys_id")
     elements = serializers.ListField(child=serializers.CharField())
     hull_set = serializers.SerializerMethodField()
-    e_above_hull = serializers.FloatField(allow_null=True, help_text="eV/atom")
-    formation_energy_per_atom = serializers.FloatField(allow_null=True, help_text="eV/atom")
-    decomposition_energy = serializers.FloatField(allow_null=True, help_text="eV/atom (GNoME)")
-    is_stable = serializers.BooleanField(allow_null=True)
+    e_above_hull = stability_value("e_above_hull")
+    formation_energy_per_atom = stability_value("formation_energy_per_atom")
+    decomposition_energy = stability_value("decomposition_energy")
+    is_stable = stability_value("is_stable")
     stability_source = serializers.SerializerMethodField(help_text=STABILITY_SOURCE_HELP)
     composition = serializers.DictField(child=serializers.FloatField(), help_text="only with fields=")
     structure = serializers.JSONField(allow_null=True, help_text="pymatgen Structure dict; only with fields=")
@@ -244,6 +253,7 @@ class StabilitySerializer(serializers.ModelSerializer):
             "hull_version",
             "updated_at",
         ]
+        extra_kwargs = {name: {"help_text": meaning} for name, meaning in STABILITY_MEANING.items()}
 
 
 class MaterialDetailSerializer(serializers.ModelSerializer):
@@ -383,11 +393,13 @@ class DiagramEntrySerializer(serializers.Serializer):
     reduced_formula = serializers.CharField()
     fractions = serializers.DictField(child=serializers.FloatField(), help_text="atom fractions")
     energy_per_atom = serializers.FloatField()
-    formation_energy_per_atom = serializers.FloatField(allow_null=True)
-    e_above_hull = serializers.FloatField(allow_null=True)
-    decomposition_energy = serializers.FloatField(allow_null=True)
-    is_stable = serializers.BooleanField(allow_null=True)
-    decomposition = serializers.ListField(child=serializers.DictField())
+    formation_energy_per_atom = stability_value("formation_energy_per_atom")
+    e_above_hull = stability_value("e_above_hull")
+    decomposition_energy = stability_value("decomposition_energy")
+    is_stable = stability_value("is_stable")
+    decomposition = serializers.ListField(
+        child=serializers.DictField(), help_text=STABILITY_MEANING["decomposition"]
+    )
     source = serializers.CharField()
     method = serializers.CharField()
     stability_source = serializers.CharField(help_text=STABILITY_SOURCE_HELP)
@@ -503,43 +515,15 @@ class StabilityCheckOutputSerializer(serializers.Serializer):
     hull_set = serializers.CharField(help_text="the hull set whose entries the composition was compared with")
     reduced_formula = serializers.CharField(help_text="the composition as read")
     energy_per_atom = serializers.FloatField(help_text="the energy as read, eV/atom")
-    formation_energy_per_atom = serializers.FloatField(
-        allow_null=True,
-        help_text="energy per atom minus the atom-fraction-weighted energies of the elemental references: for each "
-        "element the lowest-energy entry of that element in the hull set",
-    )
-    e_above_hull = serializers.FloatField(
-        allow_null=True,
-        help_text="distance above the lower convex hull of the hull set's entries and this entry (>= 0): 0 when the "
-        "entry would be stable or ties a stable entry of its composition (pymatgen: "
-        "PhaseDiagram(entries + [entry]).get_e_above_hull(entry))",
-    )
-    decomposition_energy = serializers.FloatField(
-        allow_null=True,
-        help_text="energy per atom minus that of the lowest-energy combination of the hull set's entries of other "
-        "compositions with the same overall composition (Bartel et al. 2020; GNoME's decomposition energy; pymatgen: "
-        "PhaseDiagram(entries).get_decomp_and_phase_separation_energy(entry)). Negative means the entry lies that "
-        "far below every other phase; a stable entry always has a negative value. Not a stability flag: where the "
-        "hull set already has a stable entry of this composition, that entry is left out of the comparison, so an "
-        "entry above it (is_stable false, e_above_hull > 0) can still have a negative value. Where it has none, "
-        "the value is the signed distance to the hull: e_above_hull above it, negative below it. For an element: "
-        "its energy minus the hull set's reference of that element",
-    )
-    is_stable = serializers.BooleanField(
-        allow_null=True,
-        help_text="whether the entry would be on the hull: below the hull of the hull set's entries (a compound "
-        "also more than 1e-11 eV/atom below its elemental references); at an energy equal to a stable entry of its "
-        "composition that entry stays the stable one (pymatgen: entry in PhaseDiagram(entries + [entry]).stable_entries)",
-    )
+    formation_energy_per_atom = stability_value("formation_energy_per_atom")
+    e_above_hull = stability_value("e_above_hull")
+    decomposition_energy = stability_value("decomposition_energy")
+    is_stable = stability_value("is_stable")
     missing_elements = serializers.ListField(
-        child=serializers.CharField(),
-        help_text="elements with no elemental entry in the hull set; every energy is null while there are any",
+        child=serializers.CharField(), help_text=STABILITY_MEANING["missing_elements"]
     )
     decomposition = serializers.ListField(
-        child=serializers.DictField(),
-        help_text='the hull set\'s entries the composition decomposes into on the hull, [{"entry": key, '
-        '"public_id", "formula", "amount": atom fraction}], amounts summing to 1: the products behind e_above_hull '
-        "(a polymorph: its stable polymorph alone). Empty when the entry would itself be stable",
+        child=serializers.DictField(), help_text=STABILITY_MEANING["decomposition"]
     )
 
 

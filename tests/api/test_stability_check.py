@@ -17,6 +17,7 @@ from pymatgen.core import Composition, Lattice, Structure
 from pymatgen.entries.computed_entries import ComputedEntry
 
 from hull.models import Entry
+from hull.stability_meaning import STABILITY_MEANING
 from tests.catalogue_files import ingested_until_exit, write_json
 
 pytestmark = pytest.mark.django_db
@@ -279,6 +280,30 @@ def test_every_output_field_says_what_it_means_in_the_schema():
     assert "Not a stability flag" in output["decomposition_energy"]["description"]
     request = schema["components"]["schemas"]["StabilityCheckInputRequest"]["properties"]
     assert request["energy_per_atom"]["type"] == "number"
+
+
+def test_every_stability_field_of_the_api_states_the_one_meaning():
+    """The materials list, a material's stabilities, the phase diagram's entries and the stability check describe
+    each stability value with the same text, which says that a negative decomposition energy is no stability flag."""
+    schemas = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    described = {
+        "Material": ("e_above_hull", "formation_energy_per_atom", "decomposition_energy", "is_stable"),
+        "Stability": tuple(STABILITY_MEANING),
+        "DiagramEntry": (
+            "e_above_hull",
+            "formation_energy_per_atom",
+            "decomposition_energy",
+            "is_stable",
+            "decomposition",
+        ),
+        "StabilityCheckOutput": tuple(STABILITY_MEANING),
+    }
+    for schema, names in described.items():
+        properties = schemas[schema]["properties"]
+        for name in names:
+            assert properties[name]["description"] == STABILITY_MEANING[name], (schema, name)
+    assert "Not a stability flag" in STABILITY_MEANING["decomposition_energy"]
+    assert "e_above_hull > 0" in STABILITY_MEANING["decomposition_energy"]
 
 
 def test_a_polymorph_above_a_stable_entry_can_have_a_negative_decomposition_energy(demo):
