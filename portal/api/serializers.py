@@ -387,12 +387,9 @@ def material_detail(row: dict, stabilities: list[dict], discovery_round: int | N
     return item
 
 
-class DiagramEntrySerializer(serializers.Serializer):
-    key = serializers.IntegerField()
-    public_id = serializers.CharField()
-    reduced_formula = serializers.CharField()
-    fractions = serializers.DictField(child=serializers.FloatField(), help_text="atom fractions")
-    energy_per_atom = serializers.FloatField()
+class StabilityValuesSerializer(serializers.Serializer):
+    """The stability values of an entry in one hull set, with its decomposition (phase diagrams, the check)."""
+
     formation_energy_per_atom = stability_value("formation_energy_per_atom")
     e_above_hull = stability_value("e_above_hull")
     decomposition_energy = stability_value("decomposition_energy")
@@ -400,6 +397,14 @@ class DiagramEntrySerializer(serializers.Serializer):
     decomposition = serializers.ListField(
         child=serializers.DictField(), help_text=STABILITY_MEANING["decomposition"]
     )
+
+
+class DiagramEntrySerializer(StabilityValuesSerializer):
+    key = serializers.IntegerField()
+    public_id = serializers.CharField()
+    reduced_formula = serializers.CharField()
+    fractions = serializers.DictField(child=serializers.FloatField(), help_text="atom fractions")
+    energy_per_atom = serializers.FloatField()
     source = serializers.CharField()
     method = serializers.CharField()
     stability_source = serializers.CharField(help_text=STABILITY_SOURCE_HELP)
@@ -508,22 +513,15 @@ def _field_value(rule, *args):
         raise serializers.ValidationError(str(exc)) from None
 
 
-class StabilityCheckOutputSerializer(serializers.Serializer):
+class StabilityCheckOutputSerializer(StabilityValuesSerializer):
     """The answer of the stability check; every energy is in eV/atom and null where an element has no reference."""
 
     chemsys = serializers.CharField(help_text="the chemical system of the composition, e.g. Fe-Li-O")
     hull_set = serializers.CharField(help_text="the hull set whose entries the composition was compared with")
     reduced_formula = serializers.CharField(help_text="the composition as read")
     energy_per_atom = serializers.FloatField(help_text="the energy as read, eV/atom")
-    formation_energy_per_atom = stability_value("formation_energy_per_atom")
-    e_above_hull = stability_value("e_above_hull")
-    decomposition_energy = stability_value("decomposition_energy")
-    is_stable = stability_value("is_stable")
     missing_elements = serializers.ListField(
         child=serializers.CharField(), help_text=STABILITY_MEANING["missing_elements"]
-    )
-    decomposition = serializers.ListField(
-        child=serializers.DictField(), help_text=STABILITY_MEANING["decomposition"]
     )
 
 
