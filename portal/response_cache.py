@@ -92,6 +92,23 @@ class CatalogueRead:
         return value
 
 
+def kept_count(name: str, text: str, state: tuple, count: Callable[[], Any]) -> Any:
+    """``count()``, kept under ``name``, ``text`` (what the count depends on: a filter) and the catalogue state, so
+    that paging through a result counts once and the next write counts afresh. Kept ``PORTAL_COUNT_CACHE_SECONDS``
+    (0: never) in at most ``PORTAL_RESPONSE_CACHE_KEYS`` slots, as the reads are."""
+    seconds = settings.PORTAL_COUNT_CACHE_SECONDS
+    if seconds <= 0:
+        return count()
+    key = f"{name}-count:" + hashlib.sha256(f"{text}\0{state}".encode()).hexdigest()
+    slot = f"count-slot:{int(key[-12:], 16) % max(1, settings.PORTAL_RESPONSE_CACHE_KEYS)}"
+    held = cache.get(slot)
+    if held is not None and held[0] == key:
+        return held[1]
+    value = count()
+    cache.set(slot, (key, value), seconds)
+    return value
+
+
 def _etags(header: str) -> set[str]:
     return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
 

@@ -5,6 +5,9 @@ order. Rows inserted while a client pages (a discovery round ingesting) never sh
 not seen yet, and a page costs the same at any depth. The queryset must be ordered by at most one key and
 then ``id`` (as :func:`hull.search.search_entries` and the round list do); an unordered or differently ordered
 queryset is refused, because paging it would not be stable.
+
+Every page says how many rows the query matches in all (``count``): exact where counting is cheap, else the
+database's estimate with ``count_is_estimate`` true (:func:`hull.counting.counted`).
 """
 
 import base64
@@ -14,6 +17,7 @@ import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import F, OrderBy, Q, QuerySet
@@ -22,6 +26,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from hull.counting import counted
 from hull.search import INT_MAX, INT_MIN
 from portal.api.filters import REPEAT_REFUSED
 
@@ -31,6 +36,8 @@ class KeysetCursorPagination(BasePagination):
     page_size_query_param = "page_size"
     page_size = 50
     max_page_size = 500
+    count: tuple[int, bool] | None = None  # (rows matched, whether an estimate), where the view counted them
+    parts: list[QuerySet] = []  # the paged queryset's parts, counted where the view did not count them
 
     def paginate_queryset(self, queryset: QuerySet | list[QuerySet], request, view=None):
         """A page of ``queryset``, or of consecutive parts (:func:`hull.search.search_parts`: rows with a value
@@ -49,7 +56,14 @@ class KeysetCursorPagination(BasePagination):
                 lambda after: list(self.valued_queryset(valued, after)),
                 lambda after: list(self.unvalued_queryset(unvalued, after)),
             )
+        self.parts = parts
         return self.page_of(rows, column)
+
+    @staticmethod
+    def count_of(parts: list[QuerySet]) -> tuple[int, bool]:
+        """(rows of the parts together, whether an estimate): :func:`hull.counting.counted` of each."""
+        counts = [counted(part, settings.PORTAL_EXACT_COUNT_LIMIT) for part in parts]
+        return sum(n for n, _ in counts), any(estimate for _, estimate in counts)
 
     def rows_of_parts(
         self,
@@ -206,13 +220,35 @@ class KeysetCursorPagination(BasePagination):
         return remove_query_param(self.request.build_absolute_uri(), self.cursor_query_param)
 
     def get_paginated_response(self, data) -> Response:
-        return Response({"next": self.get_next_link(), "page_size": self.page_size_now, "results": data})
+        count, estimate = self.count if self.count is not None else self.count_of(self.parts)
+        return Response(
+            {
+                "count": count,
+                "count_is_estimate": estimate,
+                "next": self.get_next_link(),
+                "page_size": self.page_size_now,
+                "results": data,
+            }
+        )
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         return {
             "type": "object",
-            "required": ["results"],
+            "required": ["count", "count_is_estimate", "results"],
             "properties": {
+                "count": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "how many rows the query matches in all pages: exact, unless count_is_estimate",
+                },
+                "count_is_estimate": {
+                    "type": "boolean",
+                    "description": (
+                        "true where count is the database's estimate (PostgreSQL's query planner, at least "
+                        f"PORTAL_EXACT_COUNT_LIMIT + 1, by default {settings.PORTAL_EXACT_COUNT_LIMIT + 1}): "
+                        "a query matching more rows than that is not counted exactly"
+                    ),
+                },
                 "next": {"type": "string", "nullable": True, "format": "uri"},
                 "page_size": {"type": "integer"},
                 "results": schema,

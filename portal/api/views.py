@@ -3,6 +3,7 @@
 import zlib
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpResponse, StreamingHttpResponse
@@ -22,6 +23,7 @@ from discovery.permissions import round_launch_allowed
 from discovery.services import round_cancel, round_create, round_retry
 from discovery.training import models_check
 from hull.compiled_reads import CompiledRead, CompiledShapes, Marks
+from hull.counting import counted
 from hull.export import structure_file
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.models import Entry, Stability
@@ -38,10 +40,11 @@ from hull.search import (
     search_shape,
     sorts_by_missing_row,
 )
+from hull.selectors import catalogue_state
 from portal.api import serializers
 from portal.api.filters import REPEAT_REFUSED, EntryFilterSet, export_options
 from portal.downloads import structure_download
-from portal.response_cache import kept_json
+from portal.response_cache import kept_count, kept_json
 
 STRUCTURE_FORMATS = ("cif", "poscar", "extxyz")  # of hull.export.FORMATS; JSON is the default response
 FIELDS_PARAMETER = OpenApiParameter(
@@ -53,11 +56,12 @@ FIELDS_PARAMETER = OpenApiParameter(
 
 
 def kept_response(request, build, known: frozenset[str] = frozenset()) -> HttpResponse:
-    """``build()``'s data as JSON, kept per normalised URL (``known``: its query parameters) and catalogue state
-    (:func:`portal.response_cache.kept_json`); the browsable API (HTML, for people) is rendered afresh."""
+    """``build(state)``'s data as JSON, kept per normalised URL (``known``: its query parameters) and catalogue
+    state (:func:`portal.response_cache.kept_json`), which it is given; the browsable API (HTML, for people) is
+    rendered afresh."""
     if request.accepted_renderer.format != "json":
-        return Response(build())
-    return kept_json(request, lambda read: build(), "application/json", known)
+        return Response(build(catalogue_state()))
+    return kept_json(request, lambda read: build(read.state), "application/json", known)
 
 
 @extend_schema_view(list=extend_schema(parameters=[FIELDS_PARAMETER]))
@@ -73,9 +77,9 @@ class MaterialViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         documented schema) by :func:`serializers.material_rows`: only the columns the page shows are read, and no
         model instances or serializer fields are built per request. Errors come in the same order as before:
         filters, then the page parameters, then ``fields``."""
-        return kept_response(request, lambda: self._page(request), LIST_PARAMETERS)
+        return kept_response(request, lambda state: self._page(request, state), LIST_PARAMETERS)
 
-    def _page(self, request) -> dict:
+    def _page(self, request, state: tuple) -> dict:
         filterset = EntryFilterSet.of_request(request, LIST_PARAMETERS)
         search = filterset.search_of(filterset.data.copy())
         known = serializers.MaterialSerializer.Meta.fields
@@ -93,6 +97,13 @@ class MaterialViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             page = self.paginate_queryset([part.values(*columns) for part in parts])
         fields = serializers.material_fields(request)
         hull_set = request.query_params.get("hull_set", DEFAULT_HULL_SET)
+        filters = [(name, value) for name, value in filterset.data.lists() if name not in PAGE_PARAMETERS]
+        self.paginator.count = kept_count(  # once the request is known good; once per filter and state
+            "materials",
+            repr(sorted(filters)),
+            state,
+            lambda: counted(filterset.api_only(search_entries(search)), settings.PORTAL_EXACT_COUNT_LIMIT),
+        )
         return self.get_paginated_response(serializers.material_rows(page, fields, hull_set)).data
 
     def _compiled_page(
@@ -150,7 +161,8 @@ class MaterialViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 # List pages by shape, compiled once per process (hull/compiled_reads.py)
 LIST_PAGES = CompiledShapes()
 # The query parameters of a list page and of the export (any other is refused: 400)
-LIST_PARAMETERS = frozenset(EntryFilterSet.base_filters) | {"cursor", "page_size", "fields"}
+PAGE_PARAMETERS = frozenset({"cursor", "page_size", "fields"})  # what a list's count does not depend on
+LIST_PARAMETERS = frozenset(EntryFilterSet.base_filters) | PAGE_PARAMETERS
 EXPORT_PARAMETERS = frozenset(EntryFilterSet.base_filters) | {"compress", "structure"}
 
 
@@ -184,7 +196,7 @@ class MaterialDetailView(RetrieveAPIView):
     def get(self, request, *args, **kwargs):
         fmt = request.query_params.get("format")
         if not fmt:
-            return kept_response(request, lambda: self._page(request))
+            return kept_response(request, lambda state: self._page(request))
         if fmt not in STRUCTURE_FORMATS:
             raise ValidationError({"format": f"choose one of {', '.join(STRUCTURE_FORMATS)}"})
         entry = self.get_object()
@@ -305,7 +317,7 @@ class PhaseDiagramView(APIView):
         hull_set = request.query_params.get("hull_set", DEFAULT_HULL_SET)
         return kept_response(
             request,
-            lambda: (
+            lambda state: (
                 serializers.PhaseDiagramSerializer(phase_diagram_get(chemsys=chemsys, hull_set=hull_set)).data
             ),
             frozenset({"hull_set"}),

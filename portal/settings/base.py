@@ -300,6 +300,12 @@ PORTAL_RESPONSE_CACHE_SECONDS = env.int("PORTAL_RESPONSE_CACHE_SECONDS", default
 # ones are not kept): the cache never holds more than their product.
 PORTAL_RESPONSE_CACHE_KEYS = env.int("PORTAL_RESPONSE_CACHE_KEYS", default=1000)
 PORTAL_RESPONSE_CACHE_ENTRY_BYTES = env.int("PORTAL_RESPONSE_CACHE_ENTRY_BYTES", default=256 * 1024)
+# Seconds the number of rows of a filter is kept per catalogue state (REST lists' count, OPTIMADE's
+# data_returned and data_available), so that paging through a result counts once.
+PORTAL_COUNT_CACHE_SECONDS = env.int("PORTAL_COUNT_CACHE_SECONDS", default=300)
+# REST lists count their rows exactly up to this many; beyond it PostgreSQL's planner estimate is given, with
+# count_is_estimate true (hull/counting.py). SQLite always counts exactly.
+PORTAL_EXACT_COUNT_LIMIT = env.int("PORTAL_EXACT_COUNT_LIMIT", default=100_000)
 
 # Sign-in lockout (portal/login.py): this many wrong passwords for one username from one address within the
 # period lock that username out from that address for the period.
