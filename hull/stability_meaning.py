@@ -35,7 +35,8 @@ STABILITY_MEANING = {
     "decomposition": (
         'the hull set\'s entries the composition decomposes into on the hull, [{"entry": key, "public_id", '
         '"formula", "amount": atom fraction}], amounts summing to 1: the products behind e_above_hull (a '
-        "polymorph: its stable polymorph alone). Empty for a stable entry"
+        "polymorph: its stable polymorph alone). A stable catalogue entry is its own decomposition (itself, amount 1); "
+        "the stability check answers it empty for an entry that would be stable"
     ),
     "missing_elements": "elements with no elemental entry in the hull set; every energy is null while there are any",
 }

@@ -275,8 +275,9 @@ class TimestampField(Field):
 
 
 class DerivedStringField(StringField):
-    """A string property served as ``to_served(stored column)``. Every operator is evaluated over the distinct
-    stored values (a bounded set, refused with 501 beyond ``MAX_VALUES``) and becomes ``column IN (...)``."""
+    """A string property served as ``to_served(stored column)`` (``None``: unset, matched by no comparison). Every
+    operator is evaluated over the distinct stored values (a bounded set, refused with 501 beyond ``MAX_VALUES``)
+    and becomes ``column IN (...)``."""
 
     MAX_VALUES = 20000
 
@@ -304,7 +305,8 @@ class DerivedStringField(StringField):
                 f"this comparison is only supported on catalogues with at most {self.MAX_VALUES} distinct values; "
                 "use = or elements"
             )
-        chosen = [v for v in stored if v is not None and keep(self.to_served(v))]
+        served = {v: self.to_served(v) for v in stored if v is not None}
+        chosen = [v for v, value in served.items() if value is not None and keep(value)]
         return Q(**{f"{self.column}__in": chosen}) if chosen else NOTHING
 
 

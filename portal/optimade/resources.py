@@ -2,20 +2,27 @@
 
 Only entries with a structure are served under /structures: a bare ComputedEntry has no lattice or sites, and
 OPTIMADE structures are crystal structures, so composition-only entries stay in the REST API only. Provider
-fields (``_<prefix>_...``) give the stability in the default hull set (``dft``); they are null for entries
-outside it (evaluator results) or without an elemental reference.
+fields (``_<prefix>_...``) give the source's id and the stability in the default hull set (``dft``, named in
+``_<prefix>_hull_set``), each value meaning what :data:`hull.stability_meaning.STABILITY_MEANING` says, with who
+says so in ``_<prefix>_stability_source`` (DFT, or an evaluator's prediction); they are null for entries outside
+the hull set (evaluator results) or without an elemental reference.
 """
 
 import math
 import re
+import warnings
 from fractions import Fraction
 from functools import lru_cache, reduce
 
+import spglib
 from django.conf import settings
+from django.db.models import CharField, Value
+from django.db.models.functions import Concat, Substr
 from pymatgen.core import Composition
 
 from hull.hull_sets import DEFAULT_HULL_SET
 from hull.provenance import stability_source_of
+from hull.stability_meaning import STABILITY_MEANING
 from portal.optimade import filters as f
 
 ANONYMOUS = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
@@ -41,6 +48,39 @@ def optimade_anonymous_formula(stored: str) -> str:
     divisor = reduce(math.gcd, counts)
     counts = sorted((n // divisor for n in counts), reverse=True)
     return "".join(f"{_anonymous_label(i)}{n if n != 1 else ''}" for i, n in enumerate(counts))
+
+
+@lru_cache(maxsize=100_000)
+def optimade_hill_formula(pymatgen_reduced: str) -> str | None:
+    """The Hill formula of pymatgen's reduced formula, by OPTIMADE's rules: the formula unit pymatgen chose (its
+    chemical insight: ``Li2O2`` and ``O2`` stay as they are), carbon first, hydrogen second where carbon is present,
+    then alphabetical, amounts 1 left out and no spaces (pymatgen's ``Composition.hill_formula`` separates elements
+    with spaces and keeps the cell's amounts). ``None`` where an amount is not a whole number (partial
+    occupancies): the specification then leaves it unset."""
+    amounts = Composition(pymatgen_reduced).get_el_amt_dict()
+    if any(not float(amount).is_integer() for amount in amounts.values()):
+        return None
+    order = sorted(amounts, key=lambda el: (0, el) if el in ("C", "H") and "C" in amounts else (1, el))
+    return "".join(f"{el}{round(amounts[el]) if amounts[el] != 1 else ''}" for el in order)
+
+
+@lru_cache(maxsize=1)
+def _short_hm_symbols() -> dict[str, str]:
+    """spglib's short Hermann-Mauguin symbol of every setting (``P6_3/mmc``, as stored) -> OPTIMADE's encoding of
+    it (``P 63/m m c``: generators separated by one space, screw axes as plain digits)."""
+    symbols = {}
+    for hall_number in range(1, 531):
+        with warnings.catch_warnings():  # spglib's notice of its future error handling, once per call
+            warnings.simplefilter("ignore", DeprecationWarning)
+            group = spglib.get_spacegroup_type(hall_number)
+        spaced = group.international.split(" = ")[0]  # monoclinic: "P 2 = P 1 1 2", the short form first
+        symbols.setdefault(group.international_short, spaced.replace("_", ""))
+    return symbols
+
+
+def optimade_hm_symbol(stored: str) -> str | None:
+    """The stored short H-M symbol in OPTIMADE's encoding; ``None`` where there is none."""
+    return _short_hm_symbols().get(stored)
 
 
 def _anonymous_label(index: int) -> str:
@@ -101,6 +141,25 @@ def _property_table(own_prefix: str) -> list[tuple]:
             None,
             "anonymous reduced formula, e.g. A2B",
         ),
+        (
+            "chemical_formula_hill",
+            "string",
+            f.ReducedFormulaField("reduced_formula", optimade_hill_formula),
+            None,
+            None,
+            "Hill formula of pymatgen's formula unit (C, then H, then alphabetical; Li2O2, O2 as such); unset where "
+            "an amount is not whole",
+        ),
+        (
+            "immutable_id",
+            "string",
+            f.StringField("immutable_id"),
+            "immutable_id",
+            None,
+            "this version of the entry: its id, ':' and the first 16 hex digits of the SHA-256 of its data "
+            "(structure, composition, energies, method, band gap, source extras), which change when a re-ingest "
+            "changes them; the stability values, which follow the catalogue, are no part of it",
+        ),
         ("dimension_types", "list", f.ConstantField([1, 1, 1], "list"), None, None, "periodic along a, b, c"),
         ("nperiodic_dimensions", "integer", f.ConstantField(3, "integer"), None, None, "always 3"),
         (
@@ -146,12 +205,36 @@ def _property_table(own_prefix: str) -> list[tuple]:
             "International Tables space-group number (spglib at the portal's symprec)",
         ),
         (
+            "space_group_symbol_hermann_mauguin",
+            "string",
+            f.DerivedStringField("spacegroup_symbol", optimade_hm_symbol),
+            None,
+            None,
+            "short Hermann-Mauguin symbol of the space group (spglib at the portal's symprec), e.g. 'P 63/m m c'",
+        ),
+        (
+            f"{p}source_id",
+            "string",
+            f.StringField("source_id"),
+            "source_id",
+            None,
+            f"the entry's id in its source database ({p}source), e.g. the Materials Project id mp-1960",
+        ),
+        (
+            f"{p}hull_set",
+            "string",
+            f.ConstantField(DEFAULT_HULL_SET, "string"),
+            None,
+            None,
+            f"the hull set of every stability value here: {DEFAULT_HULL_SET}",
+        ),
+        (
             f"{p}energy_above_hull",
             "float",
             f.NumberField("e_above_hull", nullable=True),
             "e_above_hull",
             "eV/atom",
-            f"distance to the convex hull in hull set {DEFAULT_HULL_SET}",
+            _stability("e_above_hull", p),
         ),
         (
             f"{p}formation_energy_per_atom",
@@ -159,7 +242,7 @@ def _property_table(own_prefix: str) -> list[tuple]:
             f.NumberField("formation_energy_per_atom", nullable=True),
             "formation_energy_per_atom",
             "eV/atom",
-            f"formation energy in hull set {DEFAULT_HULL_SET}",
+            _stability("formation_energy_per_atom", p),
         ),
         (
             f"{p}decomposition_energy",
@@ -167,7 +250,7 @@ def _property_table(own_prefix: str) -> list[tuple]:
             f.NumberField("decomposition_energy", nullable=True),
             "decomposition_energy",
             "eV/atom",
-            "GNoME decomposition energy (negative: below the hull of the other phases)",
+            _stability("decomposition_energy", p),
         ),
         (
             f"{p}is_stable",
@@ -175,7 +258,25 @@ def _property_table(own_prefix: str) -> list[tuple]:
             f.BoolField("is_stable", nullable=True),
             None,
             None,
-            f"on the convex hull of hull set {DEFAULT_HULL_SET}",
+            _stability("is_stable", p),
+        ),
+        (
+            f"{p}stability_source",
+            "string",
+            f.UnqueryableField(f"{p}stability_source is not queryable; filter on {p}method_family"),
+            None,
+            None,
+            'who says the stability values hold: "DFT", or "predicted by <evaluator with version>"',
+        ),
+        (
+            f"{p}decomposition",
+            "list",
+            f.UnqueryableField(f"{p}decomposition is not queryable"),
+            None,
+            None,
+            f'the hull set\'s entries this one decomposes into on the hull, [{{"id", "formula", "amount": atom '
+            f"fraction}}], amounts summing to 1: the products behind {p}energy_above_hull (a polymorph: its stable "
+            f"polymorph alone); a stable entry is its own decomposition (itself, amount 1). In hull set {DEFAULT_HULL_SET}",
         ),
         (
             f"{p}energy_per_atom",
@@ -206,6 +307,14 @@ def _property_table(own_prefix: str) -> list[tuple]:
     ]
 
 
+def _stability(name: str, p: str) -> str:
+    """The meaning of a stability value (``p``: the provider fields' prefix), with its hull set and who says so."""
+    return (
+        f"{STABILITY_MEANING[name]}. In hull set {DEFAULT_HULL_SET} ({p}hull_set); a DFT result or an evaluator's "
+        f"prediction, as {p}stability_source says"
+    )
+
+
 def fields() -> dict[str, f.Field]:
     return {row[0]: row[2] for row in property_table()}
 
@@ -222,11 +331,6 @@ def info_properties() -> dict[str, dict]:
         if unit:
             item["unit"] = unit
         out[name] = item
-    out[f"_{prefix()}_stability_source"] = {
-        "description": 'who says the stability fields hold: "DFT", or "predicted by <evaluator with version>"',
-        "type": "string",
-        "sortable": False,
-    }
     return out
 
 
@@ -242,6 +346,10 @@ COLUMNS = [
     "nelements",
     "nsites",
     "spacegroup_number",
+    "spacegroup_symbol",
+    "source_id",
+    "immutable_id",
+    "decomposition",
     "e_above_hull",
     "formation_energy_per_atom",
     "decomposition_energy",
@@ -271,6 +379,8 @@ def structure_resource(row: dict, base_url: str) -> dict:
         "chemical_formula_descriptive": row["formula"],
         "chemical_formula_reduced": optimade_reduced_formula(row["reduced_formula"]),
         "chemical_formula_anonymous": optimade_anonymous_formula(row["anonymous_formula"]),
+        "chemical_formula_hill": optimade_hill_formula(row["reduced_formula"]),
+        "immutable_id": row["immutable_id"],
         "dimension_types": [1, 1, 1],
         "nperiodic_dimensions": 3,
         "lattice_vectors": row["structure"]["lattice"]["matrix"],
@@ -280,10 +390,14 @@ def structure_resource(row: dict, base_url: str) -> dict:
         "species_at_sites": species_at_sites,
         "structure_features": features,
         "space_group_it_number": row["spacegroup_number"],
+        "space_group_symbol_hermann_mauguin": optimade_hm_symbol(row["spacegroup_symbol"]),
+        f"{p}source_id": row["source_id"],
+        f"{p}hull_set": DEFAULT_HULL_SET,
         f"{p}energy_above_hull": row["e_above_hull"],
         f"{p}formation_energy_per_atom": row["formation_energy_per_atom"],
         f"{p}decomposition_energy": row["decomposition_energy"],
         f"{p}is_stable": row["is_stable"],
+        f"{p}decomposition": _decomposition(row["decomposition"]),
         f"{p}energy_per_atom": row["energy_per_atom"],
         f"{p}band_gap": row["band_gap"],
         f"{p}source": row["source"],
@@ -297,6 +411,19 @@ def structure_resource(row: dict, base_url: str) -> dict:
         "attributes": attributes,
         "links": {"self": f"{base_url}/structures/{row['public_id']}"},
     }
+
+
+def _decomposition(products: list[dict] | None) -> list[dict] | None:
+    """The stored decomposition as served: the products' ids, formulas and atom fractions."""
+    if products is None:
+        return None
+    return [
+        {"id": part["public_id"], "formula": part["formula"], "amount": part["amount"]} for part in products
+    ]
+
+
+# An entry's version: its id and the first 16 hex digits of the hash of its data (queried and sorted in SQL)
+IMMUTABLE_ID = Concat("public_id", Value(":"), Substr("content_hash", 1, 16), output_field=CharField())
 
 
 def _symbol(element: str) -> str:

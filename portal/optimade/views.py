@@ -2,7 +2,7 @@
 index meta-database at /optimade/index/v1/ (info, links).
 
 Counting ``data_returned``: a page that holds the filter's last row knows the count (its offset plus its rows);
-otherwise the count of a filter is cached (Django cache, :data:`COUNT_SECONDS`) under a key made of the filter
+otherwise the count of a filter is cached (:func:`portal.response_cache.kept_count`) under a key made of the filter
 text and the catalogue state (:func:`hull.selectors.catalogue_state`), so paging through a result counts once; a
 new ingest or hull update changes the key and the next page counts afresh. Whole structure pages and structures
 are kept per URL and catalogue state as well (:mod:`portal.response_cache`).
@@ -20,14 +20,12 @@ Rate limit: the ``optimade`` throttle scope (:class:`portal.api.throttling.Optim
 answers 429 with ``Retry-After`` and the same number of seconds as ``meta.request_delay``.
 """
 
-import hashlib
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import wraps
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import F, OrderBy, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 
@@ -43,13 +41,12 @@ from hull.search import (
 )
 from portal.api.throttling import OptimadeThrottle, throttle_exempt
 from portal.optimade import filters, references, resources
-from portal.response_cache import json_bytes, kept_json
+from portal.response_cache import json_bytes, kept_count, kept_json
 
 API_VERSION = "1.2.0"
 DEFAULT_PAGE_LIMIT = 20
 MAX_PAGE_LIMIT = 500
 MAX_INTEGER = 2**63 - 1  # integers are 64-bit in the database and in its queries' OFFSET
-COUNT_SECONDS = 300
 ENTRY_TYPES = ("structures", "references")
 JSON_API = "application/vnd.api+json"
 # The query parameters each kind of endpoint reads, and the specification's that change nothing here; the same
@@ -294,7 +291,14 @@ def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
 
 
 def _structures() -> QuerySet[Entry]:
-    return search_entries(EntrySearch()).filter(structure__isnull=False).order_by()
+    """The entries served as structures, with the values that :mod:`portal.optimade.resources` serves beyond their
+    columns: the version id (``immutable_id``, :data:`resources.IMMUTABLE_ID`) and the decomposition."""
+    return (
+        search_entries(EntrySearch())
+        .filter(structure__isnull=False)
+        .annotate(immutable_id=resources.IMMUTABLE_ID, decomposition=F("stab__decomposition"))
+        .order_by()
+    )
 
 
 # A structure by its id is the same query for any id: compiled once (hull/compiled_reads.py).
@@ -360,17 +364,6 @@ def _order(request: HttpRequest) -> list:
         expression = F(columns[name])
         order.append(expression.desc(nulls_last=True) if item.strip().startswith("-") else expression.asc())
     return [*order, "id"]
-
-
-def _count(text: str, count: Callable[[], int], state: tuple) -> int:
-    """The number of rows of a filter, cached per (filter, catalogue state); see the module doc. ``count`` counts
-    them, only when the cache has no count."""
-    key = "optimade-count:" + hashlib.sha256(f"{text}\0{state}".encode()).hexdigest()
-    value = cache.get(key)
-    if value is None:
-        value = count()
-        cache.set(key, value, COUNT_SECONDS)
-    return value
 
 
 @optimade_view(PAGE_PARAMETERS)
@@ -443,7 +436,7 @@ def _structures_page(request: HttpRequest, state: tuple) -> dict:
     if not more and (rows or offset == 0):
         returned = offset + len(rows)  # this page holds the last row: nothing to count
     else:
-        returned = _count(text, lambda: _count_matching(condition, marks, matching), state)
+        returned = kept_count("optimade", text, state, lambda: _count_matching(condition, marks, matching))
     counts = {"data_returned": returned, "data_available": _available(state)}
     return _page(
         request, "structures", data, more=more, offset=offset, limit=limit, warnings=warnings, **counts
@@ -452,7 +445,7 @@ def _structures_page(request: HttpRequest, state: tuple) -> dict:
 
 def _available(state: tuple) -> int:
     """The number of structures served (cached like a filter's count)."""
-    return _count("", lambda: _structures().count(), state)
+    return kept_count("optimade", "", state, lambda: _structures().count())
 
 
 def _count_matching(condition: filters.MarkedFilter, marks: Marks, matching: Callable) -> int:
