@@ -9,7 +9,7 @@ from datetime import datetime
 import numpy as np
 
 from hull import engine
-from hull.engine_geometry import LowerHull, build_lower_hull, hull_energies, locate
+from hull.engine.geometry import LowerHull, build_lower_hull, hull_energies, locate
 from hull.hull_sets import HULL_SETS
 from hull.models import Entry
 from hull.selectors import check_hull_set

@@ -12,7 +12,7 @@ import numpy as np
 from pymatgen.core import Composition
 
 from hull import engine
-from hull.engine_geometry import build_lower_hull
+from hull.engine.geometry import build_lower_hull
 from hull.errors import CatalogueError
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.models import Entry

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from django.db import connection
 from django.db.models import BooleanField, Count, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Value
 
-from hull.engine_types import chemsys_of, subsystems
+from hull.engine import chemsys_of, subsystems
 from hull.errors import CatalogueError
 from hull.formulas import parse_elements
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS

@@ -279,11 +279,11 @@ def test_random_ternaries_and_quaternaries_match_pymatgen():
 def test_decomposition_energies_from_the_fallbacks_match_pymatgen(monkeypatch, fallback):
     """With the neighbourhood enumeration switched off, every stable entry's GNoME energy comes from the
     hull of the admissible points: built by insertion, or (insertion switched off too) by qhull."""
-    from hull import engine_system
+    from hull.engine import system
 
-    monkeypatch.setattr(engine_system, "MAX_SUBSETS", 0)
+    monkeypatch.setattr(system, "MAX_SUBSETS", 0)
     if fallback == "qhull":
-        monkeypatch.setattr(engine_system, "_separation_by_insertion", lambda *args: None)
+        monkeypatch.setattr(system, "_separation_by_insertion", lambda *args: None)
     for seed, n_elements in ((7, 3), (8, 4), (9, 5)):
         rng = random.Random(seed)
         assert_matches_pymatgen(random_catalogue(rng, ELEMENTS[:n_elements], 20 * n_elements))

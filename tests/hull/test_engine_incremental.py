@@ -8,8 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import hull.engine_system
+import hull.engine.geometry
 from hull.engine import HullResult, PhaseEntry, compute_hulls, systems_to_update, update_hulls
+from hull.engine.kernels import construction
+from hull.engine.kernels.construction import KNOWN_HULL_UPDATED, HullPoints
 
 ELEMENTS = ("Fe", "Li", "O", "P")
 
@@ -144,20 +146,17 @@ def fe_li_o_p_catalogue(*, seed: int) -> list[PhaseEntry]:
     return entries
 
 
-KNOWN_HULL_UPDATED = 1  # kernels.hull_of_system's "how" when the earlier hull was brought up to date
-
-
 def record_hull_paths(monkeypatch) -> list[int | None]:
-    """Per system computed, how ``kernels.hull_of_system`` got its hull (None: no earlier hull given)."""
+    """Per system computed, how ``construction.hull_of_system`` got its hull (None: no earlier hull given)."""
     paths: list[int | None] = []
-    original = hull.engine_kernels.hull_of_system
+    original = construction.hull_of_system
 
-    def recording(*args):
-        out = original(*args)
-        paths.append(out[6] if len(args[12]) else None)
+    def recording(rows, refs, below, codes, old, *tolerances):
+        out = original(rows, refs, below, codes, old, *tolerances)
+        paths.append(out.how if len(HullPoints(*old).simplices) else None)
         return out
 
-    monkeypatch.setattr(hull.engine_kernels, "hull_of_system", recording)
+    monkeypatch.setattr(construction, "hull_of_system", recording)
     return paths
 
 
@@ -187,9 +186,9 @@ def test_update_inserts_new_stable_points_into_known_hulls(monkeypatch):
     ]
     paths = record_hull_paths(monkeypatch)
     qhull_calls = []
-    qhull = hull.engine_geometry.qhull_facets
+    qhull = hull.engine.geometry.qhull_facets
     monkeypatch.setattr(
-        hull.engine_geometry, "qhull_facets", lambda points: qhull_calls.append(1) or qhull(points)
+        hull.engine.geometry, "qhull_facets", lambda points: qhull_calls.append(1) or qhull(points)
     )
     updated = update_hulls(state, {e.key: e for e in entries}, newcomers)
     assert updated == compute_hulls([*entries, *newcomers])

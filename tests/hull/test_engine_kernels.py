@@ -3,8 +3,11 @@
 import numpy as np
 import pytest
 
-from hull import engine_kernels as kernels
-from hull.engine_geometry import build_lower_hull, hull_from_simplices, inserted_simplices, is_lower_hull
+from hull.engine.geometry import build_lower_hull, hull_from_simplices, inserted_simplices, is_lower_hull
+from hull.engine.kernels.algebra import canonical_rows, invert
+from hull.engine.kernels.construction import fresh_hull
+from hull.engine.kernels.inputs import BelowPoints, SystemRows, composition_groups, system_points
+from hull.engine.kernels.rows import RowTable, changed_rows, row_table
 
 
 def test_invert_matches_numpy_and_flags_singular_matrices():
@@ -12,11 +15,11 @@ def test_invert_matches_numpy_and_flags_singular_matrices():
     for n in range(1, 9):
         matrix = rng.normal(size=(n, n))
         out = np.empty((n, n))
-        det = kernels._invert(matrix.copy(), out)
+        det = invert(matrix.copy(), out)
         assert det == pytest.approx(np.linalg.det(matrix), rel=1e-9)
         np.testing.assert_allclose(out, np.linalg.inv(matrix), rtol=1e-9, atol=1e-12)
     singular = np.array([[1.0, 2.0], [2.0, 4.0]])
-    assert kernels._invert(singular, np.empty((2, 2))) == 0.0
+    assert invert(singular, np.empty((2, 2))) == 0.0
 
 
 def composition_points(rng: np.random.Generator, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -80,18 +83,16 @@ def test_hull_inserted_from_the_corners_is_qhulls_hull(n):
         fractions = np.column_stack([1.0 - coords.sum(axis=1), coords])
         fractions[:n] = np.eye(n)  # corners exactly, as the engine stores them
         full = build_lower_hull(coords, energies)
-        ok, vertices, inverse, planes, facet_energies = kernels.fresh_hull(
-            fractions, np.ascontiguousarray(coords), energies, 1e-14, 1e-9
-        )
+        ok, hull = fresh_hull(fractions, np.ascontiguousarray(coords), energies, 1e-14, 1e-9)
         if not is_lower_hull(full, coords, energies, 1e-9):
             assert not ok, f"trial {trial}: a degenerate draw must be left to qhull"
             continue
         assert ok, f"trial {trial}"
         proved += 1
-        np.testing.assert_array_equal(vertices, full.vertices)
-        np.testing.assert_array_equal(planes, full.planes)
-        np.testing.assert_array_equal(inverse, full.inverse)
-        np.testing.assert_array_equal(facet_energies, full.energies)
+        np.testing.assert_array_equal(hull.vertices, full.vertices)
+        np.testing.assert_array_equal(hull.planes, full.planes)
+        np.testing.assert_array_equal(hull.inverse, full.inverse)
+        np.testing.assert_array_equal(hull.energies, full.energies)
     assert proved >= 15
 
 
@@ -100,11 +101,11 @@ def test_fresh_hull_leaves_coplanar_points_and_missing_corners_to_qhull():
     fractions = np.array([[1.0, 0.0], [0.0, 1.0], [0.75, 0.25], [0.5, 0.5], [0.25, 0.75]])
     energies = np.array([0.0, 0.0, -1.0, -1.0, -1.0])
     coords = np.ascontiguousarray(fractions[:, 1:])
-    assert not kernels.fresh_hull(fractions, coords, energies, 1e-14, 1e-9)[0]
+    assert not fresh_hull(fractions, coords, energies, 1e-14, 1e-9)[0]
     energies[3] = -1.5
-    assert kernels.fresh_hull(fractions, coords, energies, 1e-14, 1e-9)[0]
+    assert fresh_hull(fractions, coords, energies, 1e-14, 1e-9)[0]
     no_corner = fractions[1:], coords[1:], energies[1:]
-    assert not kernels.fresh_hull(*no_corner, 1e-14, 1e-9)[0]
+    assert not fresh_hull(*no_corner, 1e-14, 1e-9)[0]
 
 
 def python_groups(fractions: np.ndarray, decimals: int) -> tuple[list[int], int]:
@@ -122,7 +123,7 @@ def test_composition_groups_match_a_dictionary_of_rounded_rows():
         picks = rng.integers(0, 30, size=200)
         # the same compositions again, computed from other totals (round-off below 1e-9)
         fractions = base[picks] * (1.0 + rng.uniform(-1e-13, 1e-13, size=(200, 1)))
-        labels, count = kernels.composition_groups(fractions, 9)
+        labels, count = composition_groups(fractions, 9)
         expected, expected_count = python_groups(fractions, 9)
         assert count == expected_count
         assert count == (1 if n == 1 else len(set(picks.tolist())))
@@ -130,27 +131,26 @@ def test_composition_groups_match_a_dictionary_of_rounded_rows():
 
 
 def test_system_points_place_subsystem_points_by_element_code():
-    from hull.engine_system import PAD, StablePoints, element_code
+    from hull.engine.system import PAD, StablePoints, _below_arrays, element_code
 
     # a 9-element system (wider than PAD) over subsystems stored at PAD width and at its own
     elements = tuple(f"E{i}" for i in range(9))
     sub = StablePoints(("E2", "E7"), np.array([5]), np.array([[0.25, 0.75]]), np.array([-0.5]))
     wide = StablePoints(elements, np.array([6]), np.full((1, 9), 1 / 9), np.array([-0.2]))
     assert sub.block.shape[1] == 1 + 2 * PAD and wide.block.shape[1] == 1 + 18
-    from hull.engine_system import _below_arrays
 
-    keys, block = _below_arrays([sub, wide], 9)
+    below = _below_arrays([sub, wide], 9)
+    assert isinstance(below, BelowPoints)
     codes = np.array([element_code(el) for el in elements])
-    own = np.full((1, 9), 1 / 9)
-    formation, candidates, points, point_energies, point_keys = kernels.system_points(
-        own, np.array([-3.0]), np.array([7]), np.zeros(1, np.int64), 1, np.zeros(9), keys, block, codes, 1e-11
-    )
-    assert point_keys.tolist() == [5, 6, 7]
+    own = SystemRows(np.full((1, 9), 1 / 9), np.array([-3.0]), np.array([7]), np.zeros(1, np.int64), 1)
+    points = system_points(own, np.zeros(9), below, codes, 1e-11)
+    assert points.keys.tolist() == [5, 6, 7]
     expected = np.zeros(9)
     expected[[2, 7]] = [0.25, 0.75]
-    np.testing.assert_array_equal(points[0], expected)
-    np.testing.assert_array_equal(points[1], np.full(9, 1 / 9))
-    assert point_energies.tolist() == [-0.5, -0.2, -3.0]
+    np.testing.assert_array_equal(points.fractions[0], expected)
+    np.testing.assert_array_equal(points.fractions[1], np.full(9, 1 / 9))
+    np.testing.assert_array_equal(points.coords, points.fractions[:, 1:])
+    assert points.energies.tolist() == [-0.5, -0.2, -3.0]
     assert len({element_code(el) for el in ("O", "Os", "Og", "H", "Hf", "a-very-long-name")}) == 6
 
 
@@ -167,13 +167,12 @@ def test_changed_rows_finds_new_keys_and_any_differing_bit():
     floats[4, 1] = np.nextafter(floats[4, 1], np.inf)
     ints[1, 2] += 1
     floats[3, 0] = old_floats[2, 0] = np.nan
-    changed = kernels.changed_rows(keys, ints, floats, old_keys, old_ints, old_floats)
+    old = RowTable(old_keys, old_ints, old_floats)
+    changed = changed_rows(RowTable(keys, ints, floats), old)
     assert changed.tolist() == [1, 2, 3, 4]
-    assert kernels.changed_rows(old_keys, old_ints, old_floats, old_keys, old_ints, old_floats).tolist() == [
-        2
-    ]
+    assert old.changed(old).tolist() == [2]
     wider = np.zeros((4, 7))
-    assert kernels.changed_rows(old_keys, old_ints, wider, old_keys, old_ints, old_floats).tolist() == [
+    assert changed_rows(RowTable(old_keys, old_ints, wider), old).tolist() == [
         0,
         1,
         2,
@@ -186,7 +185,7 @@ def test_row_table_holds_the_stable_polymorphs_key_and_the_decomposition():
     stable_of_row = np.array([-1, 2, 2], dtype=np.int64)
     decomposition_keys = np.array([[1, 2], [12, 3], [12, 3]], dtype=np.int64)
     bary = np.array([[0.25, 0.75], [1.0, 0.0], [1.0, 0.0]])
-    ints, floats = kernels.row_table(
+    table = row_table(
         keys,
         stable_of_row,
         decomposition_keys,
@@ -195,9 +194,12 @@ def test_row_table_holds_the_stable_polymorphs_key_and_the_decomposition():
         np.array([0.1, 0.1, -0.05]),
         bary,
     )
-    assert ints.tolist() == [[-1, 1, 2], [12, 12, 3], [12, 12, 3]]
-    np.testing.assert_array_equal(floats[:, :3], [[-0.1, 0.1, 0.1], [-0.2, 0.1, 0.1], [-0.3, 0.0, -0.05]])
-    np.testing.assert_array_equal(floats[:, 3:], bary)
+    np.testing.assert_array_equal(table.keys, keys)
+    assert table.ints.tolist() == [[-1, 1, 2], [12, 12, 3], [12, 12, 3]]
+    np.testing.assert_array_equal(
+        table.floats[:, :3], [[-0.1, 0.1, 0.1], [-0.2, 0.1, 0.1], [-0.3, 0.0, -0.05]]
+    )
+    np.testing.assert_array_equal(table.floats[:, 3:], bary)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 8])
@@ -207,4 +209,4 @@ def test_canonical_rows_sorts_each_row_then_the_rows_like_lexsort(n):
         simplices = rng.integers(0, 12, size=(count, n)).astype(np.int64)  # repeats within and across rows
         rows = np.sort(simplices, axis=1)
         expected = rows[np.lexsort(rows.T[::-1])] if count else rows
-        np.testing.assert_array_equal(kernels.canonical_rows(simplices), expected)
+        np.testing.assert_array_equal(canonical_rows(simplices), expected)

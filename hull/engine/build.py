@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from hull.engine_system import (
+from hull.engine.system import (
     KnownHull,
     RowTable,
     StablePoints,
@@ -19,7 +19,7 @@ from hull.engine_system import (
     formation_energies,
     missing_outcome,
 )
-from hull.engine_types import (
+from hull.engine.types import (
     EntryThermo,
     HullResult,
     PhaseEntry,

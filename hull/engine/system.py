@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial import QhullError
 
-from hull import engine_kernels as kernels
-from hull.engine_geometry import (
+from hull.engine.geometry import (
     BARY_TOL,
     DEGENERATE_DET,
     MAX_SUBSETS,
@@ -40,8 +39,11 @@ from hull.engine_geometry import (
     is_lower_hull,
     locate,
 )
-from hull.engine_kernels import PAD
-from hull.engine_types import EntryThermo, SystemHull
+from hull.engine.kernels import algebra, construction, inputs, thermo
+from hull.engine.kernels.construction import HullPoints
+from hull.engine.kernels.inputs import PAD, BelowPoints, SystemPoints, SystemRows
+from hull.engine.kernels.rows import RowTable, row_table
+from hull.engine.types import EntryThermo, SystemHull
 
 FORMATION_TOL = 1e-11
 """Entries must lie this far below the elemental references to enter the hull (as pymatgen)."""
@@ -66,6 +68,10 @@ class SystemEntries:
     group: np.ndarray  # (m,) int64: rows of equal reduced composition share a group
     n_groups: int
 
+    def rows(self) -> SystemRows:
+        """The arrays as the kernels take them."""
+        return SystemRows(self.fractions, self.energies, self.keys, self.group, self.n_groups)
+
 
 @dataclass(frozen=True, slots=True)
 class StablePoints:
@@ -85,7 +91,7 @@ class StablePoints:
 
     def __post_init__(self) -> None:
         codes = element_codes(self.elements, max(PAD, len(self.elements)))
-        block = kernels.stable_block(self.fractions, self.formation, codes)
+        block = inputs.stable_block(self.fractions, self.formation, codes)
         object.__setattr__(self, "block", block)
 
 
@@ -112,44 +118,11 @@ def element_code(symbol: str) -> float:
 
 
 @dataclass(frozen=True, slots=True)
-class HullPoints:
-    """The points a system's hull was built from (keys, compositions as all fractions but the
-    first, formation energies), its facets as indices into them and their planes."""
-
-    keys: np.ndarray
-    coords: np.ndarray
-    energies: np.ndarray
-    simplices: np.ndarray
-    planes: np.ndarray
-
-
-@dataclass(frozen=True, slots=True)
 class KnownHull:
     """A system's hull in an earlier state: facets as keys, and the points it was built from if known."""
 
     facets: tuple[tuple[int, ...], ...]
     points: HullPoints | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RowTable:
-    """Every number of a system's own entries' thermo, row by row in key order (``kernels.row_table``).
-
-    ``ints``: the key of the row's stable polymorph (-1: none) and its decomposition's
-    vertex keys; ``floats``: formation energy, energy above hull, decomposition energy and
-    the decomposition's amounts. An entry's ``EntryThermo`` is a function of its row, so a
-    recomputation whose row is bit-equal to the earlier one keeps the earlier object.
-    """
-
-    keys: np.ndarray
-    ints: np.ndarray
-    floats: np.ndarray
-
-    def changed(self, earlier: RowTable) -> np.ndarray:
-        """Rows that are new or differ from ``earlier``'s row of the same key in any bit."""
-        return kernels.changed_rows(
-            self.keys, self.ints, self.floats, earlier.keys, earlier.ints, earlier.floats
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,16 +139,16 @@ class SystemOutcome:
 
 def formation_energies(fractions: np.ndarray, energies: np.ndarray, refs: np.ndarray) -> np.ndarray:
     """E_f = E - sum_i x_i E_i(ref), summed column by column so every row is bit-reproducible."""
-    return kernels.formation_energies(fractions, energies, refs)
+    return inputs.formation_energies(fractions, energies, refs)
 
 
 def composition_groups(fractions: np.ndarray) -> tuple[np.ndarray, int]:
     """Group rows by reduced composition: (group index of each row, number of groups).
 
     Rows whose atom fractions agree after rounding to ``COMPOSITION_DECIMALS`` share a
-    group; groups are numbered in order of first appearance (``kernels.composition_groups``).
+    group; groups are numbered in order of first appearance (``inputs.composition_groups``).
     """
-    labels, count = kernels.composition_groups(
+    labels, count = inputs.composition_groups(
         np.ascontiguousarray(fractions, dtype=np.float64), COMPOSITION_DECIMALS
     )
     return labels, int(count)
@@ -225,7 +198,7 @@ def compute_system(
     stable points of every proper subsystem that has entries, in bottom-up order.
     ``known``, the hull of this system in an earlier state, is brought up to date and used
     instead of calling qhull when that is provably what qhull would return now (see
-    ``kernels.hull_of_system`` and ``_known_simplices``). With ``earlier``, the system's rows
+    ``construction.hull_of_system`` and ``_known_simplices``). With ``earlier``, the system's rows
     in an earlier state, only the entries whose rows changed get a new ``EntryThermo``.
     """
     n = len(own.elements)
@@ -234,96 +207,72 @@ def compute_system(
         formation = formation_energies(own.fractions, own.energies, refs)
         return _unary_outcome(chemsys, own, formation, group_minima(group, n_groups, own.energies, own.keys))
 
-    below_keys, block = _below_arrays(below, n)
-    points = (own.fractions, own.energies, own.keys, group, n_groups, refs, below_keys, block)
+    rows = own.rows()
+    below_points = _below_arrays(below, n)
     codes = element_codes(own.elements, n)
     if known is not None and known.facets and known.points is None:
         # a state without its hulls' points (read back from storage): the earlier facets as they are
-        formation, candidate_rows, fractions, point_energy, keys = kernels.system_points(
-            *points, codes, FORMATION_TOL
-        )
-        coords = np.ascontiguousarray(fractions[:, 1:])
-        hull = _known_simplices(known, keys, fractions, point_energy)
+        system = inputs.system_points(rows, refs, below_points, codes, FORMATION_TOL)
+        hull = _known_simplices(known, system)
         if hull is None:
-            hull = _inserted_hull(fractions, coords, point_energy)
+            hull = _inserted_hull(system.fractions, system.coords, system.energies)
     else:
         old = known.points if known is not None and known.facets else _no_points(n)
-        formation, candidate_rows, fractions, coords, point_energy, keys, how, *arrays = (
-            kernels.hull_of_system(
-                *points,
-                codes,
-                old.keys,
-                old.coords,
-                old.energies,
-                old.simplices,
-                old.planes,
-                FORMATION_TOL,
-                DEGENERATE_DET,
-                REUSE_MARGIN,
-            )
+        built = construction.hull_of_system(
+            tuple(rows),
+            refs,
+            tuple(below_points),
+            codes,
+            tuple(old),
+            FORMATION_TOL,
+            DEGENERATE_DET,
+            REUSE_MARGIN,
         )
-        hull = LowerHull(*arrays) if how else None
+        system, hull = built.points, built.hull if built.how else None
     if hull is None:
-        hull = build_lower_hull(coords, point_energy)
+        hull = build_lower_hull(system.coords, system.energies)
     previous = earlier if earlier is not None else _no_rows(n)
-    (
-        stable_rows,
-        stable_of_row,
-        decomposition_keys,
-        bary,
-        e_above,
-        gnome,
-        values,
-        local,
-        admissible,
-        where,
-        sorted_facets,
-        stable_keys,
-        complete,
-        ints,
-        floats,
-        changed,
-    ) = kernels.thermo_rows(
-        hull.vertices,
-        hull.inverse,
-        hull.planes,
-        hull.energies,
-        keys,
-        candidate_rows,
-        coords,
-        point_energy,
-        own.fractions,
-        own.keys,
-        formation,
-        group,
-        n_groups,
-        previous.keys,
-        previous.ints,
-        previous.floats,
+    result = thermo.thermo_rows(
+        tuple(hull),
+        tuple(system),
+        tuple(rows),
+        tuple(previous),
         MAX_SUBSETS,
         DEGENERATE_DET,
         BARY_TOL,
         ON_HULL_TOL,
     )
-    if not complete:
-        for v in np.flatnonzero(np.isnan(values)).tolist():
-            # the neighbourhood's enumeration could not decide: the hull of all admissible points
-            separation = _separation_by_insertion(fractions, point_energy, admissible[v], where[v])
-            if separation is None:
-                separation = _separation_by_qhull(coords, point_energy, local[v], admissible[v], where[v])
-            members = group == group[stable_rows[v]]
-            gnome[members] = formation[members] - separation
-        table = RowTable(
-            own.keys,
-            *kernels.row_table(own.keys, stable_of_row, decomposition_keys, formation, e_above, gnome, bary),
-        )
-        ints, floats, changed = table.ints, table.floats, table.changed(previous)
+    found = result.thermo
+    formation = system.formation
+    if result.complete:
+        table, changed = result.table, result.changed
     else:
-        table = RowTable(own.keys, ints, floats)
+        gnome = found.gnome
+        for v in np.flatnonzero(np.isnan(found.values)).tolist():
+            # the neighbourhood's enumeration could not decide: the hull of all admissible points
+            admissible, where = found.admissible[v], found.where[v]
+            separation = _separation_by_insertion(system.fractions, system.energies, admissible, where)
+            if separation is None:
+                separation = _separation_by_qhull(
+                    system.coords, system.energies, found.local[v], admissible, where
+                )
+            members = own.group == own.group[found.stable_rows[v]]
+            gnome[members] = formation[members] - separation
+        table = row_table(
+            own.keys,
+            found.stable_of_row,
+            found.decomposition_keys,
+            formation,
+            found.e_above,
+            gnome,
+            found.bary,
+        )
+        changed = table.changed(previous)
+    ints, floats = table.ints, table.floats
     changed_keys = own.keys
     if earlier is not None:
         ints, floats, changed_keys = ints[changed], floats[changed], own.keys[changed]
-    rows = zip(
+    table_rows = zip(
         changed_keys.tolist(),
         ints[:, 0].tolist(),
         ints[:, 1:].tolist(),
@@ -333,28 +282,31 @@ def compute_system(
         floats[:, 2].tolist(),
         strict=True,
     )
-    thermo: dict[int, EntryThermo] = {}
-    for key, stable, vertex_keys, amounts, form, above, gnome_energy in rows:
+    entries_thermo: dict[int, EntryThermo] = {}
+    for key, stable, vertex_keys, amounts, form, above, gnome_energy in table_rows:
         if stable >= 0:
             decomposition = {stable: 1.0}
         else:
             decomposition = {k: a for k, a in zip(vertex_keys, amounts, strict=True) if abs(a) > AMOUNT_TOL}
-        thermo[key] = EntryThermo(key, chemsys, form, above, decomposition, gnome_energy, stable == key, ())
+        entries_thermo[key] = EntryThermo(
+            key, chemsys, form, above, decomposition, gnome_energy, stable == key, ()
+        )
     system_hull = SystemHull(
         chemsys=chemsys,
         elements=own.elements,
-        stable_keys=tuple(stable_keys.tolist()),
-        facets=tuple(map(tuple, sorted_facets.tolist())),
+        stable_keys=tuple(found.stable_keys.tolist()),
+        facets=tuple(map(tuple, found.sorted_facets.tolist())),
         missing_elements=(),
     )
+    stable_rows = found.stable_rows
     stable_points = StablePoints(
         own.elements, own.keys[stable_rows], own.fractions[stable_rows], formation[stable_rows]
     )
     return SystemOutcome(
         system_hull,
-        thermo,
+        entries_thermo,
         stable_points,
-        HullPoints(keys, coords, point_energy, hull.vertices, hull.planes),
+        HullPoints(system.keys, system.coords, system.energies, hull.vertices, hull.planes),
         table,
     )
 
@@ -373,41 +325,39 @@ def _no_rows(n: int) -> RowTable:
     return RowTable(np.zeros(0, np.int64), np.zeros((0, n + 1), np.int64), np.zeros((0, n + 3)))
 
 
-def _known_simplices(
-    known: KnownHull, keys: np.ndarray, fractions: np.ndarray, energies: np.ndarray
-) -> LowerHull | None:
+def _known_simplices(known: KnownHull, system: SystemPoints) -> LowerHull | None:
     """An earlier hull's facets (keys only, the points it was built from unknown) over the
     current points, or None if qhull must run: used only when it is provably the lower hull
     (``is_lower_hull``): strictly convex, so its triangulation is unique and qhull would
     return exactly it, and covering the whole composition simplex. (With the earlier points
-    at hand, ``kernels.hull_of_system`` inserts the points that joined instead.)
+    at hand, ``construction.hull_of_system`` inserts the points that joined instead.)
     """
-    coords = np.ascontiguousarray(fractions[:, 1:])
-    simplices = kernels.positions(np.array(known.facets, dtype=np.int64), keys)
+    coords, energies = system.coords, system.energies
+    simplices = algebra.positions(np.array(known.facets, dtype=np.int64), system.keys)
     if (simplices < 0).any():
         return None  # an earlier vertex is gone
-    hull = hull_from_simplices(coords, energies, kernels.canonical_rows(simplices))
+    hull = hull_from_simplices(coords, energies, algebra.canonical_rows(simplices))
     return hull if is_lower_hull(hull, coords, energies, REUSE_MARGIN) else None
 
 
 def _inserted_hull(fractions: np.ndarray, coords: np.ndarray, energies: np.ndarray) -> LowerHull | None:
-    """The hull built by insertion from the elemental corners (``kernels.fresh_hull``), or None if
+    """The hull built by insertion from the elemental corners (``construction.fresh_hull``), or None if
     it cannot be proved to be the lower hull (near-degenerate points: qhull decides then)."""
-    ok, *arrays = kernels.fresh_hull(
+    proved = construction.fresh_hull(
         fractions, np.ascontiguousarray(coords), energies, DEGENERATE_DET, REUSE_MARGIN
     )
-    return LowerHull(*arrays) if ok else None
+    return proved.hull if proved.ok else None
 
 
-def _below_arrays(below: list[StablePoints], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Keys and blocks (``StablePoints.block``) of the subsystems' stable points, for ``kernels.system_points``."""
+def _below_arrays(below: list[StablePoints], n: int) -> BelowPoints:
+    """Keys and blocks (``StablePoints.block``) of the subsystems' stable points, for ``inputs.system_points``."""
     width = max(PAD, n)
     if not below:
-        return np.zeros(0, np.int64), np.zeros((0, 1 + 2 * width))
-    blocks = [points.block for points in below]
+        return BelowPoints(np.zeros(0, np.int64), np.zeros((0, 1 + 2 * width)))
+    blocks = [stable.block for stable in below]
     if n > PAD:  # only then can a subsystem's block be narrower than this system's
         blocks = [b if b.shape[1] == 1 + 2 * width else _widened(b, width) for b in blocks]
-    return np.concatenate([points.keys for points in below]), np.concatenate(blocks)
+    return BelowPoints(np.concatenate([stable.keys for stable in below]), np.concatenate(blocks))
 
 
 def _widened(block: np.ndarray, width: int) -> np.ndarray:
@@ -429,10 +379,7 @@ def _separation_by_insertion(
     reduced = _inserted_hull(points, points[:, 1:], energies[admissible])
     if reduced is None:
         return None
-    _, _, energy = kernels.locate_rows(
-        reduced.planes, reduced.inverse, reduced.energies, where[None, :], BARY_TOL
-    )
-    return float(energy[0])
+    return float(algebra.locate_rows(reduced, where[None, :], BARY_TOL).energy[0])
 
 
 def _separation_by_qhull(

@@ -2,7 +2,7 @@
 
 A system's hull and its own entries' thermo are a deterministic function of (its own
 entries, the elemental references of its elements, the stable points of its proper
-subsystems); see ``hull.engine_system``. Hence, when entries join:
+subsystems); see ``hull.engine.system``. Hence, when entries join:
 
 - a new or changed elemental reference (lower energy, or equal energy and smaller key)
   changes every system containing that element;
@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from hull.engine_build import (
+from hull.engine.build import (
     Reference,
     compute_one,
     group_by_system,
@@ -37,9 +37,9 @@ from hull.engine_build import (
     parse_entry,
     stable_points_of,
 )
-from hull.engine_geometry import BARY_TOL, DEGENERATE_DET
-from hull.engine_system import ON_HULL_TOL, HullPoints, KnownHull, RowTable, StablePoints, SystemEntries
-from hull.engine_types import (
+from hull.engine.geometry import BARY_TOL, DEGENERATE_DET
+from hull.engine.system import ON_HULL_TOL, HullPoints, KnownHull, RowTable, StablePoints, SystemEntries
+from hull.engine.types import (
     EntryThermo,
     HullResult,
     PhaseEntry,

@@ -13,7 +13,7 @@ Every facet stores the inverse of its ``[x, 1]`` vertex matrix, so barycentric c
 of the facet, so the hull energy of many compositions at once is a maximum over planes
 (the lower envelope of a convex piecewise-linear function is the maximum of its pieces).
 The facet algebra and the location of compositions run in compiled kernels
-(``hull.engine_kernels``), whatever produced the simplices, so every path gives the same bits.
+(``hull.engine.kernels``), whatever produced the simplices, so every path gives the same bits.
 
 Known hulls are updated without qhull by beneath-beyond insertion of the points that joined
 (``inserted_simplices``; Preparata and Shamos, "Computational Geometry", 1985, sec. 3.4),
@@ -22,12 +22,11 @@ and the result is kept only when ``is_lower_hull`` proves it is the unique lower
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError
 
-from hull import engine_kernels as kernels
+from hull.engine.kernels import algebra, construction
+from hull.engine.kernels.algebra import LowerHull
 
 DEGENERATE_DET = 1e-14
 """Facets whose ``[x, 1]`` vertex matrix has a smaller absolute determinant are vertical."""
@@ -35,16 +34,6 @@ BARY_TOL = 1e-9
 """A composition is inside a facet when all its barycentric coordinates are >= -BARY_TOL."""
 MAX_SUBSETS = 2000
 """Neighbourhoods with more point subsets than this are handed to qhull instead of enumerated."""
-
-
-@dataclass(frozen=True, slots=True)
-class LowerHull:
-    """Lower facets of a point set: vertex indices, inverse vertex matrices and planes."""
-
-    vertices: np.ndarray  # (F, n) int indices into the input points
-    inverse: np.ndarray  # (F, n, n): inverse of [x, 1] rows of each facet's vertices
-    planes: np.ndarray  # (F, n): energy = planes[:, :-1] @ x + planes[:, -1]
-    energies: np.ndarray  # (F, n): formation energies of the vertices
 
 
 def qhull_facets(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -84,14 +73,14 @@ def build_lower_hull(
     # upper facets (those through the top point, or facing up) are dropped before any algebra;
     # of the rest, vertical ones and (tested against the top point, which any lower facet
     # plane passes underneath) upper ones
-    simplices = kernels.canonical_rows(simplices[(simplices < m).all(axis=1) & (normal_energy < 0.0)])
-    return LowerHull(*kernels.lower_facets(coords, energies, simplices, top, DEGENERATE_DET))
+    simplices = algebra.canonical_rows(simplices[(simplices < m).all(axis=1) & (normal_energy < 0.0)])
+    return algebra.lower_facets(coords, energies, simplices, top, DEGENERATE_DET)
 
 
 def hull_from_simplices(coords: np.ndarray, energies: np.ndarray, simplices: np.ndarray) -> LowerHull:
     """Inverse vertex matrices, planes and vertex energies of the given simplices (all kept)."""
     simplices = np.ascontiguousarray(simplices, dtype=np.int64).reshape(-1, coords.shape[1] + 1)
-    return LowerHull(*kernels.lower_facets(coords, energies, simplices, _NO_TOP, -1.0))
+    return algebra.lower_facets(coords, energies, simplices, _NO_TOP, -1.0)
 
 
 _NO_TOP = np.zeros(0)
@@ -111,7 +100,7 @@ def inserted_simplices(
     it, see ``is_lower_hull``) because near-coplanar input can misclassify a facet.
     """
     simplices = np.ascontiguousarray(simplices, dtype=np.int64).reshape(-1, coords.shape[1] + 1)
-    return kernels.inserted_simplices(
+    return construction.inserted_simplices(
         coords, energies, simplices, new_points.astype(np.int64), DEGENERATE_DET
     )
 
@@ -123,7 +112,7 @@ def is_lower_hull(hull: LowerHull, coords: np.ndarray, energies: np.ndarray, mar
     (each simplex is then a facet of a strictly convex lower hull) and the facets cover the
     composition simplex (their ``|det [x, 1]|`` sum to 1, the whole simplex's).
     """
-    return kernels.is_lower_hull(coords, energies, hull.vertices, hull.planes, margin)
+    return construction.is_lower_hull(coords, energies, hull.vertices, hull.planes, margin)
 
 
 def locate(hull: LowerHull, coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -133,8 +122,8 @@ def locate(hull: LowerHull, coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     (compositions on shared edges, or coplanar facets split by triangulation) and the
     arg-max facet does not contain the composition, the containing facet is searched.
     """
-    facet, bary, _ = kernels.locate_rows(hull.planes, hull.inverse, hull.energies, coords, BARY_TOL)
-    return facet, bary
+    located = algebra.locate_rows(hull, coords, BARY_TOL)
+    return located.facet, located.bary
 
 
 def hull_energies(hull: LowerHull, facet: np.ndarray, bary: np.ndarray) -> np.ndarray:

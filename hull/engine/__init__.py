@@ -1,7 +1,7 @@
 """Pure convex-hull engine: formation energies, energies above hull, decompositions, stability.
 
 No Django and no pymatgen import: numpy, scipy's qhull and numba-compiled inner loops
-(``hull.engine_kernels``) only, so the engine can be used from services, notebooks,
+(``hull.engine.kernels``) only, so the engine can be used from services, notebooks,
 workers and benchmarks alike.
 
 Method
@@ -56,11 +56,11 @@ only the new entries, and it inserts the points that joined into each system's k
 (beneath-beyond) instead of calling qhull, wherever the result provably is the hull.
 """
 
-from hull.engine_build import compute_hulls
-from hull.engine_geometry import BARY_TOL, DEGENERATE_DET
-from hull.engine_incremental import systems_to_update, update_hulls
-from hull.engine_system import AMOUNT_TOL, COMPOSITION_DECIMALS, FORMATION_TOL, ON_HULL_TOL, REUSE_MARGIN
-from hull.engine_types import (
+from hull.engine.build import compute_hulls
+from hull.engine.geometry import BARY_TOL, DEGENERATE_DET
+from hull.engine.incremental import systems_to_update, update_hulls
+from hull.engine.system import AMOUNT_TOL, COMPOSITION_DECIMALS, FORMATION_TOL, ON_HULL_TOL, REUSE_MARGIN
+from hull.engine.types import (
     EntryThermo,
     HullResult,
     PhaseEntry,
