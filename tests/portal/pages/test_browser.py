@@ -230,6 +230,7 @@ def test_an_admin_trains_the_model_launches_a_round_and_watches_it_finish(
 
     from django.core.management import call_command
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
 
     from discovery.models import Round, TrainingJob
     from tests.catalogue_files import write_json
@@ -282,7 +283,10 @@ def test_an_admin_trains_the_model_launches_a_round_and_watches_it_finish(
                 field = driver.find_element(By.ID, f"id_{name}")
                 field.clear()
                 field.send_keys(value)
-            driver.find_element(By.CSS_SELECTOR, "#launch-form button").click()
+            button = driver.find_element(By.CSS_SELECTOR, "#launch-form button")
+            button.click()
+            # the answer has replaced the page (the old page is "complete" until the navigation starts)
+            wait_ready(driver, staleness_of(button))
             wait_ready(driver)
 
         with sending_to_redis():
@@ -304,7 +308,7 @@ def test_an_admin_trains_the_model_launches_a_round_and_watches_it_finish(
             no_console_errors(driver, "dashboard while training")
 
             launch()
-            assert "Round 1 launched." in driver.page_source
+            assert "Round 1 launched." in driver.page_source, driver.find_element(By.ID, "launch-form").text
             # read in one script: the page may be replacing itself (it refreshes while the round runs)
             status_js = (
                 "var s = document.querySelector('#round-1 h3 .status'); return s ? s.textContent : '';"
