@@ -228,6 +228,8 @@
   function setupRefresh() {
     var marker = document.getElementById("live-refresh");
     if (!marker) return;
+    // a refused form keeps its messages in view: the page does not replace itself until the user acts
+    if (document.querySelector("form [role=alert]")) return;
     var editing = false;
     document.querySelectorAll("form").forEach(function (form) {
       form.addEventListener("input", function () { editing = true; });
