@@ -71,6 +71,16 @@ def wait_ready(driver, condition=None, timeout: float = WAIT):
     ).until(condition or (lambda d: d.execute_script("return document.readyState") == "complete"))
 
 
+def click_and_wait(driver, element) -> None:
+    """Click ``element`` and wait for the page it leads to: the old page reads "complete" (and ready) until the
+    navigation starts, so first wait for the clicked element to be gone."""
+    from selenium.webdriver.support.expected_conditions import staleness_of
+
+    element.click()
+    wait_ready(driver, staleness_of(element))
+    wait_ready(driver)
+
+
 def wait_figures(driver):
     wait_ready(driver, lambda d: d.execute_script("return window.portalReady === true"))
 
@@ -91,8 +101,7 @@ def test_search_material_diagram_and_back(browser, live_server, live_catalogue):
     no_console_errors(driver, "home")
 
     # Search by clicking: the nav, the periodic table, the search button.
-    driver.find_element(By.LINK_TEXT, "Search").click()
-    wait_ready(driver)
+    click_and_wait(driver, driver.find_element(By.LINK_TEXT, "Search"))
     driver.find_element(By.CSS_SELECTOR, '#ptable [data-el="Li"]').click()
     driver.find_element(By.CSS_SELECTOR, '#ptable [data-el="O"]').click()
     assert driver.find_element(By.ID, "f-elements").get_attribute("value") == "Li,O"
@@ -104,7 +113,7 @@ def test_search_material_diagram_and_back(browser, live_server, live_catalogue):
     no_console_errors(driver, "search")
 
     # Open a material and rotate its 3D view.
-    driver.find_element(By.CSS_SELECTOR, "a.material-link").click()
+    click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "a.material-link"))
     wait_figures(driver)
     assert "/materials/" in driver.current_url
     view = driver.find_element(By.ID, "structure-view")
@@ -122,7 +131,7 @@ def test_search_material_diagram_and_back(browser, live_server, live_catalogue):
     no_console_errors(driver, "material")
 
     # Its phase diagram; move the unstable control.
-    driver.find_element(By.ID, "pd-link").click()
+    click_and_wait(driver, driver.find_element(By.ID, "pd-link"))
     wait_figures(driver)
     assert "chemsys=Li-O" in driver.current_url
     count_js = (
@@ -230,7 +239,6 @@ def test_an_admin_trains_the_model_launches_a_round_and_watches_it_finish(
 
     from django.core.management import call_command
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
 
     from discovery.models import Round, TrainingJob
     from tests.catalogue_files import write_json
@@ -283,11 +291,7 @@ def test_an_admin_trains_the_model_launches_a_round_and_watches_it_finish(
                 field = driver.find_element(By.ID, f"id_{name}")
                 field.clear()
                 field.send_keys(value)
-            button = driver.find_element(By.CSS_SELECTOR, "#launch-form button")
-            button.click()
-            # the answer has replaced the page (the old page is "complete" until the navigation starts)
-            wait_ready(driver, staleness_of(button))
-            wait_ready(driver)
+            click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "#launch-form button"))
 
         with sending_to_redis():
             # no model yet: the form says which one and offers to train it

@@ -5,6 +5,7 @@ import pytest
 
 from tests.portal.pages.test_browser import (  # noqa: F401 - fixtures
     browser,
+    click_and_wait,
     live_catalogue,
     no_console_errors,
     shot,
@@ -73,7 +74,7 @@ def test_stability_check_from_the_menu(browser, live_server, live_catalogue):  #
     wait_ready(driver, lambda d: d.find_elements(By.ID, "stability-form"))
     driver.find_element(By.ID, "id_formula").send_keys("Li2O")
     driver.find_element(By.ID, "id_energy").send_keys("-3")
-    driver.find_element(By.ID, "stability-button").click()
+    click_and_wait(driver, driver.find_element(By.ID, "stability-button"))
     wait_figures(driver)  # the diagram with the compound marked
     assert driver.execute_script(
         "return document.getElementById('stability-figure').data"
