@@ -24,6 +24,7 @@ from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.search import EntrySearch, SearchParts, search_entries, search_parts
 from portal.api.throttling import throttle_exempt
 from portal.downloads import structure_download
+from portal.pages import charts as page_charts
 from portal.pages import figures, params
 from portal.pages import selectors as page_selectors
 from portal.pages.benchmark import benchmark_panel
@@ -79,9 +80,9 @@ def home(request: HttpRequest) -> HttpResponse:
     stats = selectors.catalogue_stats(hull_set=_hull_set(request))
     growth = page_selectors.stable_growth(hull_set=stats["hull_set"])
     charts = {
-        "by_nelements": figures.figure_json(figures.stable_by_nelements(stats["stable_by_nelements"])),
-        "growth": figures.figure_json(figures.stable_growth(growth)),
-        "rounds": figures.figure_json(figures.stable_by_round(growth)) if growth["rounds"] else None,
+        "by_nelements": figures.figure_json(page_charts.stable_by_nelements(stats["stable_by_nelements"])),
+        "growth": figures.figure_json(page_charts.stable_growth(growth)),
+        "rounds": figures.figure_json(page_charts.stable_by_round(growth)) if growth["rounds"] else None,
     }
     context = {
         "stats": stats,
@@ -337,11 +338,11 @@ def _discovery_page(
     dashboard = page_selectors.dashboard_get()
     if training_form is None and training_start_allowed(request.user):
         training_form = TrainingForm()
-    charts = [(name, figures.figure_json(fig)) for name, fig in figures.round_metrics(dashboard.rounds)]
+    charts = [(name, figures.figure_json(fig)) for name, fig in page_charts.round_metrics(dashboard.rounds)]
     scaling = None
     if dashboard.scaling:
         model, result = dashboard.scaling
-        scaling = (model, figures.figure_json(figures.scaling(result, f"Data scaling of {model.name}")))
+        scaling = (model, figures.figure_json(page_charts.scaling(result, f"Data scaling of {model.name}")))
     context = {
         "dashboard": dashboard,
         "benchmark": benchmark_panel(request.user),
