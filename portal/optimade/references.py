@@ -9,7 +9,8 @@ import operator
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from portal.optimade import filters as f
+from portal.optimade import fields as f
+from portal.optimade.filters import parse_filter
 
 LAST_MODIFIED = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -136,7 +137,7 @@ def references_matching(text: str) -> list[dict]:
     rows = [{**item, "type": "references", "last_modified": LAST_MODIFIED} for item in REFERENCES]
     if not text:
         return rows
-    predicate = f.parse_filter(text, reference_fields(), unknown=PyUnknown(), everything=ALWAYS)
+    predicate = parse_filter(text, reference_fields(), unknown=PyUnknown(), everything=ALWAYS)
     return [row for row in rows if predicate.test(row)]
 
 

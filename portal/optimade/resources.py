@@ -23,7 +23,7 @@ from pymatgen.core import Composition
 from hull.hull_sets import DEFAULT_HULL_SET
 from hull.provenance import stability_source_of
 from hull.stability_meaning import STABILITY_MEANING
-from portal.optimade import filters as f
+from portal.optimade import fields as f
 
 ANONYMOUS = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
 
