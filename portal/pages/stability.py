@@ -15,7 +15,7 @@ from hull.selectors import hull_provenance
 from hull.services.ingest import ingest_limits
 from hull.stability_input import checked_energy_per_atom, composition_of_formula
 from portal.pages import figures
-from portal.pages.views import render
+from portal.pages.rendering import render
 
 PER_ATOM, TOTAL = "per_atom", "total"
 

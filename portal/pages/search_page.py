@@ -1,0 +1,85 @@
+"""The search page: a search's results as a table with the columns, sort and page size chosen."""
+
+from dataclasses import fields as dataclass_fields
+
+from django.core.paginator import Page, Paginator
+from django.http import HttpRequest, HttpResponse
+
+from hull import selectors
+from hull.hull_sets import HULL_SETS
+from hull.search import EntrySearch, SearchParts, search_entries, search_parts
+from portal.pages import params
+from portal.pages import selectors as page_selectors
+from portal.pages.rendering import catalogue_errors, render
+from portal.response_cache import CatalogueRead
+
+# The search page's query parameters (its results are kept only for queries naming no others)
+SEARCH_PARAMETERS = frozenset(field.name for field in dataclass_fields(EntrySearch)) | {
+    "cols",
+    "per_page",
+    "page",
+}
+
+
+def _search_results(results: SearchParts, page_size: int, wanted) -> tuple[int, int, list]:
+    """(count, page number, entries of the page) of a search, the page number as the paginator settles it."""
+    paginator = Paginator(results, page_size)
+    page = paginator.get_page(wanted)
+    return paginator.count, page.number, list(page.object_list)
+
+
+@catalogue_errors("portal/search.html")
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET
+    columns = params.columns_from(query)
+    page_size = params.page_size_from(query)
+    entry_search = EntrySearch.from_params(query)
+    heavy = ("structure", "data", "composition")
+    results = SearchParts(
+        [part.defer(*heavy) for part in search_parts(entry_search)], total=search_entries(entry_search)
+    )
+    # the page's entries and the count are kept per URL and catalogue state
+    count, number, entries = CatalogueRead(request, SEARCH_PARAMETERS).get(
+        lambda: _search_results(results, page_size, query.get("page"))
+    )
+    paginator = Paginator(results, page_size)
+    paginator.count = count  # a cached property: no COUNT query
+    page = Page(entries, number, paginator)
+    rows = [params.result_cells(entry, columns, entry_search.hull_set) for entry in page]
+    held = selectors.catalogue_elements()
+    absent = page_selectors.absent_elements(entry_search, held) if not count else []
+    sort = entry_search.sort
+    headings = []
+    for key in columns:
+        label, sort_key = params.COLUMNS[key]
+        link = None
+        if sort_key:
+            descending = sort == sort_key
+            link = params.with_param(query, sort=f"-{sort_key}" if descending else sort_key, page=None)
+        state = "asc" if sort == sort_key else "desc" if sort == f"-{sort_key}" else ""
+        headings.append({"key": key, "label": label, "link": link, "state": state})
+    return render(
+        request,
+        "portal/search.html",
+        {
+            "search": entry_search,
+            "page": page,
+            "rows": rows,
+            "columns": columns,
+            "headings": headings,
+            "all_columns": params.COLUMNS,
+            "page_sizes": params.PAGE_SIZES,
+            "page_size": page_size,
+            "hull_sets": list(HULL_SETS),
+            "periodic_table": params.periodic_table(),
+            "catalogue_elements": held,
+            "absent_elements": absent,
+            "prev_link": params.with_param(query, page=page.previous_page_number())
+            if page.has_previous()
+            else "",
+            "next_link": params.with_param(query, page=page.next_page_number()) if page.has_next() else "",
+            "first_link": params.with_param(query, page=1),
+            "last_link": params.with_param(query, page=paginator.num_pages),
+            "share_link": request.get_full_path(),
+        },
+    )
