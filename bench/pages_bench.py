@@ -1,13 +1,15 @@
-"""Page benchmark: server-side time of every page on the demo catalogue, and the time until a 4-element phase
-diagram of about 800 entries is interactive in headless Chromium.
+"""Page benchmark: server-side time of every page on the demo catalogue, and in headless Chromium the time to
+first content and to interactive figures of the main pages, optionally side by side with an earlier commit.
 
-    .venv/bin/python bench/pages_bench.py [--repeats 7] [--skip-browser] [--keep DIR]
+    .venv/bin/python bench/pages_bench.py [--repeats 7] [--skip-browser] [--keep DIR] [--before REF]
 
 Ingests ../shared/data/mp_entries.json.gz (3,176 Materials Project entries) into a fresh SQLite database under
 a temporary folder, computes the structure prototypes (the prototype screen reads them), then times each page
-with Django's test client (median over repeats; targets: under 500 ms each). The browser figure is the time
-from navigation start to the diagram drawn and clickable (``window.portalFiguresReady``), median over repeats
-(target: under 2 s), measured against a live ``runserver`` on the same database.
+with Django's test client (median over repeats; targets: under 500 ms each). In the browser, each page of
+BROWSER_PAGES is loaded ``repeats`` times from a live ``runserver`` on the same database: time to first content
+(first-contentful-paint; target under 1 s) and to every figure drawn and clickable (``portalFiguresReadyAt``),
+both from navigation start, medians. ``--before REF`` runs a second server from a worktree of commit REF on the
+same database and loads the two in turn, so that before and after are measured in one run.
 """
 
 import argparse
@@ -22,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_MS = 500
-BROWSER_TARGET_S = 2.0
+FIRST_CONTENT_TARGET_S = 1.0
 
 
 def setup(folder: Path) -> None:
@@ -103,69 +105,135 @@ def time_pages(repeats: int) -> bool:
     return ok
 
 
-def time_browser(folder: Path, repeats: int, chemsys: str = "Li-Fe-P-O") -> bool:
-    from hull.phase_diagrams import phase_diagram_get
+BROWSER_PAGES = [
+    ("home", "/"),
+    ("search (default)", "/search/"),
+    ("material LiFePO4", "/materials/{lifepo4}/"),
+    ("phase diagram Li-Fe-O (3)", "/phase-diagram/?chemsys=Li-Fe-O"),
+    ("phase diagram Li-Fe-P-O (4)", "/phase-diagram/?chemsys=Li-Fe-P-O&cutoff=2"),
+    ("phase diagram Li-Mn-Co-Ni-O (5)", "/phase-diagram/?chemsys=Li-Mn-Co-Ni-O"),
+    ("stability check LiFePO4", "/stability/?formula=LiFePO4&energy=-6.9&energy_basis=per_atom"),
+    ("Li-ion conductors", "/families/li-conductors/"),
+    ("discovery dashboard", "/discovery/"),
+]
+# Time to first content (the browser's first-contentful-paint) and to interactive figures (every plotly
+# figure drawn and clickable), both from navigation start.
+TIMES_JS = """
+var paint = performance.getEntriesByName('first-contentful-paint')[0];
+return [paint ? paint.startTime : null,
+        document.querySelector('[data-figure]') ? (window.portalFiguresReadyAt || null) : null];
+"""
 
-    n = len(phase_diagram_get(chemsys=chemsys).entries)
-    port = "8791"
+
+def _server(port: str, cwd: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    server = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--nothreading"],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-        from selenium.webdriver.support.ui import WebDriverWait
 
-        options = webdriver.ChromeOptions()
-        options.binary_location = "/usr/bin/chromium"
-        for flag in (
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-dev-shm-usage",
-            "--enable-unsafe-swiftshader",
-            "--window-size=1280,1000",
-            f"--user-data-dir={folder / 'chromium'}",
-        ):
-            options.add_argument(flag)
-        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-        url = f"http://127.0.0.1:{port}/phase-diagram/?chemsys={chemsys}&cutoff=2"
-        for _ in range(50):  # wait for the server
-            try:
-                driver.get(url)
-                break
-            except Exception:
-                time.sleep(0.2)
-        times = []
-        for _ in range(repeats):
-            driver.get("about:blank")
-            driver.get(url)
-            WebDriverWait(driver, 30).until(
-                lambda d: d.execute_script("return window.portalFiguresReady === true")
-            )
-            # Drawn and clickable, in seconds from navigation start (performance's time origin).
-            seconds = driver.execute_script("return window.portalFiguresReadyAt / 1000;")
-            points = driver.execute_script(
-                "return document.getElementById('pd-figure').data.reduce(function (n, t) {"
-                " return n + (t.mode === 'markers' ? t.x.length : 0); }, 0);"
-            )
-            times.append(seconds)
-        driver.quit()
+
+def _chromium(folder: Path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-dev-shm-usage",
+        "--enable-unsafe-swiftshader",
+        "--window-size=1280,1000",
+        f"--user-data-dir={folder / 'chromium'}",
+    ):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def _load(driver, url: str) -> tuple[float | None, float | None]:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get("about:blank")
+    driver.get(url)
+    WebDriverWait(driver, 60).until(lambda d: d.execute_script("return window.portalReady === true"))
+    first, figures = driver.execute_script(TIMES_JS)
+    return (first / 1000 if first is not None else None, figures / 1000 if figures is not None else None)
+
+
+def _median(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def time_browser(folder: Path, repeats: int, before: Path | None) -> bool:
+    """Every page of BROWSER_PAGES in headless Chromium: time to first content and to interactive figures
+    (median of ``repeats`` loads, browser cache warm as for a returning visitor). With ``before`` (a checkout of
+    an earlier commit) a second server runs that code on the same database and the two are loaded in turn."""
+    from hull.models import Entry
+
+    lifepo4 = Entry.objects.filter(reduced_formula="LiFePO4").order_by("id").first().public_id
+    servers = {"after": ("8791", ROOT)}
+    if before is not None:
+        servers["before"] = ("8792", before)
+    processes = [_server(port, cwd) for port, cwd in servers.values()]
+    driver = _chromium(folder)
+    ok = True
+    try:
+        for port, _ in servers.values():  # wait for each server
+            for _ in range(100):
+                try:
+                    driver.get(f"http://127.0.0.1:{port}/")
+                    break
+                except Exception:
+                    time.sleep(0.2)
+        header = f"{'page':34s} {'first content s':>16s} {'figures s':>10s}"
+        if before is not None:
+            header = f"{'page':34s} {'first content s (before -> after)':>34s} {'figures s (before -> after)':>28s}"
+        print(f"\n{header}   target: first content < {FIRST_CONTENT_TARGET_S} s")
+        for name, path in BROWSER_PAGES:
+            path = path.format(lifepo4=lifepo4)
+            runs = {label: [] for label in servers}
+            for port, _ in servers.values():  # one warm-up load each
+                _load(driver, f"http://127.0.0.1:{port}{path}")
+            for _ in range(repeats):  # alternate, so that the machine's noise falls on both alike
+                for label, (port, _) in servers.items():
+                    runs[label].append(_load(driver, f"http://127.0.0.1:{port}{path}"))
+            first = {label: _median([r[0] for r in runs[label]]) for label in servers}
+            figures = {label: _median([r[1] for r in runs[label]]) for label in servers}
+            over = first["after"] is None or first["after"] >= FIRST_CONTENT_TARGET_S
+            ok &= not over
+            flag = "  OVER" if over else ""
+            if before is None:
+                print(f"{name:34s} {_seconds(first['after']):>16s} {_seconds(figures['after']):>10s}{flag}")
+            else:
+                firsts = f"{_seconds(first['before'])} -> {_seconds(first['after'])}"
+                figs = f"{_seconds(figures['before'])} -> {_seconds(figures['after'])}"
+                print(f"{name:34s} {firsts:>34s} {figs:>28s}{flag}")
     finally:
-        server.terminate()
-        server.wait()
-    median = statistics.median(times)
-    print(
-        f"\n4-element diagram {chemsys}, {n} entries ({points} points drawn): interactive after "
-        f"{median:.2f} s median (min {min(times):.2f} s, {repeats} loads; target < {BROWSER_TARGET_S} s)"
-    )
-    return median < BROWSER_TARGET_S
+        driver.quit()
+        for process in processes:
+            process.terminate()
+            process.wait()
+    print(f"(medians of {repeats} loads per page and server)")
+    return ok
+
+
+def checkout(ref: str, folder: Path) -> Path:
+    """A worktree of ``ref`` (the 'before' code) beside the benchmark's database; removed at the end."""
+    target = folder / f"before-{ref}"
+    if not target.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(target), ref], cwd=ROOT, check=True)
+    return target
 
 
 def main() -> int:
@@ -173,9 +241,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument(
-        "--browser-chemsys",
-        action="append",
-        help="4-element systems to time in the browser (repeatable; default Li-Fe-P-O)",
+        "--before",
+        metavar="REF",
+        help="also time the pages of this git commit (a worktree of it, same database), side by side",
     )
     parser.add_argument("--keep", help="use (and keep) this folder instead of a temporary one")
     args = parser.parse_args()
@@ -188,9 +256,13 @@ def main() -> int:
             load(folder)
         ok = time_pages(args.repeats)
         if not args.skip_browser:
-            for chemsys in args.browser_chemsys or ["Li-Fe-P-O"]:
-                ok &= time_browser(folder, args.repeats, chemsys)
+            before = checkout(args.before, folder) if args.before else None
+            ok &= time_browser(folder, args.repeats, before)
     finally:
+        if args.before:
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(folder / f"before-{args.before}")], cwd=ROOT
+            )
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
     print("\nall within target" if ok else "\nSOME FIGURES OVER TARGET")

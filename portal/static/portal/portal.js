@@ -154,13 +154,28 @@
     function values(input) {
       return input.value.split(/[\s,]+/).filter(function (v) { return v; });
     }
+    // what a picked element means, said to screen readers as well as by its colour and mark
+    var meaning = {
+      elements: "contains",
+      elements_any: "contains any of",
+      elements_only: "only these",
+      exclude_elements: "excluded",
+    };
     function mark() {
       table.querySelectorAll(".el").forEach(function (button) {
-        ["elements", "elements_any", "elements_only", "exclude_elements"].forEach(function (name) {
+        if (!button.hasAttribute("data-label")) {
+          button.setAttribute("data-label", button.getAttribute("aria-label") || button.getAttribute("data-el"));
+        }
+        var states = [];
+        Object.keys(meaning).forEach(function (name) {
           var input = document.getElementById("f-" + name);
           var picked = input && values(input).indexOf(button.getAttribute("data-el")) >= 0;
           button.classList.toggle("pick-" + name, Boolean(picked));
+          if (picked) states.push(meaning[name]);
         });
+        button.setAttribute("aria-pressed", states.length ? "true" : "false");
+        var label = button.getAttribute("data-label");
+        button.setAttribute("aria-label", states.length ? label + " (" + states.join(", ") + ")" : label);
       });
     }
     table.addEventListener("click", function (event) {
@@ -240,7 +255,24 @@
     window.setInterval(function () { if (!editing) window.location.assign(url); }, seconds * 1000);
   }
 
+  // The small-screen menu: a button that says whether the menu is open (keyboard and screen readers alike).
+  function setupMenu() {
+    var button = document.getElementById("nav-button");
+    if (!button) return;
+    button.addEventListener("click", function () {
+      var open = button.getAttribute("aria-expanded") !== "true";
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && button.getAttribute("aria-expanded") === "true") {
+        button.setAttribute("aria-expanded", "false");
+        button.focus();
+      }
+    });
+  }
+
   function start() {
+    setupMenu();
     setupBars();
     setupTrainingEstimate();
     setupRefresh();

@@ -199,7 +199,7 @@ def test_family_screens_and_dashboard(browser, live_server, live_catalogue):
         wait_figures(driver)
         search_link = driver.find_element(By.CSS_SELECTOR, 'nav a[href="/search/"]')
         assert not search_link.is_displayed()
-        driver.find_element(By.CSS_SELECTOR, "label.nav-button").click()
+        driver.find_element(By.ID, "nav-button").click()
         assert search_link.is_displayed()
         shot(driver, "07-phone-phase-diagram")
         no_console_errors(driver, "phone")
