@@ -1,6 +1,8 @@
 """The catalogue's charts on the home page (stable entries by element count, growth) and the discovery dashboard
 (round metrics, data scaling), drawn with the shared plotly helpers of :mod:`portal.pages.figures`."""
 
+from datetime import date, timedelta
+
 from portal.pages.figures import NEW_COLOUR, STABLE_COLOUR, Figure, _figure, _layout, _trace
 
 # --- home ----------------------------------------------------------------------------------------
@@ -55,11 +57,15 @@ def stable_growth(growth: dict) -> Figure:
             )
         )
     fig = _figure(traces)
+    xaxis = {"title": {"text": "added to the catalogue"}, "type": "date", "tickformat": "%d %b %Y"}
+    if len(set(growth["days"])) < 2:  # one day: a week around it, not plotly's sub-second autorange
+        day = date.fromisoformat(growth["days"][0]) if growth["days"] else date.today()
+        xaxis.update(
+            range=[(day - timedelta(days=3)).isoformat(), (day + timedelta(days=3)).isoformat()],
+            dtick=86_400_000,
+        )
     return _layout(
-        fig,
-        xaxis={"title": {"text": "added to the catalogue"}},
-        yaxis={"title": {"text": "stable entries"}},
-        height=320,
+        fig, xaxis=xaxis, yaxis={"title": {"text": "stable entries"}, "rangemode": "tozero"}, height=320
     )
 
 

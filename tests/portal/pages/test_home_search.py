@@ -203,3 +203,17 @@ def test_search_pages_follow_the_single_query_order(client, catalogue, sort):
             break
         number += 1
     assert seen == expected and number == page.paginator.num_pages > 1
+
+
+def test_growth_chart_of_one_ingest_spans_days_not_seconds(client, catalogue):
+    """Every entry added on one day: the date axis shows the days around it (the issue saw plotly's sub-second
+    autorange around a single point)."""
+    from datetime import date
+
+    html = client.get("/").content.decode()
+    layout = figure(html, "fig-growth")["layout"]
+    days = set(figure(html, "fig-growth")["data"][0]["x"])
+    assert len(days) == 1
+    start, end = (date.fromisoformat(v[:10]) for v in layout["xaxis"]["range"])
+    assert (end - start).days >= 2 and start < date.fromisoformat(next(iter(days))) < end
+    assert layout["xaxis"]["type"] == "date" and "%d" in layout["xaxis"]["tickformat"]
