@@ -67,31 +67,44 @@ def cell_of(structure: Structure, *, cell: str, symprec: float) -> Structure:
     return analyzer.get_primitive_standard_structure()
 
 
+COLOUR_SCHEMES = ("VESTA", "Jmol")
+"""The element colour tables that ship with pymatgen; VESTA's is the default (Jmol draws Li and Mn in two
+close purples, VESTA draws Li green)."""
+
+
 @cache
-def element_colours() -> dict[str, str]:
-    """Jmol colours of the elements, from the scheme that ships with pymatgen."""
+def _colour_tables() -> dict:
     import pymatgen.vis
     import yaml
 
     path = Path(pymatgen.vis.__file__).parent / "ElementColorSchemes.yaml"
     with open(path) as handle:
-        scheme = yaml.safe_load(handle)["Jmol"]
-    return {el: "#{:02x}{:02x}{:02x}".format(*rgb) for el, rgb in scheme.items()}
+        return yaml.safe_load(handle)
+
+
+@cache
+def element_colours(scheme: str = COLOUR_SCHEMES[0]) -> dict[str, str]:
+    """Colours of the elements (``#rrggbb``) in one of pymatgen's ``COLOUR_SCHEMES``."""
+    if scheme not in COLOUR_SCHEMES:
+        raise CatalogueError(f"unknown colour scheme {scheme!r}: choose one of {', '.join(COLOUR_SCHEMES)}")
+    return {el: "#{:02x}{:02x}{:02x}".format(*rgb) for el, rgb in _colour_tables()[scheme].items()}
 
 
 @dataclass
 class CellGeometry:
-    """Atoms (with their periodic images on the cell's faces, edges and corners) and the 12 cell edges."""
+    """Atoms (with their periodic images on the cell's faces, edges and corners) and the 12 cell edges;
+    ``sites`` holds the index in the structure of each atom drawn."""
 
     symbols: list[str]
     coords: list[list[float]]
     labels: list[str]
+    sites: list[int]
     edges: list[tuple[list[float], list[float]]]
 
 
 def cell_geometry(structure: Structure, *, boundary_tolerance: float = 1e-3) -> CellGeometry:
     matrix = structure.lattice.matrix
-    symbols, coords, labels = [], [], []
+    symbols, coords, labels, sites = [], [], [], []
     for index, site in enumerate(structure):
         frac = np.mod(site.frac_coords, 1.0)
         frac[np.isclose(frac, 1.0, atol=boundary_tolerance)] = 0.0
@@ -104,6 +117,7 @@ def cell_geometry(structure: Structure, *, boundary_tolerance: float = 1e-3) -> 
                 for dc in shifts[2]:
                     position = (frac + [da, db, dc]) @ matrix
                     symbols.append(site.specie.symbol)
+                    sites.append(index)
                     coords.append([round(float(v), 4) for v in position])
                     labels.append(
                         f"{site.specie.symbol} (site {index + 1})<br>"
@@ -122,4 +136,4 @@ def cell_geometry(structure: Structure, *, boundary_tolerance: float = 1e-3) -> 
             if end_key[axis] == 0:
                 end_key[axis] = 1
                 edges.append((start, corners[tuple(end_key)]))
-    return CellGeometry(symbols=symbols, coords=coords, labels=labels, edges=edges)
+    return CellGeometry(symbols=symbols, coords=coords, labels=labels, sites=sites, edges=edges)

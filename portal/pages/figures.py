@@ -13,7 +13,6 @@ from django.utils.safestring import SafeString, mark_safe
 from plotly.io.json import to_json_plotly
 
 from hull.phase_diagrams import DiagramEntry, PhaseDiagramData
-from hull.structure_tools import CellGeometry
 
 STABLE_COLOUR = "#1f4e9e"
 NEW_COLOUR = "#d6336c"
@@ -64,55 +63,6 @@ def _layout(fig: Figure, **extra) -> Figure:
                 **fig["layout"].get(axis, {}),
             }
     return fig
-
-
-def structure_view(geometry: CellGeometry, colours: dict[str, str]) -> Figure:
-    """Atoms as spheres coloured by element (one trace per element, so the legend names them) inside the
-    cell's edges."""
-    traces = []
-    xs, ys, zs = [], [], []
-    for start, end in geometry.edges:
-        for axis, values in enumerate((xs, ys, zs)):
-            values.extend([start[axis], end[axis], None])
-    traces.append(
-        _trace(
-            "scatter3d",
-            x=xs,
-            y=ys,
-            z=zs,
-            mode="lines",
-            line={"color": "#555", "width": 3},
-            hoverinfo="skip",
-            name="cell",
-        )
-    )
-    for symbol in sorted(set(geometry.symbols)):
-        picked = [i for i, s in enumerate(geometry.symbols) if s == symbol]
-        traces.append(
-            _trace(
-                "scatter3d",
-                x=[geometry.coords[i][0] for i in picked],
-                y=[geometry.coords[i][1] for i in picked],
-                z=[geometry.coords[i][2] for i in picked],
-                mode="markers",
-                name=symbol,
-                text=[geometry.labels[i] for i in picked],
-                hovertemplate="%{text}<br>%{x:.3f}, %{y:.3f}, %{z:.3f} Å<extra></extra>",
-                marker={
-                    "size": 9,
-                    "color": colours.get(symbol, "#ff1493"),
-                    "line": {"color": "#333", "width": 1},
-                },
-            )
-        )
-    fig = _figure(traces)
-    return _layout(
-        fig,
-        height=420,
-        scene=_BARE_SCENE,
-        margin={"l": 0, "r": 0, "t": 10, "b": 0},
-        uirevision="structure",
-    )
 
 
 # --- phase diagrams ------------------------------------------------------------------------------

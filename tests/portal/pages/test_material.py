@@ -38,11 +38,13 @@ def test_material_page(client, li2o):
     assert 'id="lattice"' in html and "α = 60.000°" in html or "α = 90.000°" in html
     view = figure(html, "fig-structure")
     names = {trace["name"] for trace in view["data"]}
-    assert names == {"cell", "Li", "O"}
+    assert names == {"cell", "Li", "O", "bonds", "polyhedra"}
     cell = next(t for t in view["data"] if t["name"] == "cell")
     assert sum(1 for v in cell["x"] if v is None) == 12  # twelve cell edges
-    colours = {t["name"]: t["marker"]["color"] for t in view["data"] if t["name"] != "cell"}
-    assert colours["O"] == "#ff0d0d"  # Jmol oxygen
+    colours = {
+        t["name"]: t["marker"]["color"] for t in view["data"] if t["type"] == "scatter3d" and "marker" in t
+    }
+    assert colours["O"] == "#fe0300"  # VESTA oxygen
 
 
 def test_material_symmetry_tolerance(client, li2o):
