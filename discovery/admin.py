@@ -1,9 +1,10 @@
 from django.contrib import admin, messages
 
+from discovery.control import round_act
 from discovery.forms import RoundLaunchForm
 from discovery.models import Candidate, Round, RoundStage, TrainedModel
 from discovery.permissions import round_launch_allowed
-from discovery.services import round_cancel, round_create, round_resume, round_retry
+from discovery.services import round_create
 from hull.errors import CatalogueError
 
 
@@ -70,25 +71,24 @@ class RoundAdmin(admin.ModelAdmin):
         if change:
             super().save_related(request, form, formsets, change)
 
-    def _act(self, request, queryset, service, verb):
+    def _act(self, request, queryset, action: str) -> None:
         for round in queryset:
             try:
-                service(round=round)
-                messages.success(request, f"Round {round.number} {verb}.")
+                messages.success(request, round_act(round=round, action=action, user=request.user))
             except CatalogueError as exc:
                 messages.error(request, str(exc))
 
     @admin.action(description="Cancel the selected rounds", permissions=["launch"])
     def cancel(self, request, queryset):
-        self._act(request, queryset, round_cancel, "cancelled")
+        self._act(request, queryset, "cancel")
 
     @admin.action(description="Retry the selected failed or cancelled rounds", permissions=["launch"])
     def retry(self, request, queryset):
-        self._act(request, queryset, round_retry, "retried")
+        self._act(request, queryset, "retry")
 
     @admin.action(description="Resume the selected rounds (after a worker died)", permissions=["launch"])
     def resume(self, request, queryset):
-        self._act(request, queryset, round_resume, "resumed")
+        self._act(request, queryset, "resume")
 
 
 @admin.register(Candidate)

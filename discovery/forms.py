@@ -4,12 +4,19 @@
 from django import forms
 from django.conf import settings
 
-from discovery.config import EVALUATORS, GENERATORS, SELECTIONS, RoundConfig
-from discovery.models import Round, TrainedModel
+from discovery.config import RoundConfig
+from discovery.labels import (
+    EVALUATOR_LABELS,
+    GENERATOR_LABELS,
+    HULL_SET_LABELS,
+    MODEL_KIND_LABELS,
+    SELECTION_LABELS,
+    choices,
+)
+from discovery.models import Round
 from discovery.training import MAX_EPOCHS, ModelsMissing, models_check
 from hull.errors import CatalogueError
 from hull.formulas import parse_chemsys, parse_elements
-from hull.hull_sets import HULL_SETS
 
 DEFAULTS = RoundConfig()
 
@@ -24,35 +31,76 @@ class RoundLaunchForm(forms.ModelForm):
     A model form (with no model fields) so that the admin can use it as its add form."""
 
     elements = forms.CharField(
-        label="Scope: elements",
+        label="Elements to explore",
         required=False,
-        help_text="scope: elements, comma-separated (e.g. Li, Mn, O)",
+        help_text="comma-separated symbols (e.g. Li, Mn, O): candidates are made of these elements",
     )
     chemsys = forms.CharField(
-        label="Scope: chemical systems",
+        label="Chemical systems to explore",
         required=False,
-        help_text="scope: chemical systems, comma-separated (e.g. Li-Co-O)",
+        help_text="comma-separated, elements joined by dashes (e.g. Li-Co-O); give elements, systems or both",
     )
     generators = forms.MultipleChoiceField(
-        choices=[(g, g) for g in GENERATORS], initial=DEFAULTS.generators, widget=forms.CheckboxSelectMultiple
+        label="How candidates are made",
+        choices=choices(GENERATOR_LABELS),
+        initial=DEFAULTS.generators,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="the candidate budget is shared equally between the chosen generators",
     )
     budget = forms.IntegerField(
-        label="Candidate budget", initial=DEFAULTS.budget, min_value=1, help_text="candidates generated"
+        label="Candidates to generate",
+        initial=DEFAULTS.budget,
+        min_value=1,
+        help_text="structures proposed by the generators, all predicted by the model ensemble",
     )
     eval_budget = forms.IntegerField(
-        label="Evaluation budget", initial=DEFAULTS.eval_budget, min_value=1, help_text="candidates evaluated"
+        label="Candidates to evaluate",
+        initial=DEFAULTS.eval_budget,
+        min_value=1,
+        help_text="at most this many of the filter's picks are relaxed by the evaluator (the costly step)",
     )
-    baseline_size = forms.IntegerField(initial=DEFAULTS.baseline_size, min_value=0)
+    baseline_size = forms.IntegerField(
+        label="Random baseline",
+        initial=DEFAULTS.baseline_size,
+        min_value=0,
+        help_text="unfiltered candidates evaluated too, to measure how much the filter helps (0: none)",
+    )
     threshold = forms.FloatField(
-        label="Filter threshold",
+        label="Filter threshold (eV/atom)",
         initial=DEFAULTS.threshold,
-        help_text="eV/atom above the hull kept by the filter",
+        help_text="keep candidates predicted at most this far above the hull (0.05 eV/atom = 50 meV/atom)",
     )
-    selection = forms.ChoiceField(choices=[(s, s) for s in SELECTIONS], initial=DEFAULTS.selection)
-    evaluator = forms.ChoiceField(choices=[(e, e) for e in EVALUATORS], initial=DEFAULTS.evaluator)
-    ensemble_size = forms.IntegerField(initial=DEFAULTS.ensemble_size, min_value=1, max_value=32)
-    retrain = forms.BooleanField(required=False, initial=DEFAULTS.retrain)
-    launch_hull_set = forms.ChoiceField(label="Hull set", choices=[(h, h) for h in HULL_SETS], initial="all")
+    selection = forms.ChoiceField(
+        label="Which candidates the filter keeps",
+        choices=choices(SELECTION_LABELS),
+        initial=DEFAULTS.selection,
+        help_text="among those within the threshold",
+    )
+    evaluator = forms.ChoiceField(
+        label="Evaluator",
+        choices=choices(EVALUATOR_LABELS),
+        initial=DEFAULTS.evaluator,
+        help_text="what computes the energies of the kept candidates",
+    )
+    ensemble_size = forms.IntegerField(
+        label="Models in the ensemble",
+        initial=DEFAULTS.ensemble_size,
+        min_value=1,
+        max_value=32,
+        help_text="predictions are the median of this many models (the paper used 10)",
+    )
+    retrain = forms.BooleanField(
+        label="Retrain the model afterwards",
+        required=False,
+        initial=DEFAULTS.retrain,
+        help_text="train the structural model again on the grown catalogue when the round ends",
+    )
+    launch_hull_set = forms.ChoiceField(
+        label="Hull set",
+        choices=choices(HULL_SET_LABELS),
+        initial="all",
+        help_text="the hull the candidates are measured against",
+    )
 
     missing_models: list[str] = []  # the kinds of model the round needs and lacks, once cleaned
 
@@ -113,17 +161,32 @@ class RoundLaunchForm(forms.ModelForm):
 class TrainingForm(forms.Form):
     """What staff choose when they train an ensemble from the dashboard; ``training_start`` validates again."""
 
-    kind = forms.ChoiceField(choices=TrainedModel.Kind.choices, initial="structural")
+    kind = forms.ChoiceField(
+        label="Model",
+        choices=choices(MODEL_KIND_LABELS),
+        initial="structural",
+        help_text="the structural model filters every round's candidates; the compositional one is needed by the "
+        "new-compositions generator",
+    )
     preset = forms.ChoiceField(
-        choices=[("demo", "demo (minutes)"), ("full", "full CPU preset (tens of minutes)")],
+        label="Size",
+        choices=[("demo", "Demo model (minutes)"), ("full", "Full CPU model (tens of minutes)")],
         initial="demo",
-        help_text="the demo preset is the small model a fresh portal trains on its first start",
+        help_text="the demo model is the small one a fresh portal trains on its first start",
     )
     n_models = forms.IntegerField(
-        label="Members", min_value=1, max_value=32, initial=2, help_text="ensemble size (paper: 10)"
+        label="Models in the ensemble",
+        min_value=1,
+        max_value=32,
+        initial=2,
+        help_text="each is trained on its own; predictions are their median (paper: 10)",
     )
     epochs = forms.IntegerField(
-        min_value=1, max_value=MAX_EPOCHS, required=False, help_text="per member; blank: the preset's"
+        label="Epochs per model",
+        min_value=1,
+        max_value=MAX_EPOCHS,
+        required=False,
+        help_text="passes over the training data; leave blank for the size's default",
     )
 
     def __init__(self, *args, **kwargs):

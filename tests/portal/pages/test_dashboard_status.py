@@ -1,0 +1,184 @@
+"""The dashboard's live state: /discovery/status.json (read-only, what the page polls), the reason an open round
+waits (its own running task, the queue it waits on and its length in real Redis, the workers' other tasks), the
+round's settings on the page, and the launch form's estimated duration from the stage times of finished rounds."""
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.utils import timezone
+
+from discovery.config import RoundConfig
+from discovery.estimate import UNITS, round_estimate
+from discovery.models import Round, RoundStage
+from discovery.services import round_create
+from portal.workers.models import TaskHeartbeat
+
+pytestmark = pytest.mark.django_db
+
+STATUS = "/discovery/status.json"
+CONFIG = {
+    "elements": ["Li", "Mn", "O"],
+    "generators": ["substitution", "saps"],
+    "budget": 40,
+    "eval_budget": 4,
+}
+
+
+def _heartbeat(
+    task_name: str, args: list, worker: str = "celery@lab", minutes: float = 2.0, lost: bool = False
+):
+    started = timezone.now() - dt.timedelta(minutes=minutes)
+    return TaskHeartbeat.objects.create(
+        task_id=uuid.uuid4().hex,
+        task_name=task_name,
+        args=args,
+        worker=worker,
+        pid=4242,
+        started_at=started,
+        beat_at=started,
+        lost_at=timezone.now() if lost else None,
+    )
+
+
+@pytest.fixture
+def pending_round(catalogue):
+    return round_create(config=CONFIG, enqueue=False)
+
+
+def test_status_is_read_only_json_of_the_open_rounds(client, pending_round):
+    response = client.get(STATUS)
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    assert response["Cache-Control"] == "no-store"
+    data = response.json()
+    assert data["unfinished"] is True
+    (row,) = data["rounds"]
+    assert (row["number"], row["status"]) == (pending_round.number, "pending")
+    assert [s["name"] for s in row["stages"]] == list(RoundStage.Name.values)
+    assert row["actions"] == ["cancel", "resume"]
+    assert client.post(STATUS).status_code == 405
+
+
+def test_a_finished_round_is_reported_once_asked_for_and_polling_may_stop(client, pending_round):
+    Round.objects.filter(pk=pending_round.pk).update(
+        status=Round.Status.SUCCEEDED, finished_at=timezone.now()
+    )
+    assert client.get(STATUS).json() == {"rounds": [], "training": [], "benchmark": None, "unfinished": False}
+    (row,) = client.get(STATUS, {"rounds": str(pending_round.number)}).json()["rounds"]
+    assert row["status"] == "succeeded" and row["waiting"] == "" and row["actions"] == []
+
+
+def test_a_round_whose_task_runs_says_where_and_offers_no_resume(client, pending_round):
+    _heartbeat("discovery.run_stage", [pending_round.pk, "generate", 1], worker="celery@node7")
+    (row,) = client.get(STATUS).json()["rounds"]
+    assert row["waiting"].startswith("running on celery@node7: the generate stage of round 1, for 2 min")
+    assert row["actions"] == ["cancel"]
+
+
+def test_a_round_behind_other_work_says_so(client, pending_round):
+    _heartbeat("hull.features_compute", [[1, 2, 3]], worker="celery@only", minutes=5)
+    (row,) = client.get(STATUS).json()["rounds"]
+    assert "its generate stage is next" in row["waiting"]
+    assert "workers busy now: celery@only runs hull.features_compute (for 5 min)" in row["waiting"]
+
+
+def test_no_worker_at_all_is_said_honestly(client, pending_round):
+    (row,) = client.get(STATUS).json()["rounds"]
+    assert (
+        "no worker is running a task now: waiting for a worker that takes tasks from 'cpu'" in row["waiting"]
+    )
+
+
+def test_a_lost_task_is_named_with_its_worker(client, pending_round):
+    _heartbeat("discovery.advance", [pending_round.pk], worker="celery@gone", lost=True)
+    (row,) = client.get(STATUS).json()["rounds"]
+    assert row["waiting"].startswith("its task lost its worker celery@gone")
+    assert row["actions"] == ["cancel", "resume"]
+
+
+def test_queue_length_read_from_real_redis(client, settings, pending_round):
+    """Three tasks wait on the round's queue in Redis (the round's own among them): two are ahead of it."""
+    from portal.celery import app
+    from tests.celery_workers import REDIS_URL, forget_redis_keys, require_redis, sending_to_redis
+
+    require_redis()
+    tag = uuid.uuid4().hex[:8]
+    settings.PORTAL_CPU_QUEUE = f"cpu-{tag}"
+    try:
+        with sending_to_redis():
+            for n in range(3):
+                app.send_task("hull.features_compute", args=([n],), queue=settings.PORTAL_CPU_QUEUE)
+            (row,) = client.get(STATUS).json()["rounds"]
+    finally:
+        forget_redis_keys(REDIS_URL, tag)
+    assert f"queued on 'cpu-{tag}' behind 2 other tasks" in row["waiting"]
+
+
+def test_the_page_shows_settings_and_the_reason(client, pending_round):
+    html = client.get("/discovery/").content.decode()
+    assert 'id="live-status"' in html and 'data-status-url="/discovery/status.json"' in html
+    assert "portal/dashboard.js" in html and "live-refresh" not in html
+    section = html[html.index('id="round-1"') :]
+    for text in (
+        "Li, Mn, O",
+        "substitution, SAPS",
+        "Candidates generated",
+        "<dd>40</dd>",
+        "CHGNet",
+        "50 meV/atom",
+    ):
+        assert text in section, text
+    assert "its generate stage is next" in section
+    assert "saps" not in section.replace("SAPS", "") and "per_composition" not in section
+
+
+def _timed_round(number: int, config: dict, seconds: dict[str, float]) -> Round:
+    """A succeeded round whose stages took ``seconds``, as the stages record their times."""
+    start = timezone.now() - dt.timedelta(hours=number)
+    round = round_create(config=config, enqueue=False)
+    Round.objects.filter(pk=round.pk).update(status=Round.Status.SUCCEEDED, finished_at=start)
+    for stage in round.stages.all():
+        took = seconds.get(stage.name)
+        stage.status = RoundStage.Status.SUCCEEDED if took is not None else RoundStage.Status.SKIPPED
+        stage.started_at = start
+        stage.finished_at = start + dt.timedelta(seconds=took or 0)
+        stage.save()
+    return round
+
+
+def test_the_estimate_scales_measured_stage_rates(client, catalogue):
+    assert "no estimate yet" in round_estimate(plan=RoundConfig()).text()
+    measured = [
+        ({**CONFIG, "budget": 100, "ensemble_size": 2, "eval_budget": 10, "baseline_size": 0}, 30.0),
+        ({**CONFIG, "budget": 300, "ensemble_size": 4, "eval_budget": 20, "baseline_size": 10}, 90.0),
+    ]
+    for i, (config, took) in enumerate(measured, start=1):
+        _timed_round(
+            i,
+            config,
+            dict.fromkeys(("generate", "filter", "evaluate", "ingest", "hull", "metrics"), took),
+        )
+    plan = RoundConfig(budget=500, ensemble_size=3, eval_budget=50, baseline_size=5)
+    expected = 0.0
+    for name, (_unit, units_of) in UNITS.items():
+        if name == "retrain":
+            continue
+        work = sum(units_of(RoundConfig.from_data(config)) for config, _ in measured)
+        expected += sum(took for _, took in measured) / work * units_of(plan)
+    estimate = round_estimate(plan=plan)
+    assert estimate.total == pytest.approx(expected) and estimate.rounds_read == 2
+    assert estimate.unmeasured == []  # retrain not asked for
+    assert "retrain" in round_estimate(plan=RoundConfig(retrain=True)).unmeasured
+    answer = client.get(
+        "/discovery/estimate.json", {"budget": 500, "ensemble_size": 3, "eval_budget": 50, "baseline_size": 5}
+    )
+    assert answer.json()["seconds"] == pytest.approx(expected, abs=0.1)
+    assert "from the stage times of the last 2 finished rounds" in answer.json()["text"]
+    bad = client.get("/discovery/estimate.json", {"budget": "many"})
+    assert bad.status_code == 400 and "not a whole number" in bad.json()["text"]
+
+
+def test_the_launch_form_shows_the_estimate(admin_client, catalogue):
+    html = admin_client.get("/discovery/").content.decode()
+    assert 'id="round-estimate"' in html and 'data-estimate-url="/discovery/estimate.json"' in html
+    assert "no estimate yet: no round has finished on this portal" in html
