@@ -22,6 +22,13 @@ urlpatterns = [
     path("discovery/launch/", dashboard.discovery_launch, name="discovery-launch"),
     path("discovery/benchmark/", benchmark.discovery_benchmark_launch, name="discovery-benchmark"),
     path("discovery/train/", dashboard.discovery_train, name="discovery-train"),
+    path("discovery/status.json", dashboard.discovery_status, name="discovery-status"),
+    path("discovery/estimate.json", dashboard.discovery_estimate, name="discovery-estimate"),
+    path(
+        "discovery/rounds/<int:number>/<str:action>/",
+        dashboard.discovery_round_action,
+        name="discovery-round-action",
+    ),
     path("assets/plotly-<str:version>.min.js", views.plotly_js, name="plotly-js"),
     path("assets/plotly-<str:version>.css", views.plotly_stylesheet, name="plotly-css"),
 ]
