@@ -239,22 +239,6 @@
     update();
   }
 
-  // Pages showing unfinished work reload themselves, unless a form on them is being edited.
-  function setupRefresh() {
-    var marker = document.getElementById("live-refresh");
-    if (!marker) return;
-    // a refused form keeps its messages in view: the page does not replace itself until the user acts
-    if (document.querySelector("form [role=alert]")) return;
-    var editing = false;
-    document.querySelectorAll("form").forEach(function (form) {
-      form.addEventListener("input", function () { editing = true; });
-      form.addEventListener("focusin", function () { editing = true; });
-    });
-    var seconds = parseFloat(marker.getAttribute("data-refresh-seconds")) || 5;
-    var url = marker.getAttribute("data-refresh-url") || window.location.href;
-    window.setInterval(function () { if (!editing) window.location.assign(url); }, seconds * 1000);
-  }
-
   // The small-screen menu: a button that says whether the menu is open (keyboard and screen readers alike).
   function setupMenu() {
     var button = document.getElementById("nav-button");
@@ -275,7 +259,6 @@
     setupMenu();
     setupBars();
     setupTrainingEstimate();
-    setupRefresh();
     setupForms();
     setupPicker();
     // Long tables are built after the figures are drawn, off the path to an interactive diagram.
