@@ -162,6 +162,10 @@ def _load(driver, url: str) -> tuple[float | None, float | None]:
     driver.get("about:blank")
     driver.get(url)
     WebDriverWait(driver, 60).until(lambda d: d.execute_script("return window.portalReady === true"))
+    # a page without figures may be ready before its first paint: wait for the paint to be recorded
+    WebDriverWait(driver, 10).until(
+        lambda d: d.execute_script("return performance.getEntriesByName('first-contentful-paint').length > 0")
+    )
     first, figures = driver.execute_script(TIMES_JS)
     return (first / 1000 if first is not None else None, figures / 1000 if figures is not None else None)
 
