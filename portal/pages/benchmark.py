@@ -55,7 +55,7 @@ def benchmark_panel(user) -> dict:
         "rows": benchmark_rows(report) if finished else [],
         "chart": figure_json(benchmark_recall_figure(report)) if finished else None,
         "definitions": METRIC_DEFINITIONS,
-        "form": BenchmarkLaunchForm() if benchmark_launch_allowed(user) else None,
+        "form": BenchmarkLaunchForm(auto_id="id_benchmark_%s") if benchmark_launch_allowed(user) else None,
     }
 
 
