@@ -112,7 +112,7 @@ BROWSER_PAGES = [
     ("phase diagram Li-Fe-O (3)", "/phase-diagram/?chemsys=Li-Fe-O"),
     ("phase diagram Li-Fe-P-O (4)", "/phase-diagram/?chemsys=Li-Fe-P-O&cutoff=2"),
     ("phase diagram Li-Mn-Co-Ni-O (5)", "/phase-diagram/?chemsys=Li-Mn-Co-Ni-O"),
-    ("stability check LiFePO4", "/stability/?formula=LiFePO4&energy=-6.9&energy_basis=per_atom"),
+    ("stability check LiFePO4", "/stability/?formula=LiFePO4&energy=-6.9&energy_basis=per_atom&hull_set=dft"),
     ("Li-ion conductors", "/families/li-conductors/"),
     ("discovery dashboard", "/discovery/"),
 ]
