@@ -20,43 +20,11 @@ def anonymous_formula(composition: Composition | Mapping[str, float]) -> str:
     Amounts are sorted in descending order and get letters A, B, ..., Z, Aa, Ba, ... in that order.
     """
     comp = composition if isinstance(composition, Composition) else Composition(composition)
-    amounts = sorted(_reduced_amounts([comp[el] for el in comp.elements]), reverse=True)
+    amounts = sorted(reduced_amounts([comp[el] for el in comp.elements]), reverse=True)
     parts = []
     for i, amount in enumerate(amounts):
-        parts.append(_anonymous_symbol(i) + (_format_amount(amount) if amount != 1 else ""))
+        parts.append(anonymous_symbol(i) + (format_amount(amount) if amount != 1 else ""))
     return "".join(parts)
-
-
-def normalise_anonymous_formula(text: str) -> str:
-    """Any anonymous formula (``AB2``, ``ABC3``, ``A2B``) in the canonical OPTIMADE order (``A2B``)."""
-    text = text.strip()
-    if not text or not text[0].isupper():
-        raise CatalogueError(
-            f"{text!r} is not an anonymous formula (expected letters and amounts, e.g. ABC3)"
-        )
-    amounts = []
-    i = 0
-    while i < len(text):
-        if not text[i].isupper():
-            raise CatalogueError(f"{text!r} is not an anonymous formula (unexpected {text[i]!r})")
-        j = i + 1
-        while j < len(text) and text[j].islower():
-            j += 1
-        k = j
-        while k < len(text) and text[k] in "0123456789.":
-            k += 1
-        try:
-            amount = float(text[j:k]) if k > j else 1.0
-        except ValueError as exc:
-            raise CatalogueError(f"{text!r} is not an anonymous formula (bad amount {text[j:k]!r})") from exc
-        if not 0 < amount < math.inf:
-            raise CatalogueError(f"{text!r} is not an anonymous formula (amount {text[j:k]!r} out of range)")
-        amounts.append(amount)
-        i = k
-    amounts.sort(reverse=True)
-    return "".join(
-        _anonymous_symbol(i) + (_format_amount(a) if a != 1 else "") for i, a in enumerate(amounts)
-    )
 
 
 def parse_composition(text: str) -> Composition:
@@ -76,14 +44,16 @@ def parse_composition(text: str) -> Composition:
 
 
 def parse_elements(values: Iterable[str]) -> list[str]:
-    """Element symbols checked against the periodic table, sorted and unique."""
+    """Element symbols in any case (``li``, ``LI``) checked against the periodic table, written as symbols
+    (``Li``), sorted and unique."""
     out = set()
     for raw in values:
-        symbol = raw.strip()
-        if not symbol:
+        typed = raw.strip()
+        if not typed:
             continue
+        symbol = typed.capitalize()
         if not Element.is_valid_symbol(symbol):
-            raise CatalogueError(f"unknown element {symbol!r}")
+            raise CatalogueError(f"unknown element {typed!r}")
         out.add(symbol)
     return sorted(out)
 
@@ -101,7 +71,7 @@ def parse_chemsys(text: str) -> str:
     return "-".join(elements)
 
 
-def _reduced_amounts(amounts: list[float]) -> list[float]:
+def reduced_amounts(amounts: list[float]) -> list[float]:
     """Amounts divided by their greatest common divisor (pymatgen's reduced composition keeps O2 and Li2O2 as
     they are; an anonymous formula must not)."""
     if all(abs(a - round(a)) < 1e-8 for a in amounts):
@@ -111,10 +81,10 @@ def _reduced_amounts(amounts: list[float]) -> list[float]:
     return [round(a / smallest, 8) for a in amounts]
 
 
-def _anonymous_symbol(index: int) -> str:
+def anonymous_symbol(index: int) -> str:
     first = string.ascii_uppercase[index % 26]
     return first if index < 26 else first + string.ascii_lowercase[index // 26 - 1]
 
 
-def _format_amount(amount: float) -> str:
+def format_amount(amount: float) -> str:
     return str(int(amount)) if float(amount).is_integer() else f"{amount:g}"

@@ -13,10 +13,12 @@ from django.db.models import F, FilteredRelation, Q, QuerySet
 
 from hull.compiled_reads import ELEMENT_MARKERS, Marks
 from hull.errors import CatalogueError
-from hull.formulas import normalise_anonymous_formula, parse_composition, parse_elements
+from hull.formula_input import formula_readings, pattern_text, read_anonymous, reduced_formula_pattern
+from hull.formulas import parse_composition, parse_elements
 from hull.hull_sets import DEFAULT_HULL_SET
 from hull.models import Entry
 from hull.selectors import check_hull_set, systems_with_elements
+from hull.space_groups import space_group_number
 
 MAX_ELEMENTS = 8  # the hull engine handles systems of 1 to 8 elements
 # The whole numbers a parameter may hold: the database's 64-bit integers (a larger one is refused where it is
@@ -71,6 +73,9 @@ class EntrySearch:
     method: list[str] = field(default_factory=list)
     batch: int | None = None
     sort: str = "e_above_hull"
+    # Derived by validate(), not a parameter: the elements an anonymous formula names, each with its amount in
+    # the reduced formula (None: any, every amount being the same); anonymous_formula keeps all the amounts.
+    anonymous_named: tuple[tuple[str, str | None], ...] = field(default=(), metadata={"derived": True})
 
     @classmethod
     def from_params(cls, params: Mapping[str, object]) -> "EntrySearch":
@@ -78,7 +83,7 @@ class EntrySearch:
         repeat with another value is refused). Unknown names are ignored."""
         search = cls()
         for spec in fields(cls):
-            if spec.name not in params:
+            if spec.name not in params or spec.metadata.get("derived"):
                 continue
             raw = params.getlist(spec.name) if hasattr(params, "getlist") else params[spec.name]
             values = raw if isinstance(raw, list) else [raw]
@@ -95,13 +100,26 @@ class EntrySearch:
             setattr(self, name, parse_elements(getattr(self, name)))
         if self.chemsys:
             _chemsys_parts(self.chemsys)
+            self.chemsys = "-".join(
+                part if part == "*" else parse_elements([part])[0]
+                for part in self.chemsys.replace(",", "-").split("-")
+            )
         if self.anonymous_formula:
             try:
-                self.anonymous_formula = normalise_anonymous_formula(self.anonymous_formula)
+                pattern = read_anonymous(self.anonymous_formula)
             except CatalogueError as exc:
                 raise CatalogueError(f"parameter 'anonymous_formula': {exc}") from exc
+            self.anonymous_formula, self.anonymous_named = pattern.anonymous, pattern.named
         if self.formula:
-            parse_composition(self.formula)
+            self.formula = formula_readings(self.formula)[0]
+        if self.spacegroup_symbol:
+            number = space_group_number(self.spacegroup_symbol)
+            if self.spacegroup_number not in (None, number):
+                raise CatalogueError(
+                    f"spacegroup_symbol {self.spacegroup_symbol!r} is space group {number}, "
+                    f"not spacegroup_number {self.spacegroup_number}"
+                )
+            self.spacegroup_number, self.spacegroup_symbol = number, ""
         key = self.sort.lstrip("-")
         if key not in SORTABLE:
             raise CatalogueError(f"cannot sort by {self.sort!r}: choose one of {', '.join(sorted(SORTABLE))}")
@@ -117,6 +135,24 @@ class EntrySearch:
                 raise CatalogueError(f"{low} ({a}) is larger than {high} ({b})")
         if self.spacegroup_number is not None and not 1 <= self.spacegroup_number <= 230:
             raise CatalogueError(f"spacegroup_number must be between 1 and 230, not {self.spacegroup_number}")
+
+    def as_params(self) -> dict[str, str]:
+        """The parameters that give this validated search again (its sort always, other defaults left out): what
+        a link to the same search elsewhere carries, such as the REST export's."""
+        params = {}
+        default = EntrySearch()
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if spec.metadata.get("derived") or (value == getattr(default, spec.name) and spec.name != "sort"):
+                continue
+            if spec.name == "anonymous_formula":
+                value = pattern_text(value, self.anonymous_named)
+            if isinstance(value, list):
+                value = ",".join(value)
+            elif isinstance(value, bool):
+                value = "true" if value else "false"
+            params[spec.name] = str(value)
+        return params
 
     def needs_stability_row(self) -> bool:
         """Whether only entries with a stability row in the hull set can match (a condition on its values)."""
@@ -214,7 +250,10 @@ def search_entries(search: EntrySearch, *, part: str | None = None) -> QuerySet[
         queryset = queryset.filter(reduced_formula=parse_composition(search.formula).reduced_formula)
     if search.anonymous_formula:
         queryset = queryset.filter(anonymous_formula=search.anonymous_formula)
-    contains_all = list(search.elements)
+    for element, amount in search.anonymous_named:
+        if amount is not None:
+            queryset = queryset.filter(reduced_formula__regex=reduced_formula_pattern(element, amount))
+    contains_all = list(search.elements) + [element for element, _ in search.anonymous_named]
     if search.chemsys:
         known, size = _chemsys_parts(search.chemsys)
         contains_all += known
@@ -301,9 +340,10 @@ def marked_search(search: EntrySearch, marks: Marks) -> EntrySearch | None:
     """``search`` with the values that reach the SQL unchanged replaced by ``marks``' markers, for a read compiled
     per shape; ``None`` where it cannot be: elements beside a chemical system (both make one "contains all" list,
     whose repeats are dropped), a marker element among the elements that stay, or too many elements to mark."""
-    if search.chemsys and search.elements:
+    if search.elements and (search.chemsys or search.anonymous_named):
         return None
     staying = set(search.elements_only) | set(_chemsys_parts(search.chemsys)[0] if search.chemsys else ())
+    staying |= {element for element, _ in search.anonymous_named}
     if staying.intersection(ELEMENT_MARKERS):
         return None
     changes: dict = {}

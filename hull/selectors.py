@@ -268,3 +268,8 @@ def hull_provenance(*, chemsys: str, hull_set: str) -> dict:
         "hull_set_version": state.version if state else 0,
         "hull_set_updated_at": state.updated_at if state else None,
     }
+
+
+def catalogue_has_band_gaps() -> bool:
+    """Whether any entry of the catalogue has a band gap (a filter on band gaps finds nothing otherwise)."""
+    return Entry.objects.filter(band_gap__isnull=False).exists()

@@ -1,12 +1,10 @@
 """Views of the JSON API under /api/v1/. Thin: parse, call a selector or service, serialize."""
 
-import zlib
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import OuterRef, Prefetch, Subquery
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -43,7 +41,7 @@ from hull.search import (
 from hull.selectors import catalogue_state
 from portal.api import serializers
 from portal.api.filters import REPEAT_REFUSED, EntryFilterSet, export_options
-from portal.downloads import structure_download
+from portal.downloads import TABLE_FORMATS, structure_download, table_download
 from portal.response_cache import kept_count, kept_json
 
 STRUCTURE_FORMATS = ("cif", "poscar", "extxyz")  # of hull.export.FORMATS; JSON is the default response
@@ -163,7 +161,7 @@ LIST_PAGES = CompiledShapes()
 # The query parameters of a list page and of the export (any other is refused: 400)
 PAGE_PARAMETERS = frozenset({"cursor", "page_size", "fields"})  # what a list's count does not depend on
 LIST_PARAMETERS = frozenset(EntryFilterSet.base_filters) | PAGE_PARAMETERS
-EXPORT_PARAMETERS = frozenset(EntryFilterSet.base_filters) | {"compress", "structure"}
+EXPORT_PARAMETERS = frozenset(EntryFilterSet.base_filters) | {"compress", "structure", "format"}
 
 
 class MaterialDetailView(RetrieveAPIView):
@@ -251,14 +249,21 @@ EXPORT_FIELDS = [
             "structure",
             bool,
             required=False,
-            description=f"include each structure (pymatgen dict). {REPEAT_REFUSED}",
+            description=f"include each structure (pymatgen dict; JSON Lines only). {REPEAT_REFUSED}",
+        ),
+        OpenApiParameter(
+            "format",
+            str,
+            enum=list(TABLE_FORMATS),
+            required=False,
+            description=f"jsonl (JSON Lines, the default) or csv (a header, then a line per entry). {REPEAT_REFUSED}",
         ),
     ],
-    responses={(200, "application/x-ndjson"): OpenApiTypes.STR},
+    responses={(200, "application/x-ndjson"): OpenApiTypes.STR, (200, "text/csv"): OpenApiTypes.STR},
     filters=True,
 )
 class MaterialExportView(APIView):
-    """Every entry matching the list filters as JSON Lines, streamed in constant memory (no pagination)."""
+    """Every entry matching the list filters as JSON Lines or CSV, streamed in constant memory (no pagination)."""
 
     filterset_class = EntryFilterSet
     filter_backends = [DjangoFilterBackend]  # for the schema: the list's filters are the export's
@@ -267,42 +272,34 @@ class MaterialExportView(APIView):
     def get(self, request):
         queryset = EntryFilterSet.of_request(request, EXPORT_PARAMETERS).qs
         gzipped, with_structure = export_options(request.query_params)
+        fmt = _export_format(request.query_params, with_structure=with_structure)
         fields = [f.replace("chemsys", "chemsys_id") for f in EXPORT_FIELDS]
         if with_structure:
             fields.append("structure")
         hull_set = request.query_params.get("hull_set", DEFAULT_HULL_SET)
-        lines = _jsonl(queryset.values(*fields).iterator(chunk_size=2000), hull_set)
-        if gzipped:
-            response = StreamingHttpResponse(_gzipped(lines), content_type="application/gzip")
-            response["Content-Disposition"] = 'attachment; filename="materials.jsonl.gz"'
-        else:
-            response = StreamingHttpResponse(lines, content_type="application/x-ndjson")
-        return response
+        rows = _export_rows(queryset.values(*fields).iterator(chunk_size=2000), hull_set)
+        return table_download(rows, fmt=fmt, name="materials", gzip=gzipped)
 
 
-def _jsonl(rows: Iterator[dict], hull_set: str) -> Iterator[bytes]:
-    encoder = DjangoJSONEncoder(separators=(",", ":"))
+def _export_format(params, *, with_structure: bool) -> str:
+    """The export's ``format``: jsonl (the default) or csv, which holds no structures; else a 400 naming it."""
+    fmt = params.get("format", "").strip() or "jsonl"
+    if fmt not in TABLE_FORMATS:
+        raise ValidationError(
+            {"format": [f"{fmt!r} is not an export format: use {' or '.join(TABLE_FORMATS)}"]}
+        )
+    if with_structure and fmt != "jsonl":
+        raise ValidationError({"structure": [f"structures are exported in JSON Lines only, not {fmt}"]})
+    return fmt
+
+
+def _export_rows(rows: Iterator[dict], hull_set: str) -> Iterator[dict]:
     for row in rows:
         row["chemsys"] = row.pop("chemsys_id")
         row["elements"] = row["chemsys"].split("-")
         row["hull_set"] = hull_set
         row["stability_source"] = stability_source_of(row)
-        yield (encoder.encode(row) + "\n").encode()
-
-
-def _gzipped(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip container
-    buffer = []
-    size = 0
-    for chunk in chunks:
-        buffer.append(chunk)
-        size += len(chunk)
-        if size >= 256 * 1024:
-            out = compressor.compress(b"".join(buffer))
-            buffer, size = [], 0
-            if out:
-                yield out
-    yield compressor.compress(b"".join(buffer)) + compressor.flush()
+        yield row
 
 
 class PhaseDiagramView(APIView):

@@ -3,7 +3,8 @@
 from dataclasses import fields as dataclass_fields
 
 from django.core.paginator import Page, Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.urls import reverse
 
 from hull import selectors
 from hull.hull_sets import HULL_SETS
@@ -11,14 +12,28 @@ from hull.search import EntrySearch, SearchParts, search_entries, search_parts
 from portal.pages import params
 from portal.pages import selectors as page_selectors
 from portal.pages.rendering import catalogue_errors, render
-from portal.response_cache import CatalogueRead
+from portal.pages.search_readings import readings_of
+from portal.response_cache import CatalogueRead, kept_count
 
 # The search page's query parameters (its results are kept only for queries naming no others)
-SEARCH_PARAMETERS = frozenset(field.name for field in dataclass_fields(EntrySearch)) | {
+SEARCH_PARAMETERS = frozenset(
+    field.name for field in dataclass_fields(EntrySearch) if not field.metadata.get("derived")
+) | {
     "cols",
     "per_page",
     "page",
 }
+
+
+def export_links(entry_search: EntrySearch) -> dict[str, str]:
+    """Links to the REST export of the page's search (all its results, in its order): CSV and JSON Lines."""
+    export = reverse("material-export")
+    links = {}
+    for fmt in ("csv", "jsonl"):
+        query = QueryDict(mutable=True)
+        query.update({**entry_search.as_params(), "format": fmt})
+        links[fmt] = f"{export}?{query.urlencode()}"
+    return links
 
 
 def _search_results(results: SearchParts, page_size: int, wanted) -> tuple[int, int, list]:
@@ -39,9 +54,10 @@ def search(request: HttpRequest) -> HttpResponse:
         [part.defer(*heavy) for part in search_parts(entry_search)], total=search_entries(entry_search)
     )
     # the page's entries and the count are kept per URL and catalogue state
-    count, number, entries = CatalogueRead(request, SEARCH_PARAMETERS).get(
-        lambda: _search_results(results, page_size, query.get("page"))
-    )
+    read = CatalogueRead(request, SEARCH_PARAMETERS)
+    count, number, entries = read.get(lambda: _search_results(results, page_size, query.get("page")))
+    band_gaps = kept_count("band-gaps", "", read.state, selectors.catalogue_has_band_gaps)
+    all_columns = {key: spec for key, spec in params.COLUMNS.items() if band_gaps or key != "band_gap"}
     paginator = Paginator(results, page_size)
     paginator.count = count  # a cached property: no COUNT query
     page = Page(entries, number, paginator)
@@ -67,7 +83,10 @@ def search(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "columns": columns,
             "headings": headings,
-            "all_columns": params.COLUMNS,
+            "all_columns": all_columns,
+            "band_gaps": band_gaps,
+            "readings": readings_of(query, entry_search),
+            "export_links": export_links(entry_search),
             "page_sizes": params.PAGE_SIZES,
             "page_size": page_size,
             "hull_sets": list(HULL_SETS),

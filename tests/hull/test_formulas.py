@@ -3,7 +3,8 @@
 import pytest
 
 from hull.errors import CatalogueError
-from hull.formulas import anonymous_formula, normalise_anonymous_formula, parse_chemsys, parse_composition
+from hull.formula_input import read_anonymous
+from hull.formulas import anonymous_formula, parse_chemsys, parse_composition, parse_elements
 
 
 @pytest.mark.parametrize(
@@ -21,15 +22,18 @@ def test_anonymous_formula(composition, expected):
     assert anonymous_formula(composition) == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [("ABO3", "A3BC"), ("AB2", "A2B"), ("A2B", "A2B"), ("A", "A")])
-def test_normalise_anonymous_formula(text, expected):
-    assert normalise_anonymous_formula(text) == expected
+@pytest.mark.parametrize(
+    ("text", "expected"), [("ABC3", "A3BC"), ("AB2", "A2B"), ("A2B", "A2B"), ("A", "A"), ("a2b", "A2B")]
+)
+def test_fully_anonymous_formulas_take_the_optimade_order(text, expected):
+    pattern = read_anonymous(text)
+    assert (pattern.anonymous, pattern.named) == (expected, ())
 
 
-@pytest.mark.parametrize("text", ["A²", "a2b", "", "A2.3.4B"])
+@pytest.mark.parametrize("text", ["A²", "", "A2.3.4B", "AB2A", "A0B"])
 def test_bad_anonymous_formulas_are_clear_errors(text):
     with pytest.raises(CatalogueError, match="not an anonymous formula"):
-        normalise_anonymous_formula(text)
+        read_anonymous(text)
 
 
 def test_parsing_errors_name_the_problem():
@@ -38,3 +42,7 @@ def test_parsing_errors_name_the_problem():
     with pytest.raises(CatalogueError, match="repeats an element"):
         parse_chemsys("Li-O-Li")
     assert parse_chemsys("O-Li-Fe") == "Fe-Li-O"
+    assert parse_chemsys("o-LI-fe") == "Fe-Li-O"
+    assert parse_elements(["li", "CO", "o"]) == ["Co", "Li", "O"]
+    with pytest.raises(CatalogueError, match="unknown element 'lix'"):
+        parse_elements(["lix"])
