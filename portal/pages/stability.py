@@ -76,7 +76,8 @@ class StabilityForm(forms.Form):
 def stability_check(request: HttpRequest) -> HttpResponse:
     if "formula" not in request.GET:
         return render(request, "portal/stability.html", {"form": StabilityForm()})
-    form = StabilityForm(request.GET)
+    # a link may name the formula and energy only: the fields it leaves out take their initial values
+    form = StabilityForm({**_initial(), **request.GET.dict()})
     result = None
     if form.is_valid():
         try:
@@ -92,6 +93,14 @@ def stability_check(request: HttpRequest) -> HttpResponse:
         "figure": _figure(result, form.cleaned_data["formula"]),
     }
     return render(request, "portal/stability.html", context)
+
+
+def _initial() -> dict[str, str]:
+    return {
+        name: str(field.initial)
+        for name, field in StabilityForm.base_fields.items()
+        if field.initial is not None
+    }
 
 
 def _figure(result: dict, composition: dict[str, float]):

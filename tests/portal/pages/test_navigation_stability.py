@@ -213,3 +213,15 @@ def test_bad_input_is_shown_beside_its_field_and_kept(client, catalogue, fields,
     if field != "energy":
         assert field_value(html, "energy") == fields["energy"]
     assert 'id="stability-result"' not in html
+
+
+def test_a_link_with_formula_and_energy_only_uses_the_initial_choices(client, catalogue):
+    """A shared link such as /stability/?formula=Li2O&energy=-4.5 is answered (per atom, the default hull set)
+    as the complete form would be, not refused for the fields it leaves out."""
+    energy = li2o_energy() + 0.02
+    short = client.get("/stability/", {"formula": "Li2O", "energy": str(energy)})
+    full = check(client, formula="Li2O", energy=str(energy), energy_basis="per_atom", hull_set="dft")
+    assert short.status_code == full.status_code == 200
+    value = re.search(r'id="e-above-hull">(.*?)<', short.content.decode()).group(1)
+    assert value == re.search(r'id="e-above-hull">(.*?)<', full.content.decode()).group(1)
+    assert value.startswith("0.0200")
