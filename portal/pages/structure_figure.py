@@ -6,6 +6,9 @@ at first, and a click on their legend entry shows or hides them without a reload
 from collections import defaultdict
 from collections.abc import Sequence
 
+import numpy as np
+from scipy.spatial import cKDTree
+
 from hull.structure_bonds import Neighbour, Polyhedron, polyhedron_at
 from hull.structure_tools import CellGeometry
 from portal.pages.figures import _BARE_SCENE, Figure, _figure, _layout, _trace
@@ -14,6 +17,7 @@ CELL_COLOUR = "#555"
 MISSING_COLOUR = "#ff1493"
 BOND_WIDTH = 5
 POLYHEDRON_OPACITY = 0.45
+SAME_POINT = 0.01  # Å: a bond's far end on an atom drawn
 
 
 def _shown(visible: bool) -> bool | str:
@@ -64,14 +68,26 @@ def _atom_traces(geometry: CellGeometry, colours: dict[str, str]) -> list[dict]:
 def _bond_traces(
     geometry: CellGeometry, neighbours: Sequence[Sequence[Neighbour]], colours: dict[str, str], visible: bool
 ) -> list[dict]:
-    """One trace of half bonds per element (from each atom drawn to the middle of each of its bonds), all in
-    one legend group named "bonds"."""
-    halves: dict[str, list[list]] = defaultdict(lambda: [[], [], []])
+    """One trace of half bonds per element (from each atom drawn to the middle of each bond to another atom
+    drawn, so a bond shows in the colours of its two atoms), all in one legend group named "bonds". Bonds to
+    atoms outside the cell are left out: they would stick out of the picture as loose ends."""
+    starts, ends, symbols = [], [], []
     for position, symbol, site in zip(geometry.coords, geometry.symbols, geometry.sites, strict=True):
-        xs, ys, zs = halves[symbol]
         for neighbour in neighbours[site]:
-            for axis, values in enumerate((xs, ys, zs)):
-                values.extend([position[axis], round(position[axis] + neighbour.vector[axis] / 2, 4), None])
+            starts.append(position)
+            ends.append(neighbour.vector)
+            symbols.append(symbol)
+    halves: dict[str, list[list]] = defaultdict(lambda: [[], [], []])
+    if starts:
+        starts = np.array(starts, dtype=float)
+        ends = starts + np.array(ends, dtype=float)
+        on_atom = cKDTree(np.array(geometry.coords, dtype=float)).query(ends)[0] <= SAME_POINT
+        middles = ((starts + ends) / 2).round(4)
+        for start, middle, symbol in zip(
+            starts[on_atom], middles[on_atom], np.array(symbols)[on_atom], strict=True
+        ):
+            for values, a, b in zip(halves[str(symbol)], start, middle, strict=True):
+                values.extend([float(a), float(b), None])
     traces = []
     for symbol in sorted(halves):
         xs, ys, zs = halves[symbol]

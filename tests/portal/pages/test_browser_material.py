@@ -1,0 +1,89 @@
+"""Browser check in headless Chromium of the material page's 3D view: bonds hidden from the form and shown again
+from the plot's legend, polyhedra shown, the conventional cell picked; every control labelled and no console
+error on the way."""
+
+import pytest
+from pymatgen.core import Structure
+from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+from hull.models import Entry
+from tests.portal.pages.test_browser import (  # noqa: F401 - fixtures
+    browser,
+    click_and_wait,
+    live_catalogue,
+    no_console_errors,
+    shot,
+    wait_figures,
+    wait_ready,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+VISIBLE_JS = """
+var role = arguments[0];
+var div = document.getElementById('structure-view');
+return div.data.filter(function (t) { return t.meta && t.meta.role === role; })
+  .map(function (t) { return t.visible === undefined ? true : t.visible; });
+"""
+
+UNLABELLED_JS = """
+return Array.prototype.filter.call(document.querySelectorAll('input:not([type=hidden]), select'), function (el) {
+  return !(el.labels && el.labels.length) && !el.getAttribute('aria-label');
+}).map(function (el) { return el.outerHTML; });
+"""
+
+
+def visible(driver, role: str) -> list:
+    return driver.execute_script(VISIBLE_JS, role)
+
+
+def test_bonds_polyhedra_and_cell(browser, live_server, live_catalogue):  # noqa: F811
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    driver = browser
+    entry = Entry.objects.get(source_id="mp-1960")  # Li2O
+    driver.get(f"{live_server.url}/materials/{entry.public_id}/")
+    wait_figures(driver)
+    assert driver.execute_script(UNLABELLED_JS) == []
+    assert set(visible(driver, "bonds")) == {True}
+    assert set(visible(driver, "polyhedra")) == {"legendonly"}
+    link = driver.find_element(By.CSS_SELECTOR, "#source-id a")
+    assert link.get_attribute("href") == "https://next-gen.materialsproject.org/materials/mp-1960"
+    no_console_errors(driver, "material")
+
+    # Hide the bonds and show the polyhedra from the form.
+    driver.find_element(By.ID, "view-bonds").click()
+    driver.find_element(By.ID, "view-polyhedra").click()
+    click_and_wait(driver, driver.find_element(By.ID, "view-button"))
+    wait_figures(driver)
+    assert "bonds=0" in driver.current_url and "polyhedra=1" in driver.current_url
+    assert set(visible(driver, "bonds")) == {"legendonly"}
+    assert set(visible(driver, "polyhedra")) == {True}
+    assert not driver.find_element(By.ID, "view-bonds").is_selected()
+    no_console_errors(driver, "material without bonds")
+
+    # Show the bonds again from the plot's legend, without a reload.
+    legend = next(
+        item
+        for item in driver.find_elements(By.CSS_SELECTOR, "#structure-view .legend .traces")
+        if item.find_element(By.CSS_SELECTOR, ".legendtext").text == "bonds"
+    )
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", legend)
+    legend.find_element(By.CSS_SELECTOR, ".legendtoggle").click()
+    wait_ready(driver, lambda d: set(visible(d, "bonds")) == {True})
+    shot(driver, "material-polyhedra")
+
+    # The conventional cell: the sites listed are pymatgen's conventional standard cell.
+    Select(driver.find_element(By.ID, "view-cell")).select_by_value("conventional")
+    click_and_wait(driver, driver.find_element(By.ID, "view-button"))
+    wait_figures(driver)
+    conventional = SpacegroupAnalyzer(
+        Structure.from_dict(entry.structure), symprec=entry.symprec or 0.1
+    ).get_conventional_standard_structure()
+    assert "cell=conventional" in driver.current_url
+    assert len(driver.find_elements(By.CSS_SELECTOR, "table.sites tbody tr")) == len(conventional)
+    assert len(conventional) != entry.nsites
+    assert set(visible(driver, "polyhedra")) == {True}  # the other choices kept
+    shot(driver, "material-conventional")
+    no_console_errors(driver, "material, conventional cell")
