@@ -1,5 +1,6 @@
 """The JSON API under /api/v1/ (Django REST framework), its OpenAPI schema and docs, and the token page.
 
+/api/  /api/v1/                        landing page: the endpoints below with links (JSON to Accept: application/json)
 /api/v1/materials/                     list (filters, sort, fields=, cursor pages)
 /api/v1/materials/export/              JSON Lines stream of any list query (compress=gzip)
 /api/v1/materials/<id>/                detail (?format=cif|poscar|extxyz)
@@ -18,12 +19,14 @@ from rest_framework.routers import SimpleRouter
 
 from portal.api import account, views
 from portal.api.exceptions import unknown_path
+from portal.api.landing import api_landing
 
 router = SimpleRouter()
 router.register("materials", views.MaterialViewSet, basename="material")
 router.register("rounds", views.RoundViewSet, basename="round")
 
 v1 = [
+    path("", api_landing, name="api-v1-landing"),
     path("materials/export/", views.MaterialExportView.as_view(), name="material-export"),
     path("materials/<str:public_id>/", views.MaterialDetailView.as_view(), name="material-detail"),
     path("phase-diagrams/<str:chemsys>/", views.PhaseDiagramView.as_view(), name="phase-diagram"),
@@ -33,6 +36,7 @@ v1 = [
 ]
 
 urlpatterns = [
+    path("", api_landing, name="api-landing"),
     path("v1/", include(v1)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

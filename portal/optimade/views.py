@@ -82,6 +82,10 @@ class OptimadeError(Exception):
         self.parameter, self.retry_after = parameter, retry_after
 
 
+_BASE_PATH = re.compile(r"^.*?/optimade(?:/index)?(?:/v1)?(?=[/?]|$)")
+"""The base URL's path in a request's path (versioned or not, the index's or not): what a representation omits."""
+
+
 def _base(request: HttpRequest, index: bool = False) -> str:
     return request.build_absolute_uri("/optimade/index/v1" if index else "/optimade/v1").rstrip("/")
 
@@ -99,7 +103,7 @@ def _meta(request: HttpRequest, warnings: Sequence[dict] = (), **extra) -> dict:
     """The common ``meta`` of every document, with the warnings about the request's query parameters
     (:func:`optimade_view`) and ``warnings``."""
     meta = {
-        "query": {"representation": request.get_full_path().split("/v1", 1)[-1] or "/"},
+        "query": {"representation": _BASE_PATH.sub("", request.get_full_path(), count=1) or "/"},
         "api_version": API_VERSION,
         "more_data_available": False,
         "time_stamp": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
@@ -284,7 +288,9 @@ def unsupported_version(request: HttpRequest, version: str, rest: str = "") -> H
 
 @optimade_view(PARAMETERS)
 def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
-    raise OptimadeError(404, "Not Found", f"no OPTIMADE endpoint {request.path!r}")
+    raise OptimadeError(
+        404, "Not Found", f"no OPTIMADE endpoint {request.path!r}; start at {_base(request)}/info"
+    )
 
 
 # --- entries -----------------------------------------------------------------------------------------------
