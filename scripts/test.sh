@@ -11,6 +11,8 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver
 fi
 export PYTHONUNBUFFERED=1
+# strict: a test whose data is missing fails, and any skipped test fails the run (tests/conftest.py)
+export PORTAL_TESTS_STRICT=1
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 DJANGO_SETTINGS_MODULE=portal.settings.test .venv/bin/python manage.py makemigrations --check --dry-run

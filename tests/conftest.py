@@ -23,10 +23,31 @@ def _empty_cache():
     yield
 
 
+# The suite's strict mode (scripts/test.sh, so CI): data a test needs must be there, and a run in which any test
+# skipped fails. Without it (a developer's clone lacking ../shared/data) such tests skip, saying why.
+STRICT = os.environ.get("PORTAL_TESTS_STRICT", "") == "1"
+
+
+def absent(reason: str) -> None:
+    """Skip a test whose data is absent, or fail it in strict mode."""
+    if STRICT:
+        pytest.fail(f"{reason} (PORTAL_TESTS_STRICT=1: data the suite needs must be present)", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Strict mode: a skipped test fails the run, so that CI never reports green while testing less."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if STRICT and skipped and exitstatus == pytest.ExitCode.OK:
+        reporter.write_line(f"PORTAL_TESTS_STRICT=1: {skipped} tests skipped; the run fails", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def shared_file(name: str) -> Path:
     path = SHARED_DATA / name
     if not path.exists():
-        pytest.skip(f"real data file {path} is absent (set PORTAL_SHARED_DATA to the folder that holds it)")
+        absent(f"real data file {path} is absent (set PORTAL_SHARED_DATA to the folder that holds it)")
     return path
 
 

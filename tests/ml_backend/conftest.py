@@ -8,6 +8,7 @@ from pymatgen.core import Lattice, Structure
 
 from ml_backend.configs import tiny
 from ml_backend.data import shared_data_dir
+from tests.conftest import absent
 
 
 def rock_salt(a: float = 5.64) -> Structure:
@@ -73,5 +74,5 @@ def tiny_compositional():
 def shared_data():
     path = shared_data_dir()
     if not (path / "mp_entries.json.gz").exists():
-        pytest.skip(f"shared data not found at {path}; set PORTAL_SHARED_DATA to the shared/data folder")
+        absent(f"shared data not found at {path}; set PORTAL_SHARED_DATA to the shared/data folder")
     return path

@@ -9,6 +9,7 @@ from pymatgen.entries.computed_entries import ComputedStructureEntry
 from pymatgen.io.vasp import Incar, Poscar
 
 from discovery.evaluation.vasp_evaluator import VaspEvaluator, correct, parse_vasprun, write_inputs
+from tests.conftest import absent
 
 ASE_VASP_DATA = Path(ase.__file__).parent / "test" / "testdata" / "vasp"
 
@@ -16,7 +17,7 @@ ASE_VASP_DATA = Path(ase.__file__).parent / "test" / "testdata" / "vasp"
 def real_vasprun(name: str) -> Path:
     path = ASE_VASP_DATA / name
     if not path.exists():
-        pytest.skip(f"{path} (a real vasprun.xml shipped with ase's tests) is absent")
+        absent(f"{path} (a real vasprun.xml shipped with ase's tests) is absent")
     return path
 
 
