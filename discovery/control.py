@@ -24,7 +24,7 @@ class RoundAction:
     help: str  # what it does, beside the button
     states: tuple[str, ...]  # the statuses it applies to
     service: Callable[..., Round]
-    needs_idle: bool = False  # only when no task of the round runs on a worker now
+    needs_idle: bool = False  # only when no task of the round runs on a worker or waits in its queue
 
 
 ROUND_ACTIONS = {
@@ -60,8 +60,8 @@ ROUND_ACTIONS = {
 
 
 def round_actions(*, round: Round, busy: bool = False) -> list[RoundAction]:
-    """The actions that apply to ``round`` in its status; ``busy``: a task of it runs on a worker now, so
-    resuming it would only start a second copy of its work."""
+    """The actions that apply to ``round`` in its status; ``busy``: its work is in hand (a task of it runs on a
+    worker, or waits in its queue), so resuming it would only start a second copy."""
     return [a for a in ROUND_ACTIONS.values() if round.status in a.states and not (a.needs_idle and busy)]
 
 

@@ -57,8 +57,9 @@ class Workers:
             return f"waiting on queue '{queue}' (the broker could not be asked how many tasks wait there)"
         if depth == 0:
             return f"no task waits on queue '{queue}': a worker has taken its task and is about to start it"
-        ahead = depth - 1
-        return f"queued on '{queue}' behind {ahead} other task{'s' if ahead != 1 else ''}"
+        if depth == 1:
+            return f"next in line on queue '{queue}'"
+        return f"queued on '{queue}' behind {depth - 1} other task{'s' if depth > 2 else ''}"
 
 
 def since(moment: datetime) -> str:
@@ -83,26 +84,28 @@ def task_text(row: TaskHeartbeat) -> str:
 
 
 def round_waiting(round: Round, workers: Workers) -> tuple[str, bool]:
-    """Why an open round is where it is, and whether a task of it runs now; ("", False) for a finished one."""
+    """Why an open round is where it is, and whether its work is in hand (a task of it runs, or its queue holds
+    tasks: resuming it would only start a second copy); ("", False) for a finished round."""
     if round.status not in RESUMABLE:
         return "", False
     mine = [r for r in workers.running if round_of_task(r.task_name, r.args) == round.pk]
     if mine:
         row = mine[0]
-        return f"running on {row.worker}: {task_text(row)}, for {since(row.started_at)}", True
+        return f"Running on {row.worker}: {task_text(row)}, for {since(row.started_at)}.", True
     lost = [r for r in workers.lost if round_of_task(r.task_name, r.args) == round.pk]
     if lost:
         return (
-            f"its task lost its worker {lost[0].worker} at {lost[0].lost_at:%H:%M:%S} UTC: the recovery sweep "
-            "resumes it once nothing of it runs, or press Resume",
+            f"Stalled: its task lost its worker {lost[0].worker} at {lost[0].lost_at:%H:%M:%S} UTC; the recovery "
+            "sweep resumes it once nothing of it runs, or press Resume.",
             False,
         )
     stage = next_stage(round) or "last"
     queue = queue_for(stage)
     if workers.depths.get(queue) == 0 and workers.depths.get(settings.PORTAL_CPU_QUEUE):
         queue = settings.PORTAL_CPU_QUEUE  # the task that sends the stage waits on the CPU queue first
-    head = f"its {stage} stage is next: " + workers.queued_text(queue=queue)
-    return f"{head}; {workers.busy_text(queue=queue)}", False
+    depth = workers.depths.get(queue)
+    text = f"Waiting: its {stage} stage is next, {workers.queued_text(queue=queue)}; {workers.busy_text(queue=queue)}."
+    return text, depth != 0
 
 
 def training_waiting(job: TrainingJob, workers: Workers) -> str:
@@ -110,9 +113,9 @@ def training_waiting(job: TrainingJob, workers: Workers) -> str:
         return ""
     mine = [r for r in workers.running if r.task_name == TRAIN_TASK and r.args[:1] == [job.pk]]
     if mine:
-        return f"running on {mine[0].worker}, for {since(mine[0].started_at)}"
+        return f"Running on {mine[0].worker}, for {since(mine[0].started_at)}."
     queue = settings.PORTAL_GPU_QUEUE
-    return f"{workers.queued_text(queue=queue)}; {workers.busy_text(queue=queue)}"
+    return f"Waiting: {workers.queued_text(queue=queue)}; {workers.busy_text(queue=queue)}."
 
 
 def round_live(round: Round, workers: Workers) -> dict:
@@ -160,9 +163,9 @@ def benchmark_live(report: dict | None, workers: Workers) -> dict | None:
         running = [r for r in workers.running if r.task_name == BENCHMARK_RUN]
         queue = benchmark_queue()
         waiting = (
-            f"running on {running[0].worker}"
+            f"Running on {running[0].worker}."
             if running
-            else f"{workers.queued_text(queue=queue)}; {workers.busy_text(queue=queue)}"
+            else f"Waiting: {workers.queued_text(queue=queue)}; {workers.busy_text(queue=queue)}."
         )
     return {
         "name": report.get("name", ""),

@@ -100,10 +100,11 @@ def test_staff_launch_a_round_watch_it_progress_and_cancel_it(
             assert "Round 1 launched." in driver.page_source
             # nothing takes it yet: the page says where it waits and that no worker runs anything
             waiting = driver.execute_script(WAITING_JS)
-            assert f"queued on 'cpu-{tag}'" in waiting and "no worker is running a task now" in waiting, (
-                waiting
-            )
+            assert f"next in line on queue 'cpu-{tag}'" in waiting, waiting
+            assert "no worker is running a task now" in waiting, waiting
+            assert not driver.find_element(By.ID, "round-1-resume").is_displayed()  # its task is queued
             assert "Li, Mn, O" in driver.find_element(By.ID, "round-1-settings").text
+            driver.execute_script("document.getElementById('round-1').scrollIntoView()")
             shot(driver, "30-discovery-round-queued")
             driver.execute_script("window.samePage = 'not reloaded';")
 
@@ -111,11 +112,12 @@ def test_staff_launch_a_round_watch_it_progress_and_cancel_it(
             # the generate stage runs and succeeds, on the same page (no reload), then the filter waits for the
             # models' queue, which no worker takes
             wait_ready(driver, lambda d: d.execute_script(STAGE_JS) == "succeeded", timeout=300)
-            wait_ready(driver, lambda d: f"queued on 'gpu-{tag}'" in d.execute_script(WAITING_JS), timeout=60)
+            wait_ready(driver, lambda d: f"queue 'gpu-{tag}'" in d.execute_script(WAITING_JS), timeout=60)
             assert driver.execute_script("return window.samePage") == "not reloaded"
             assert driver.execute_script(STATUS_JS) == "running"
             assert driver.execute_script("return window.portalDashboardPolls") >= 2
             assert "its filter stage is next" in driver.execute_script(WAITING_JS)
+            driver.execute_script("document.getElementById('round-1').scrollIntoView()")
             shot(driver, "31-discovery-round-progress")
             page_is_clean(driver, "the dashboard while the round runs")
 
@@ -128,6 +130,7 @@ def test_staff_launch_a_round_watch_it_progress_and_cancel_it(
                 By.ID, "round-1-compare"
             )  # no hull comparison for a cancelled round
             assert not driver.find_elements(By.ID, "live-status")  # nothing unfinished: no polling
+            driver.execute_script("document.getElementById('round-1').scrollIntoView()")
             shot(driver, "32-discovery-round-cancelled")
             page_is_clean(driver, "the dashboard after cancelling")
         assert Round.objects.get(number=1).status == Round.Status.CANCELLED

@@ -71,14 +71,14 @@ def test_a_finished_round_is_reported_once_asked_for_and_polling_may_stop(client
 def test_a_round_whose_task_runs_says_where_and_offers_no_resume(client, pending_round):
     _heartbeat("discovery.run_stage", [pending_round.pk, "generate", 1], worker="celery@node7")
     (row,) = client.get(STATUS).json()["rounds"]
-    assert row["waiting"].startswith("running on celery@node7: the generate stage of round 1, for 2 min")
+    assert row["waiting"] == "Running on celery@node7: the generate stage of round 1, for 2 min."
     assert row["actions"] == ["cancel"]
 
 
 def test_a_round_behind_other_work_says_so(client, pending_round):
     _heartbeat("hull.features_compute", [[1, 2, 3]], worker="celery@only", minutes=5)
     (row,) = client.get(STATUS).json()["rounds"]
-    assert "its generate stage is next" in row["waiting"]
+    assert row["waiting"].startswith("Waiting: its generate stage is next")
     assert "workers busy now: celery@only runs hull.features_compute (for 5 min)" in row["waiting"]
 
 
@@ -92,7 +92,7 @@ def test_no_worker_at_all_is_said_honestly(client, pending_round):
 def test_a_lost_task_is_named_with_its_worker(client, pending_round):
     _heartbeat("discovery.advance", [pending_round.pk], worker="celery@gone", lost=True)
     (row,) = client.get(STATUS).json()["rounds"]
-    assert row["waiting"].startswith("its task lost its worker celery@gone")
+    assert row["waiting"].startswith("Stalled: its task lost its worker celery@gone")
     assert row["actions"] == ["cancel", "resume"]
 
 
@@ -111,7 +111,8 @@ def test_queue_length_read_from_real_redis(client, settings, pending_round):
             (row,) = client.get(STATUS).json()["rounds"]
     finally:
         forget_redis_keys(REDIS_URL, tag)
-    assert f"queued on 'cpu-{tag}' behind 2 other tasks" in row["waiting"]
+    assert f"its generate stage is next, queued on 'cpu-{tag}' behind 2 other tasks" in row["waiting"]
+    assert row["actions"] == ["cancel"]  # its task waits in the queue: resuming would send a second copy
 
 
 def test_the_page_shows_settings_and_the_reason(client, pending_round):
