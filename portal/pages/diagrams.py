@@ -3,6 +3,7 @@ a table with a chosen 4-element slice drawn), the unstable-entry cutoff, and the
 it stood after an earlier discovery round."""
 
 from dataclasses import replace
+from urllib.parse import urlencode
 
 from django.http import QueryDict
 
@@ -75,10 +76,7 @@ def diagram_context(query: QueryDict, context: dict) -> dict:
             figures.phase_diagram(drawn, previous=previous, previous_label=label, new_stable=new_stable)
         )
     unstable = [e.e_above_hull for e in drawn.entries if e.e_above_hull is not None and not e.is_stable]
-    rows = sorted(
-        data.entries,
-        key=lambda e: (e.e_above_hull is None, e.e_above_hull or 0.0, e.reduced_formula),
-    )
+    rows = table_order(data.entries)
     context.update(
         {
             "data": data,
@@ -86,6 +84,7 @@ def diagram_context(query: QueryDict, context: dict) -> dict:
             "slice_elements": slice_elements,
             "slice_text": "-".join(slice_elements or []),
             "figure": figure,
+            "download_query": urlencode({"chemsys": data.chemsys, "hull_set": hull_set}),
             "stable": sorted(data.stable, key=lambda e: e.reduced_formula),
             "rows_json": figures.figure_json(_table_rows(rows[:MAX_TABLE_ROWS], new_stable)),
             "n_rows": min(len(rows), MAX_TABLE_ROWS),
@@ -100,6 +99,12 @@ def diagram_context(query: QueryDict, context: dict) -> dict:
         }
     )
     return context
+
+
+def table_order(entries: list[DiagramEntry]) -> list[DiagramEntry]:
+    """The entries as the table lists them (and the CSV download): stable first, then by energy above hull,
+    unknown last."""
+    return sorted(entries, key=lambda e: (e.e_above_hull is None, e.e_above_hull or 0.0, e.reduced_formula))
 
 
 def _table_rows(rows: list[DiagramEntry], new_stable: set[int]) -> list[list]:

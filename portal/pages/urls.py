@@ -12,6 +12,11 @@ urlpatterns = [
         name="material-download",
     ),
     path("phase-diagram/", views.phase_diagram, name="phase-diagram"),
+    path(
+        "phase-diagram/download.<str:fmt>",
+        views.phase_diagram_download,
+        name="phase-diagram-download",
+    ),
     path("stability/", stability.stability_check, name="stability"),
     path("families/", family_pages.family_index, name="families"),
     path("families/layered/", family_pages.family_layered, name="family-layered"),

@@ -9,9 +9,11 @@ from django.views.decorators.http import require_GET
 from hull import selectors
 from hull.errors import CatalogueError
 from hull.hull_sets import HULL_SETS
+from hull.phase_diagrams import parse_system, phase_diagram_get
 from portal.api.throttling import throttle_exempt
+from portal.downloads import structure_download
 from portal.pages import charts as page_charts
-from portal.pages import figures
+from portal.pages import diagram_files, figures
 from portal.pages import selectors as page_selectors
 from portal.pages.diagrams import diagram_context, diagram_form
 from portal.pages.plotly_assets import PLOTLY_JS, plotly_css
@@ -46,6 +48,16 @@ def phase_diagram(request: HttpRequest) -> HttpResponse:
     except CatalogueError as exc:
         return render(request, "portal/phase_diagram.html", {**context, "error": str(exc)}, status=400)
     return render(request, "portal/phase_diagram.html", context)
+
+
+@catalogue_errors()
+def phase_diagram_download(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The diagram's entries (the page's query: chemsys, hull_set) as CSV or as the REST API's JSON."""
+    if fmt not in diagram_files.FORMATS:
+        raise Http404(f"unknown format {fmt!r}")
+    chemsys = "-".join(parse_system(request.GET.get("chemsys", "")))
+    data = phase_diagram_get(chemsys=chemsys, hull_set=hull_set_from(request))
+    return structure_download(diagram_files.diagram_file(data, fmt=fmt))
 
 
 @throttle_exempt  # an asset of every page, cached by browsers for a year

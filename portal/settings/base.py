@@ -313,9 +313,11 @@ PORTAL_LOGIN_FAILURES = env.int("PORTAL_LOGIN_FAILURES", default=5)
 PORTAL_LOGIN_LOCKOUT_SECONDS = env.int("PORTAL_LOGIN_LOCKOUT_SECONDS", default=900)
 
 # Content-Security-Policy of every response (portal/middleware.py): nothing inline, nothing from elsewhere.
+# img-src blob: lets plotly.js draw a figure into a PNG in the browser (its SVG is loaded as a blob: image).
 PORTAL_CSP = env.str(
     "PORTAL_CSP",
-    default="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    default="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
 )
 
