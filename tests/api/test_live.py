@@ -93,6 +93,7 @@ def test_optimade_validator_passes_unpaced_with_optional_checks(
     ingest_items(tmp_path, subset(mp_entry_dicts, {"Li", "O"}))
     for base, kind in (
         (f"{live_server.url}/optimade/v1", []),
+        (f"{live_server.url}/optimade", []),  # the unversioned base URL serves the same API
         (f"{live_server.url}/optimade/index/v1", ["--index"]),
     ):
         out = run([str(BIN / "optimade-validator"), *kind, base], timeout=300)
