@@ -144,7 +144,7 @@ def _anonymous_text(amounts: list[float]) -> str:
 def read_anonymous(text: str) -> AnonymousPattern:
     """An anonymous formula, with named elements where it keeps some (see the module doc)."""
     typed = "".join(text.split())
-    wrong = f"{typed!r} is not an anonymous formula (expected letters and amounts, e.g. ABC3 or ABO3)"
+    wrong = f"{typed[:40]!r} is not an anonymous formula (expected letters and amounts, e.g. ABC3 or ABO3)"
     if not typed or len(typed) > MAX_TYPED:
         raise CatalogueError(wrong)
     lower = not any(c.isupper() for c in typed)

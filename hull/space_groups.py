@@ -53,18 +53,18 @@ def _tables() -> tuple[dict[str, set[int]], dict[int, str]]:
 def space_group_number(text: str) -> int:
     """The international number of a space group typed as a symbol in any common spelling or as its number."""
     typed = text.strip()
-    if typed.isdigit():
-        number = int(typed)
+    if typed.isascii() and typed.isdigit():
+        number = int(typed) if len(typed) <= 3 else 0
         if not 1 <= number <= 230:
-            raise CatalogueError(f"space group {typed!r}: a space group number is between 1 and 230")
+            raise CatalogueError(f"space group {typed[:40]!r}: a space group number is between 1 and 230")
         return number
     numbers = _tables()[0].get(symbol_key(typed), set())
     if len(numbers) > 1:
         named = " or ".join(f"{space_group_symbol(number)} ({number})" for number in sorted(numbers))
-        raise CatalogueError(f"space group {typed!r} is ambiguous: write {named}")
+        raise CatalogueError(f"space group {typed[:40]!r} is ambiguous: write {named}")
     if not numbers:
         raise CatalogueError(
-            f"unknown space group {typed!r} (write a Hermann-Mauguin symbol such as P6_3/mmc, P63/mmc or "
+            f"unknown space group {typed[:40]!r} (write a Hermann-Mauguin symbol such as P6_3/mmc, P63/mmc or "
             "P 63/m m c, or a number from 1 to 230)"
         )
     return next(iter(numbers))
