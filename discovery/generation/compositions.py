@@ -7,13 +7,20 @@ two elements between two ordered oxidation states". The kept compositions are ra
 compositional model (the caller's job, ``ml_backend``) and the promising ones get random structures
 (:mod:`discovery.generation.airss`).
 
-How the rule is read here
--------------------------
-Each element has an ordered list of allowed states ``s_1 < s_2 < ... < s_k``: SMACT's common states, and
-0 for the metals (pymatgen's ``Element.is_metal``). 0 is added for metals only: it is there to admit
-metallic and intermetallic bonding, and with 0 for every element the all-zero assignment would balance any
-composition, which would make the rule empty. A composition with amounts ``n_e`` passes when there is an assignment of charges ``q_e`` with
-``sum_e n_e q_e = 0`` where
+How the rule is read here (defined once, by :func:`allowed_states`)
+-------------------------------------------------------------------
+Each element has an ordered list of allowed states ``s_1 < s_2 < ... < s_k``, the union of
+
+* SMACT's common states (:data:`COMMON_OXIDATION_STATES`);
+* 0 for the metals (pymatgen's ``Element.is_metal``), the metallic and intermetallic case (LiFe, Fe3Al);
+* for the metalloids (pymatgen's ``Element.is_metalloid``: B, Si, Ge, As, Sb, Te, Po) their negative
+  states (:data:`METALLOID_ANION_STATES`), the Zintl and intermetallic-anion case: Si(-4) in Li15Si4 and
+  Mg2Si, Ge(-4) in Li15Ge4, Sb(-3) in Li3Sb. SMACT's common set lists only Si(+4) and Ge(+2, +4), so without
+  these the paper's own example Li15Si4 fails.
+
+0 is not added to the non-metals and metalloids: with 0 for every element the all-zero assignment would
+balance any composition, which would make the rule empty. A composition with amounts ``n_e`` passes
+when there is an assignment of charges ``q_e`` with ``sum_e n_e q_e = 0`` where
 
 * every element but at most two takes one of its allowed states exactly, and
 * at most two elements take any value between two consecutive states of their ordered list
@@ -31,8 +38,13 @@ The oxidation-state table
 -------------------------
 :data:`COMMON_OXIDATION_STATES` holds, as data, SMACT's ICSD-2024 oxidation-state set filtered to the
 states reported in at least 5 % of an element's ICSD compounds (SMACT's "common" set), H to Bi;
-elements outside it fall back to pymatgen's ``Element.common_oxidation_states``. SMACT itself is not a
-dependency.
+elements outside it fall back to pymatgen's ``Element.common_oxidation_states``.
+:data:`METALLOID_ANION_STATES` holds the negative states of SMACT's ICSD-2024 set (species with more than
+5 ICSD reports, ``smact.Element.oxidation_states_icsd24``) of pymatgen's metalloids. Both are kept here as
+data (SMACT is only needed by the test that checks them against SMACT's own tables).
+
+Li15Si4 passes with Si between its states -4 and -3 (Si at -15/4); Li21Si5 and Li17Ge4 with Li between 0
+and 1 and Si or Ge at -4.
 """
 
 from __future__ import annotations
@@ -60,18 +72,26 @@ COMMON_OXIDATION_STATES: dict[str, tuple[int, ...]] = {
     "Ir": (2, 3, 4, 5), "Pt": (2, 4), "Au": (1, 3), "Hg": (1, 2), "Tl": (1, 3), "Pb": (2, 4), "Bi": (3,),
 }  # fmt: skip
 
+# SMACT ICSD-2024 negative states (more than 5 reports) of pymatgen's metalloids: the Zintl anions.
+METALLOID_ANION_STATES: dict[str, tuple[int, ...]] = {
+    "B": (-3, -2, -1), "Si": (-4, -3, -2, -1), "Ge": (-4, -3, -2, -1), "As": (-3, -2, -1),
+    "Sb": (-3, -2, -1), "Te": (-3, -2, -1), "Po": (),
+}  # fmt: skip
+
 MAX_RELAXED = 2  # "up to two elements between two ordered oxidation states"
 
 
 @cache
 def allowed_states(symbol: str) -> tuple[int, ...]:
-    """The ordered allowed oxidation states of an element: its common states, plus 0 for a metal."""
+    """The ordered allowed oxidation states of an element: its common states, plus 0 for a metal and
+    the negative (anion) states for a metalloid (the rule of the module docstring)."""
     element = Element(symbol)
-    states = COMMON_OXIDATION_STATES.get(symbol)
-    if states is None:
-        states = tuple(element.common_oxidation_states)
-    zero = {0} if element.is_metal else set()
-    return tuple(sorted(zero | set(states)))
+    states = set(COMMON_OXIDATION_STATES.get(symbol, element.common_oxidation_states))
+    if element.is_metal:
+        states.add(0)
+    if element.is_metalloid:
+        states.update(METALLOID_ANION_STATES.get(symbol, ()))
+    return tuple(sorted(states))
 
 
 def passes_relaxed_charge_rule(composition: Composition | str, max_relaxed: int = MAX_RELAXED) -> bool:
