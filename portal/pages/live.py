@@ -56,7 +56,10 @@ class Workers:
         if depth is None:
             return f"waiting on queue '{queue}' (the broker could not be asked how many tasks wait there)"
         if depth == 0:
-            return f"no task waits on queue '{queue}': a worker has taken its task and is about to start it"
+            return (
+                f"nothing waits on queue '{queue}' and no worker runs it: a worker may be about to start it "
+                "(if this lasts, its task was lost)"
+            )
         if depth == 1:
             return f"next in line on queue '{queue}'"
         return f"queued on '{queue}' behind {depth - 1} other task{'s' if depth > 2 else ''}"

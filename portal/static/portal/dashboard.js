@@ -73,12 +73,16 @@
     if (count) count.textContent = data.done + "/" + data.total;
   }
 
+  // returns whether the job shown has just finished
   function updateBenchmark(data) {
     var line = document.getElementById("benchmark-status");
-    if (!line || !data || line.getAttribute("data-name") !== data.name) return;
+    if (!line || !data || line.getAttribute("data-name") !== data.name) return false;
+    var was = line.getAttribute("data-status");
+    line.setAttribute("data-status", data.status);
     statusBadge(line.querySelector('[data-live="status"]'), data.status);
     show(line.querySelector('[data-live="stage"]'), data.stage ? " — " + data.stage : "");
     show(document.getElementById("benchmark-waiting"), data.waiting);
+    return isOpen(was) && !isOpen(data.status);
   }
 
   function editing() {
@@ -132,7 +136,9 @@
         // a finished training changes the active models and what the launch form offers
         if (isOpen(was) && !isOpen(job.status)) reload = true;
       });
-      updateBenchmark(data.benchmark);
+      if (updateBenchmark(data.benchmark)) {
+        say("The benchmark " + data.benchmark.status + ": reload the page for its table and chart.");
+      }
       window.portalDashboardPolls += 1;
       // not over a refused form (its messages stay in view) nor while a form is being filled in
       if (reload && !editing() && !document.querySelector("form [role=alert]")) {

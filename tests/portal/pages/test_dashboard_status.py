@@ -183,3 +183,42 @@ def test_the_launch_form_shows_the_estimate(admin_client, catalogue):
     html = admin_client.get("/discovery/").content.decode()
     assert 'id="round-estimate"' in html and 'data-estimate-url="/discovery/estimate.json"' in html
     assert "no estimate yet: no round has finished on this portal" in html
+
+
+def test_benchmark_jobs_are_polled_until_they_finish(client, settings, tmp_path):
+    from discovery.benchmark.store import benchmark_save
+
+    settings.VAR_DIR = tmp_path
+    benchmark_save("benchmark-queued", {"status": "queued", "command": "dashboard job", "options": {}})
+    data = client.get(STATUS).json()
+    assert data["unfinished"] is True and data["benchmark"]["status"] == "queued"
+    assert data["benchmark"]["waiting"].startswith("Waiting: ")
+    assert "no worker is running a task now" in data["benchmark"]["waiting"]
+    html = client.get("/discovery/").content.decode()
+    assert 'id="live-status"' in html and 'data-name="benchmark-queued"' in html
+    benchmark_save(
+        "benchmark-queued", {"status": "running", "stage": "round 2 of 3: evaluating", "options": {}}
+    )
+    running = client.get(STATUS).json()["benchmark"]
+    assert (running["stage"], running["waiting"]) == ("round 2 of 3: evaluating", "")
+    benchmark_save(
+        "benchmark-queued", {"status": "failed", "error": "RuntimeError: no oracle", "options": {}}
+    )
+    data = client.get(STATUS).json()
+    assert data["unfinished"] is False and data["benchmark"]["error"] == "RuntimeError: no oracle"
+
+
+def test_a_queued_training_says_where_it_waits(client, catalogue):
+    from discovery.models import TrainingJob
+
+    job = TrainingJob.objects.create(kind="structural", config_name="tiny", n_models=1, epochs=2, total=2)
+    (row,) = client.get(STATUS).json()["training"]
+    assert row["id"] == job.pk and row["status"] == "pending"
+    assert (
+        row["waiting"].startswith("Waiting: no task waits on queue 'gpu'") or "queue 'gpu'" in row["waiting"]
+    )
+    _heartbeat("discovery.train_models", [job.pk], worker="models@lab", minutes=3)
+    (row,) = client.get(STATUS).json()["training"]
+    assert row["waiting"] == "Running on models@lab, for 3 min."
+    html = client.get("/discovery/").content.decode()
+    assert f'data-training="{job.pk}"' in html and "Running on models@lab" in html
