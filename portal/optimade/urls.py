@@ -25,6 +25,7 @@ ENDPOINTS = [
 urlpatterns = [
     re_path(r"^$", optimade_landing, name="optimade-landing"),
     re_path(r"^v1/?$", optimade_landing, name="optimade-v1-landing"),
+    re_path(r"^index(?:/v1)?/?$", optimade_landing, name="optimade-index-landing"),
     re_path(r"^versions/?$", views.versions, name="optimade-versions"),
     *(re_path(rf"^v1/{path}", view, name=name) for path, view, name in ENDPOINTS),
     *(re_path(rf"^{path}", view) for path, view, _ in ENDPOINTS if view is not views.versions),

@@ -85,7 +85,7 @@ def test_api_v1_without_its_slash_is_redirected_to_the_landing():
 # --- /optimade/ ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/optimade/", "/optimade/v1/", "/optimade/v1"])
+@pytest.mark.parametrize("path", ["/optimade/", "/optimade/v1/", "/optimade/v1", "/optimade/index/v1/"])
 def test_the_optimade_landing_links_endpoints_that_answer(catalogue, path):
     client = Client()
     links = links_of(client.get(path, HTTP_ACCEPT=BROWSER))
@@ -99,7 +99,7 @@ def test_the_optimade_landing_links_endpoints_that_answer(catalogue, path):
                 assert response.json()["meta"]["data_returned"] > 0
 
 
-@pytest.mark.parametrize("path", ["/optimade/", "/optimade/v1/"])
+@pytest.mark.parametrize("path", ["/optimade/", "/optimade/v1/", "/optimade/index/v1/"])
 def test_programs_at_a_base_url_get_the_optimade_404(path):
     detail = error_of(Client().get(path, HTTP_ACCEPT=JSON_API), 404)["detail"]
     assert "/optimade/v1/info" in detail
