@@ -128,6 +128,8 @@ def test_phase_diagram_downloads(browser, live_server, live_catalogue, tmp_path,
         assert (
             f"{float(row['e_above_hull (eV/atom)']):.4f}" if row["e_above_hull (eV/atom)"] else "—"
         ) == above
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", csv_link)
+    shot(driver, "42-phase-diagram-downloads")
     json_link.click()
     assert '"eV/atom"' in saved(tmp_path, ".json").read_text()
     page_is_clean(driver, "phase diagram downloads")
