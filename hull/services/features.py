@@ -1,10 +1,14 @@
 """Structure features for the family screens, computed in the background for each new structure.
 
-- Dimensionality after Cheon et al., Nano Lett. 17, 1915 (2017) (``get_dimensionality_cheon`` with the
-  0.45 Å bonding tolerance used for the GNoME release's ``Dimensionality Cheon`` column), and after Larsen
-  et al., Phys. Rev. Materials 3, 034003 (2019) as a second opinion (bonds from ``CrystalNN``). Cheon's
-  method answers "intercalated ion"/"intercalated molecule" for structures with isolated ions or molecules;
-  those have no integer dimensionality and are stored as null (the label goes into ``error``).
+- Dimensionality after Cheon et al., Nano Lett. 17, 1915 (2017) (the labels of pymatgen's
+  ``get_dimensionality_cheon`` with the 0.45 Å bonding tolerance used for the GNoME release's
+  ``Dimensionality Cheon`` column), and after Larsen et al., Phys. Rev. Materials 3, 034003 (2019) as a
+  second opinion (``get_dimensionality_larsen`` on ``CrystalNN`` bonds), both computed by our own code over
+  one neighbour list per structure (``hull.dimensionality``, ``hull.crystal_nn``; about 100 times faster
+  than pymatgen's, see docs/performance.md). Cheon's method answers "intercalated ion"/"intercalated
+  molecule" for structures with isolated ions or molecules; those have no integer dimensionality and are
+  stored as null (the label goes into ``error``). The structures of a chunk are done in forked processes
+  (``PORTAL_HULL_WORKERS`` of them, or ``workers``).
 - Structure prototype: entries of one anonymous formula and space group are compared with pymatgen's
   ``StructureMatcher`` on anonymised structures (``fit_anonymous``); each group of matching structures gets
   a key ``<anonymous formula>_<space group>_<n>``, the first entry of the group being its representative.
@@ -16,16 +20,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from pymatgen.analysis.dimensionality import get_dimensionality_cheon, get_dimensionality_larsen
-from pymatgen.analysis.local_env import CrystalNN
 from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Structure
 
+from hull.crystal_nn import crystal_nn_bonds
+from hull.dimensionality import CHEON_TOLERANCE, cheon_label, larsen_dimensionality
 from hull.models import Entry, EntryFeatures
 from hull.services.catalogue_state import catalogue_state_bump
 from hull.services.chemsys import chunked
+from hull.services.parallel import forked_map, workers_for
 
-CHEON_TOLERANCE = 0.45  # Å, Cheon et al. 2017 and the GNoME release
+PARALLEL_MIN_STRUCTURES = 8
+"""Fewer structures stay in the calling process (a fork costs more than a few structures' features)."""
 
 
 @dataclass
@@ -45,7 +51,7 @@ def dimensionality_of(structure: Structure) -> tuple[int | None, int | None, str
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            label = get_dimensionality_cheon(structure, tolerance=CHEON_TOLERANCE)
+            label = cheon_label(structure, tolerance=CHEON_TOLERANCE)
             if isinstance(label, str) and label.endswith("D"):
                 cheon = int(label[:-1])
             else:
@@ -53,16 +59,22 @@ def dimensionality_of(structure: Structure) -> tuple[int | None, int | None, str
         except Exception as exc:  # pymatgen raises bare arithmetic errors on some cells
             notes.append(f"cheon failed: {exc!r}")
         try:
-            larsen = int(get_dimensionality_larsen(CrystalNN().get_bonded_structure(structure)))
+            larsen = larsen_dimensionality(len(structure), *crystal_nn_bonds(structure))
         except Exception as exc:
             notes.append(f"larsen failed: {exc!r}")
     return cheon, larsen, "; ".join(notes)
 
 
 def features_compute(
-    *, entry_ids: Iterable[int], dimensionality: bool = True, prototypes: bool = True
+    *,
+    entry_ids: Iterable[int],
+    dimensionality: bool = True,
+    prototypes: bool = True,
+    workers: int | None = None,
 ) -> FeaturesReport:
-    """Compute (or recompute) the features of the given entries; entries without a structure are skipped."""
+    """Compute (or recompute) the features of the given entries; entries without a structure are skipped.
+    Dimensionalities of a chunk are computed in ``workers`` forked processes (default: as
+    ``PORTAL_HULL_WORKERS`` allows, see ``workers_for``)."""
     report = FeaturesReport()
     ids = sorted(set(entry_ids))
     for chunk in chunked(ids):
@@ -73,13 +85,19 @@ def features_compute(
         )
         structures = {entry.pk: Structure.from_dict(entry.structure) for entry in entries}
         keys = _prototype_keys(entries, structures, report) if prototypes else {}
+        dimensions = {}
+        if dimensionality:
+            ordered = [structures[entry.pk] for entry in entries]
+            processes = workers_for(len(ordered), PARALLEL_MIN_STRUCTURES) if workers is None else workers
+            results = forked_map(dimensionality_of, ordered, processes)
+            dimensions = {entry.pk: result for entry, result in zip(entries, results, strict=True)}
         computed = {}
         for entry in entries:
             values: dict = {}
             if prototypes:
                 values["prototype_key"] = keys.get(entry.pk, "")
             if dimensionality:
-                cheon, larsen, note = dimensionality_of(structures[entry.pk])
+                cheon, larsen, note = dimensions[entry.pk]
                 values.update(dimensionality_cheon=cheon, dimensionality_larsen=larsen, error=note)
                 if note and cheon is None and "failed" in note:
                     report.failed.append(entry.pk)

@@ -2,10 +2,10 @@
 stability of the touched chemical systems up to date."""
 
 import logging
-import multiprocessing
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -25,7 +25,7 @@ from hull.models import Entry, IngestBatch
 from hull.services import pseudopotential
 from hull.services.bulk import bulk_upsert
 from hull.services.chemsys import chemsys_ensure, chunked
-from hull.services.parallel import workers_for
+from hull.services.parallel import forked_map, workers_for
 from hull.services.stability import HullUpdateSummary, hull_update
 from hull.services.structures import structures_resolve
 
@@ -361,28 +361,8 @@ def _check_and_prepare(rows: list, report: IngestReport, seen: dict[str, str]) -
 
 def _checked(rows: list) -> list[PreparedEntry | RowProblem]:
     """``_check_one`` of every row, in order; large batches in forked workers that inherit the rows."""
-    options = (ingest_limits(), settings.PORTAL_SYMPREC)
-    workers = workers_for(len(rows), PARALLEL_MIN_ROWS, setting="PORTAL_INGEST_WORKERS")
-    if workers == 1:
-        return [_check_one(row, *options) for row in rows]
-    _SHARED.update(rows=rows, options=options)
-    size = -(-len(rows) // (4 * workers))
-    spans = [(start, min(start + size, len(rows))) for start in range(0, len(rows), size)]
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            return [outcome for part in pool.map(_check_span, spans, chunksize=1) for outcome in part]
-    finally:
-        _SHARED.clear()
-
-
-_SHARED: dict = {}
-"""The rows and options the forked workers of ``_checked`` inherit (set just before the fork)."""
-
-
-def _check_span(span: tuple[int, int]) -> list[PreparedEntry | RowProblem]:
-    rows, options = _SHARED["rows"], _SHARED["options"]
-    with gc_paused():
-        return [_check_one(row, *options) for row in rows[span[0] : span[1]]]
+    check = partial(_check_one, limits=ingest_limits(), symprec=settings.PORTAL_SYMPREC)
+    return forked_map(check, rows, workers_for(len(rows), PARALLEL_MIN_ROWS, setting="PORTAL_INGEST_WORKERS"))
 
 
 def _check_one(row, limits: Limits, symprec: float) -> PreparedEntry | RowProblem:

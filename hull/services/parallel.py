@@ -3,8 +3,11 @@
 import multiprocessing
 import sys
 import threading
+from collections.abc import Callable, Sequence
 
 from django.conf import settings
+
+from hull.gc_pause import gc_paused
 
 
 def in_daemon_process() -> bool:
@@ -31,3 +34,29 @@ def workers_for(n_items: int, threshold: int, *, setting: str = "PORTAL_HULL_WOR
     if n_items < threshold or in_daemon_process() or threads_in_process():
         return 1
     return max(1, getattr(settings, setting))
+
+
+def forked_map(function: Callable, items: Sequence, workers: int) -> list:
+    """``function(item)`` of every item, in order: in the calling process for one worker, else in spans run by
+    ``workers`` forked processes that inherit the function and the items (nothing is pickled but the results).
+    Callers decide ``workers`` with ``workers_for``."""
+    if workers <= 1 or len(items) < 2:
+        return [function(item) for item in items]
+    _SHARED.update(function=function, items=items)
+    size = -(-len(items) // (4 * workers))
+    spans = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            return [result for part in pool.map(_run_span, spans, chunksize=1) for result in part]
+    finally:
+        _SHARED.clear()
+
+
+_SHARED: dict = {}
+"""The function and items the forked workers of ``forked_map`` inherit (set just before the fork)."""
+
+
+def _run_span(span: tuple[int, int]) -> list:
+    function, items = _SHARED["function"], _SHARED["items"]
+    with gc_paused():
+        return [function(item) for item in items[span[0] : span[1]]]

@@ -298,7 +298,7 @@ def test_large_batches_are_checked_in_forked_workers_with_the_same_report(
             forks.append(processes)
             return fork_context.Pool(processes)
 
-    monkeypatch.setattr(ingest.multiprocessing, "get_context", lambda method: CountingContext())
+    monkeypatch.setattr(parallel.multiprocessing, "get_context", lambda method: CountingContext())
     parallel = ingest.ingest_file(path=path, skip_invalid=True)
     assert forks == [2]
     assert parallel.loaded == serial.loaded == len(li_o_entries) - 1
