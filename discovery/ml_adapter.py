@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from django.conf import settings
 from django.db import transaction
 from pymatgen.core import Structure
 
+from discovery.artefacts import checkpoint_local, checkpoint_publish, training_dir
 from discovery.models import TrainedModel, TrainingJob
 from hull.errors import CatalogueError
 from hull.selectors import check_hull_set
@@ -95,7 +95,7 @@ def models_train(
             f"too few entries to train on ({len(train)} train, {len(test)} test) in hull set {hull_set}"
         )
     name = name or f"{kind}-{hull_set}-{time.strftime('%Y%m%d-%H%M%S')}"
-    directory = Path(settings.PORTAL_MODEL_DIR) / name
+    directory = training_dir(name)
     started = time.perf_counter()
     ensemble = train_ensemble(
         config, train, test, num_models=n_models, progress=progress, checkpoint_dir=directory
@@ -131,8 +131,11 @@ def _register(
     warm_start: str | None = None,
     discovery_round=None,
 ) -> TrainedModel:
-    """A registry row for a trained ensemble; activating it retires the active model of its kind."""
+    """A registry row for a trained ensemble, once its checkpoints are in the model storage (so that any worker
+    can load it); activating it retires the active model of its kind."""
     train, test = split
+    n_models = _members(directory)
+    checkpoint = checkpoint_publish(directory=directory, name=name)
     description = {"method": "md5(reduced formula) % 100 < 85", "train": len(train), "test": len(test)}
     if warm_start:
         description["warm_start"] = warm_start
@@ -143,13 +146,13 @@ def _register(
             name=name,
             kind=kind,
             hull_set=hull_set,
-            n_models=_members(directory),
+            n_models=n_models,
             config=config_to_dict(config),
             split=description,
             n_train=len(train),
             n_test=len(test),
             metrics=metrics,
-            checkpoint_path=str(directory),
+            checkpoint_path=checkpoint,
             data_fingerprint=fingerprint(samples),
             is_active=activate,
             trained_in_round=discovery_round,
@@ -188,13 +191,14 @@ _loaded: dict[tuple, Ensemble] = {}
 
 
 def active_ensemble(kind: str) -> tuple[TrainedModel, Ensemble]:
-    """The active model of ``kind`` and its loaded ensemble (cached per process)."""
+    """The active model of ``kind`` and its loaded ensemble (cached per process; its checkpoints fetched from
+    the model storage where this host lacks them)."""
     model = TrainedModel.objects.filter(kind=kind, is_active=True).first()
     if model is None:
         raise CatalogueError(model_missing_message(kind=kind))
     key = (model.pk, model.name, model.checkpoint_path, model.created_at)
     if key not in _loaded:
-        _loaded[key] = Ensemble.load(model.checkpoint_path)
+        _loaded[key] = Ensemble.load(checkpoint_local(model.checkpoint_path))
     return model, _loaded[key]
 
 
@@ -206,7 +210,7 @@ def models_retrain(*, discovery_round, epochs: int = 5) -> TrainingReport:
     samples = catalogue_samples(hull_set=discovery_round.hull_set)
     train, test = hash_split(samples)
     name = f"{model.name.split('+r')[0]}+r{discovery_round.number}"
-    directory = Path(settings.PORTAL_MODEL_DIR) / name
+    directory = training_dir(name)
     started = time.perf_counter()
     retrained = train_ensemble(
         config,

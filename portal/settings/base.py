@@ -277,8 +277,33 @@ PORTAL_MAX_AMOUNT = env.float("PORTAL_MAX_AMOUNT", default=1e6)
 PORTAL_HULL_WORKERS = env.int("PORTAL_HULL_WORKERS", default=1)
 # Processes that check and prepare the rows of large ingests (20,000+ rows: structure parsing, spglib).
 PORTAL_INGEST_WORKERS = env.int("PORTAL_INGEST_WORKERS", default=min(os.cpu_count() or 1, 4))
-# Trained model checkpoints (the registry's rows point here).
+# Trained model checkpoints live in the storage named "models", shared by every host: a folder (default
+# var/model-store; on several hosts a shared mount) or s3://bucket/prefix, S3-compatible object storage through
+# django-storages[s3] (endpoint PORTAL_S3_ENDPOINT_URL, credentials AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
+# PORTAL_MODEL_DIR is this host's cache of it (discovery/artefacts.py).
+PORTAL_MODEL_STORAGE = env.str("PORTAL_MODEL_STORAGE", default=str(VAR_DIR / "model-store"))
 PORTAL_MODEL_DIR = Path(env.str("PORTAL_MODEL_DIR", default=str(VAR_DIR / "models")))
+if PORTAL_MODEL_STORAGE.startswith("s3://"):
+    _bucket, _, _prefix = PORTAL_MODEL_STORAGE.removeprefix("s3://").partition("/")
+    _model_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": _bucket,
+            "location": _prefix,
+            "endpoint_url": env.str("PORTAL_S3_ENDPOINT_URL", default="") or None,
+            "file_overwrite": True,
+        },
+    }
+else:
+    _model_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": PORTAL_MODEL_STORAGE},
+    }
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "models": _model_storage,
+}
 # The demo ensemble a fresh portal trains on its first start (manage.py models_bootstrap, run by scripts/start.sh)
 # and the dashboard's "demo" preset: a config module under ml_backend/configs, members, epochs (0: the config's).
 PORTAL_DEMO_MODEL_CONFIG = env.str("PORTAL_DEMO_MODEL_CONFIG", default="cpu_demo")

@@ -5,7 +5,7 @@ can open it."""
 import os
 
 from portal.settings.base import *  # noqa: F403
-from portal.settings.base import DATABASES, VAR_DIR, env
+from portal.settings.base import DATABASES, STORAGES, VAR_DIR, env
 
 DEBUG = False
 SECRET_KEY = "test-only-not-secret"
@@ -18,3 +18,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_run}"}
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")
+# Models the tests train go to a store of their own (worker processes started by tests read the same one);
+# its keys name their content, so runs side by side share it safely.
+if "PORTAL_MODEL_STORAGE" not in os.environ:
+    STORAGES["models"]["OPTIONS"]["location"] = str(VAR_DIR / "test-model-store")
