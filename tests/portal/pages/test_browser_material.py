@@ -1,6 +1,6 @@
-"""Browser check in headless Chromium of the material page's 3D view: bonds hidden from the form and shown again
-from the plot's legend, polyhedra shown, the conventional cell picked; every control labelled and no console
-error on the way."""
+"""Browser check in headless Chromium of the material page's 3D view: bonds hidden and polyhedra shown from the
+boxes at once, bonds shown again from the plot's legend, the conventional cell picked with the view kept; every
+control labelled and no console error on the way."""
 
 import pytest
 from pymatgen.core import Structure
@@ -52,18 +52,17 @@ def test_bonds_polyhedra_and_cell(browser, live_server, live_catalogue):  # noqa
     assert link.get_attribute("href") == "https://next-gen.materialsproject.org/materials/mp-1960"
     no_console_errors(driver, "material")
 
-    # Hide the bonds and show the polyhedra from the form.
+    # Hide the bonds and show the polyhedra with the boxes: at once, without a reload, the address in step.
+    driver.execute_script("window.samePage = true;")
     driver.find_element(By.ID, "view-bonds").click()
     driver.find_element(By.ID, "view-polyhedra").click()
-    click_and_wait(driver, driver.find_element(By.ID, "view-button"))
-    wait_figures(driver)
+    wait_ready(driver, lambda d: set(visible(d, "bonds")) == {"legendonly"})
+    wait_ready(driver, lambda d: set(visible(d, "polyhedra")) == {True})
     assert "bonds=0" in driver.current_url and "polyhedra=1" in driver.current_url
-    assert set(visible(driver, "bonds")) == {"legendonly"}
-    assert set(visible(driver, "polyhedra")) == {True}
-    assert not driver.find_element(By.ID, "view-bonds").is_selected()
+    assert driver.execute_script("return window.samePage === true;")
     no_console_errors(driver, "material without bonds")
 
-    # Show the bonds again from the plot's legend, without a reload.
+    # Show the bonds again from the plot's legend: the box follows.
     legend = next(
         item
         for item in driver.find_elements(By.CSS_SELECTOR, "#structure-view .legend .traces")
@@ -72,8 +71,13 @@ def test_bonds_polyhedra_and_cell(browser, live_server, live_catalogue):  # noqa
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", legend)
     legend.find_element(By.CSS_SELECTOR, ".legendtoggle").click()
     wait_ready(driver, lambda d: set(visible(d, "bonds")) == {True})
+    wait_ready(driver, lambda d: d.find_element(By.ID, "view-bonds").is_selected())
+    assert "bonds=1" in driver.current_url
     shot(driver, "material-polyhedra")
 
+    # Hide the bonds again, then ask the server for the conventional cell: the view is kept.
+    driver.find_element(By.ID, "view-bonds").click()
+    wait_ready(driver, lambda d: set(visible(d, "bonds")) == {"legendonly"})
     # The conventional cell: the sites listed are pymatgen's conventional standard cell.
     Select(driver.find_element(By.ID, "view-cell")).select_by_value("conventional")
     click_and_wait(driver, driver.find_element(By.ID, "view-button"))
@@ -85,5 +89,11 @@ def test_bonds_polyhedra_and_cell(browser, live_server, live_catalogue):  # noqa
     assert len(driver.find_elements(By.CSS_SELECTOR, "table.sites tbody tr")) == len(conventional)
     assert len(conventional) != entry.nsites
     assert set(visible(driver, "polyhedra")) == {True}  # the other choices kept
+    assert set(visible(driver, "bonds")) == {"legendonly"}
+    assert not driver.find_element(By.ID, "view-bonds").is_selected()
+    # the symmetry form carries the view along
+    click_and_wait(driver, driver.find_element(By.ID, "symprec-button"))
+    wait_figures(driver)
+    assert "bonds=0" in driver.current_url and "cell=conventional" in driver.current_url
     shot(driver, "material-conventional")
     no_console_errors(driver, "material, conventional cell")
