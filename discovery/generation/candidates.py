@@ -6,10 +6,22 @@ sizes per element, volume per atom rounded), so that a generator re-run after a 
 same ids and the round's stages can be keyed by them (adding nothing twice).
 
 Deduplication (Merchant et al., Nature 624, 80 (2023), Methods: "deduplicated ... with pymatgen's
-StructureMatcher"): a cheap key first (reduced formula, space group number, volume per atom rounded),
-then :class:`~pymatgen.analysis.structure_matcher.StructureMatcher` only among the structures kept under
-the same key. Two different structures with the same fingerprint get ids suffixed ``-1``, ``-2`` in the
-order the generator yields them; generators are deterministic, so these ids are stable too.
+StructureMatcher"), one rule for every generator and across generators (:class:`StructureIndex`):
+
+* a cheap key that ignores volume (:func:`cheap_key`: reduced formula and space group number), so the
+  same crystal at two volumes (a substitution of a parent and a relaxed random structure) meets;
+* :class:`~pymatgen.analysis.structure_matcher.StructureMatcher` (its defaults: primitive cells, volumes
+  scaled to each other) only among structures with the same key;
+* duplicates are the connected components of the "matches" relation, not groups around a first member:
+  with A ~ B and B ~ C but A !~ C, the three are one crystal. :func:`match_components` returns the
+  components of a list; a stream (:class:`StructureIndex`) remembers every structure it has seen, dropped
+  ones too, and drops a structure that matches any of them, so C is dropped after A and B.
+
+The round's generate stage keeps one :class:`StructureIndex` for all its generators, so a crystal that
+substitution proposed is not evaluated again when SAPS or the composition pipeline proposes it.
+
+Two different structures with the same fingerprint get ids suffixed ``-1``, ``-2`` in the order the
+generator yields them; generators are deterministic, so these ids are stable too.
 
 No Django import: this module is used by the round stages, by benchmarks and from notebooks.
 """
@@ -17,6 +29,7 @@ No Django import: this module is used by the round stages, by benchmarks and fro
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -28,7 +41,7 @@ from pymatgen.core import Composition, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 SYMPREC = 0.1
-VOLUME_DECIMALS = 1  # Å^3 per atom in the cheap key and the fingerprint
+VOLUME_DECIMALS = 1  # Å^3 per atom in the fingerprint
 
 
 class Proposal(NamedTuple):
@@ -93,22 +106,72 @@ def _symmetry(structure: Structure) -> tuple[int, str]:
     return int(dataset.number), ",".join(parts)
 
 
-def cheap_key(structure: Structure) -> tuple[str, int, float]:
-    """Reduced formula, space group number and volume per atom rounded: equal for matching structures
-    (up to rounding at a boundary, which only costs a missed duplicate, never a lost candidate)."""
-    number, _ = _symmetry(structure)
-    return (
-        structure.composition.reduced_formula,
-        number,
-        round(structure.volume / len(structure), VOLUME_DECIMALS),
-    )
+def cheap_key(structure: Structure, number: int | None = None) -> tuple[str, int]:
+    """Reduced formula and space group number (``number`` when the caller has it): equal for matching
+    structures at any volume, cell choice or origin."""
+    if number is None:
+        number, _ = _symmetry(structure)
+    return structure.composition.reduced_formula, number
 
 
-def fingerprint(structure: Structure) -> str:
-    """Canonical text key of a structure: reduced formula, space group, orbit sizes, volume per atom."""
-    number, orbits = _symmetry(structure)
+def fingerprint(structure: Structure, symmetry: tuple[int, str] | None = None) -> str:
+    """Canonical text key of a structure: reduced formula, space group, orbit sizes, volume per atom.
+    The id of a candidate is hashed from it (the volume is part of it so ids stay what they were)."""
+    number, orbits = symmetry or _symmetry(structure)
     volume = round(structure.volume / len(structure), VOLUME_DECIMALS)
     return f"{structure.composition.reduced_formula}|{number}|{orbits}|{volume:.{VOLUME_DECIMALS}f}"
+
+
+class StructureIndex:
+    """The structures seen so far, by cheap key; :meth:`seen` says whether a new one duplicates them.
+
+    Every structure offered is remembered, duplicates included, so that a chain A ~ B ~ C counts as one
+    crystal (a connected component) even when A !~ C.
+    """
+
+    def __init__(self, matcher: StructureMatcher | None = None) -> None:
+        self.matcher = matcher or StructureMatcher()
+        self._groups: dict[tuple[str, int], list[Structure]] = defaultdict(list)
+
+    def seen(self, structure: Structure, key: tuple[str, int] | None = None) -> bool:
+        """Remember ``structure``; whether it matches one offered before (same component)."""
+        group = self._groups[key or cheap_key(structure)]
+        duplicate = any(self.matcher.fit(structure, other) for other in group)
+        group.append(structure)
+        return duplicate
+
+
+def match_components(structures: list[Structure], matcher: StructureMatcher | None = None) -> list[list[int]]:
+    """Indices of ``structures`` grouped into the connected components of the "matches" relation
+    (:class:`StructureMatcher` within each cheap key); each component in input order, the components
+    ordered by their first member."""
+    matcher = matcher or StructureMatcher()
+    parent = list(range(len(structures)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for index, structure in enumerate(structures):
+        groups[cheap_key(structure)].append(index)
+    for members in groups.values():
+        for i, j in itertools.combinations(members, 2):
+            if root(i) != root(j) and matcher.fit(structures[i], structures[j]):
+                parent[max(root(i), root(j))] = min(root(i), root(j))
+    components: dict[int, list[int]] = defaultdict(list)
+    for index in range(len(structures)):
+        components[root(index)].append(index)
+    return sorted(components.values())
+
+
+def novel_candidates(candidates: Iterable[Candidate], index: StructureIndex) -> Iterator[Candidate]:
+    """The candidates whose structure ``index`` has not seen (from another generator), lazily."""
+    for candidate in candidates:
+        if not index.seen(candidate.structure):
+            yield candidate
 
 
 def is_charge_balanced(composition: Composition) -> bool:
@@ -131,29 +194,28 @@ def _bare(structure: Structure) -> Structure:
 class Deduplicator:
     """Turns proposals into unique candidates of one generator.
 
-    Keeps, per fingerprint, the structures already accepted; a proposal whose fingerprint is new is
-    accepted at once, otherwise it is compared with :class:`StructureMatcher` against those with the
-    same fingerprint (the cheap key is part of the fingerprint, so the matcher only runs inside a key).
+    A proposal is a duplicate when :class:`StructureIndex` has seen a matching structure (the module
+    docstring's rule); the others are numbered per fingerprint for their ids.
     """
 
     def __init__(self, generator: str, matcher: StructureMatcher | None = None) -> None:
         self.generator = generator
-        self.matcher = matcher or StructureMatcher()
-        self._kept: dict[str, list[Structure]] = defaultdict(list)
+        self.index = StructureIndex(matcher)
+        self._per_fingerprint: Counter[str] = Counter()
         self.seen = 0
         self.duplicates = 0
 
     def add(self, proposal: Proposal) -> Candidate | None:
-        """The new candidate, or ``None`` when the structure duplicates one already accepted."""
+        """The new candidate, or ``None`` when the structure duplicates one seen before."""
         self.seen += 1
         structure = _bare(proposal.structure)
-        key = fingerprint(structure)
-        kept = self._kept[key]
-        if any(self.matcher.fit(structure, other) for other in kept):
+        symmetry = _symmetry(structure)
+        if self.index.seen(structure, cheap_key(structure, symmetry[0])):
             self.duplicates += 1
             return None
-        suffix = f"-{len(kept)}" if kept else ""
-        kept.append(structure)
+        key = fingerprint(structure, symmetry)
+        suffix = f"-{self._per_fingerprint[key]}" if self._per_fingerprint[key] else ""
+        self._per_fingerprint[key] += 1
         return Candidate(
             structure=structure,
             generator=self.generator,

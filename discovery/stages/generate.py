@@ -1,4 +1,7 @@
-"""Generate: candidates from each chosen generator, an equal share of the budget each, stored idempotently."""
+"""Generate: candidates from each chosen generator, an equal share of the budget each, stored idempotently.
+
+A crystal that an earlier generator of the round proposed (at any volume) is left out of the later ones'
+candidates: one :class:`~discovery.generation.candidates.StructureIndex` deduplicates across generators."""
 
 from collections.abc import Iterable, Iterator
 from itertools import islice
@@ -6,6 +9,7 @@ from itertools import islice
 from pymatgen.core import Structure
 
 from discovery.config import RoundConfig
+from discovery.generation.candidates import StructureIndex, novel_candidates
 from discovery.models import Candidate, Round, RoundStage
 from discovery.stages.bookkeeping import (
     check_not_cancelled,
@@ -41,7 +45,7 @@ def run(round: Round) -> RoundStage:
     )
     scope = plan.scope_elements()
     share = max(1, plan.budget // max(1, len(plan.generators)))
-    produced, notes = 0, []
+    produced, notes, index = 0, [], StructureIndex()
     for name in plan.generators:
         if name == "composition":
             stream, note = composition_pipeline(plan, round.hull_set, share, known)
@@ -49,7 +53,7 @@ def run(round: Round) -> RoundStage:
                 notes.append(note)
         else:
             stream = structure_generator(name, parents, budget=share, known=known, scope=scope)
-        for chunk in _chunks(stream, 200):
+        for chunk in _chunks(novel_candidates(stream, index), 200):
             _store_candidates(round, chunk)
             produced += len(chunk)
             stage_progress(stage, produced)

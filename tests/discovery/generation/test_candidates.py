@@ -62,7 +62,7 @@ def test_budget_is_respected_and_consumption_is_lazy(parents):
 def test_cheap_key_equal_for_equivalent_structures(parents):
     _, li2o = parents["Li2O"]
     keys = {cheap_key(s) for s in _variants(li2o)}
-    assert keys == {("Li2O", 225, round(li2o.volume / 3, 1))}
+    assert keys == {("Li2O", 225)}  # no volume: the same crystal at another volume meets it
 
 
 def test_candidate_round_trips_through_a_dict(parents):
