@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from hull.services.ingest import ingest_file
+from tests.catalogue_files import write_json
+from tests.conftest import subset
 from tests.portal.pages.test_browser import (  # noqa: F401 - fixtures
     browser,
     click_and_wait,
@@ -133,3 +136,23 @@ def test_phase_diagram_downloads(browser, live_server, live_catalogue, tmp_path,
     json_link.click()
     assert '"eV/atom"' in saved(tmp_path, ".json").read_text()
     page_is_clean(driver, "phase diagram downloads")
+
+
+TO_IMAGE_JS = """
+var done = arguments[arguments.length - 1];
+window.Plotly.toImage(document.getElementById('pd-figure'), {format: arguments[0], width: 600, height: 450})
+  .then(function (url) { done(url); }, function (error) { done('error: ' + error); });
+"""
+
+
+def test_a_tetrahedron_exports_as_svg_and_png(browser, live_server, mp_entry_dicts, tmp_path):  # noqa: F811
+    """The 4-element diagram is a WebGL scene: plotly.js reads its pixels into the image (software WebGL here)."""
+    ingest_file(path=write_json(tmp_path / "lifepo.json", subset(mp_entry_dicts, {"Li", "Fe", "P", "O"})))
+    driver = browser
+    driver.get(f"{live_server.url}/phase-diagram/?chemsys=Li-Fe-P-O")
+    wait_figures(driver)
+    svg = driver.execute_async_script(TO_IMAGE_JS, "svg")
+    png = driver.execute_async_script(TO_IMAGE_JS, "png")
+    assert svg.startswith("data:image/svg+xml,") and "image" in svg  # the scene as an image inside the SVG
+    assert png.startswith("data:image/png;base64,") and len(png) > 20000
+    page_is_clean(driver, "4-element phase diagram exported")
