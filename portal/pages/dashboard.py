@@ -92,7 +92,7 @@ def _discovery_page(
     if dashboard.scaling:
         model, result = dashboard.scaling
         scaling = (model, figures.figure_json(page_charts.scaling(result, f"Data scaling of {model.name}")))
-    workers = live.workers_for_dashboard()
+    workers = live.workers_for_dashboard(named=request.user.is_staff)
     benchmark = benchmark_panel(request.user)
     benchmark_live = live.benchmark_live(benchmark["report"], workers)
     context = {
@@ -123,7 +123,9 @@ def discovery_status(request: HttpRequest) -> JsonResponse:
     """What the dashboard polls: the rounds (``?rounds=1,2``) and training jobs (``?training=3``) it shows as
     unfinished, and every other unfinished one, with their progress and why they wait. Read-only."""
     status = live.status_get(
-        rounds=_ids(request.GET.get("rounds", "")), training=_ids(request.GET.get("training", ""))
+        rounds=_ids(request.GET.get("rounds", "")),
+        training=_ids(request.GET.get("training", "")),
+        named=request.user.is_staff,
     )
     response = JsonResponse(status)
     response["Cache-Control"] = "no-store"

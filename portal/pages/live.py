@@ -33,21 +33,28 @@ class Workers:
     running: list[TaskHeartbeat]
     lost: list[TaskHeartbeat]
     depths: dict[str, int | None] = field(default_factory=dict)
+    named: bool = False  # the workers' node names (host names) are shown to staff only
 
     @classmethod
-    def now(cls, *, queues: list[str]) -> "Workers":
+    def now(cls, *, queues: list[str], named: bool = False) -> "Workers":
         rows = list(TaskHeartbeat.objects.order_by("started_at"))
         return cls(
             running=[r for r in rows if r.lost_at is None],
             lost=[r for r in rows if r.lost_at is not None],
             depths=queue_depths(names=sorted(set(queues))) if queues else {},
+            named=named,
         )
+
+    def name(self, row: TaskHeartbeat) -> str:
+        return row.worker if self.named else "a worker"
 
     def busy_text(self, *, queue: str, mine: set[str] = frozenset()) -> str:
         others = [r for r in self.running if r.task_id not in mine]
         if not others:
             return f"no worker is running a task now: waiting for a worker that takes tasks from '{queue}'"
-        busy = "; ".join(f"{r.worker} runs {task_text(r)} (for {since(r.started_at)})" for r in others[:3])
+        busy = "; ".join(
+            f"{self.name(r)} runs {task_text(r)} (for {since(r.started_at)})" for r in others[:3]
+        )
         more = f" and {len(others) - 3} more" if len(others) > 3 else ""
         return f"workers busy now: {busy}{more}"
 
@@ -94,11 +101,11 @@ def round_waiting(round: Round, workers: Workers) -> tuple[str, bool]:
     mine = [r for r in workers.running if round_of_task(r.task_name, r.args) == round.pk]
     if mine:
         row = mine[0]
-        return f"Running on {row.worker}: {task_text(row)}, for {since(row.started_at)}.", True
+        return f"Running on {workers.name(row)}: {task_text(row)}, for {since(row.started_at)}.", True
     lost = [r for r in workers.lost if round_of_task(r.task_name, r.args) == round.pk]
     if lost:
         return (
-            f"Stalled: its task lost its worker {lost[0].worker} at {lost[0].lost_at:%H:%M:%S} UTC; the recovery "
+            f"Stalled: its task lost its worker {workers.name(lost[0])} at {lost[0].lost_at:%H:%M:%S} UTC; the recovery "
             "sweep resumes it once nothing of it runs, or press Resume.",
             False,
         )
@@ -116,7 +123,7 @@ def training_waiting(job: TrainingJob, workers: Workers) -> str:
         return ""
     mine = [r for r in workers.running if r.task_name == TRAIN_TASK and r.args[:1] == [job.pk]]
     if mine:
-        return f"Running on {mine[0].worker}, for {since(mine[0].started_at)}."
+        return f"Running on {workers.name(mine[0])}, for {since(mine[0].started_at)}."
     queue = settings.PORTAL_GPU_QUEUE
     return f"Waiting: {workers.queued_text(queue=queue)}; {workers.busy_text(queue=queue)}."
 
@@ -166,7 +173,7 @@ def benchmark_live(report: dict | None, workers: Workers) -> dict | None:
         running = [r for r in workers.running if r.task_name == BENCHMARK_RUN]
         queue = benchmark_queue()
         waiting = (
-            f"Running on {running[0].worker}."
+            f"Running on {workers.name(running[0])}."
             if running
             else f"Waiting: {workers.queued_text(queue=queue)}; {workers.busy_text(queue=queue)}."
         )
@@ -179,15 +186,17 @@ def benchmark_live(report: dict | None, workers: Workers) -> dict | None:
     }
 
 
-def workers_for_dashboard() -> Workers:
-    """Heartbeats and the lengths of the queues rounds, trainings and benchmarks wait on."""
-    return Workers.now(queues=[settings.PORTAL_CPU_QUEUE, settings.PORTAL_GPU_QUEUE, benchmark_queue()])
+def workers_for_dashboard(*, named: bool = False) -> Workers:
+    """Heartbeats and the lengths of the queues rounds, trainings and benchmarks wait on; ``named``: with the
+    workers' node names (for staff)."""
+    queues = [settings.PORTAL_CPU_QUEUE, settings.PORTAL_GPU_QUEUE, benchmark_queue()]
+    return Workers.now(queues=queues, named=named)
 
 
-def status_get(*, rounds: list[int], training: list[int]) -> dict:
+def status_get(*, rounds: list[int], training: list[int], named: bool = False) -> dict:
     """The state of the rounds numbered ``rounds`` and the training jobs ``training`` (those the page shows as
     unfinished) and of every other unfinished one; ``unfinished`` says whether polling should go on."""
-    workers = workers_for_dashboard()
+    workers = workers_for_dashboard(named=named)
     open_rounds = Round.objects.filter(status__in=RESUMABLE).values_list("number", flat=True)
     shown = Round.objects.filter(number__in={*rounds, *open_rounds}).prefetch_related("stages")
     jobs = TrainingJob.objects.filter(pk__in=training) | TrainingJob.objects.filter(
