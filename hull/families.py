@@ -9,156 +9,161 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
 
-from hull.errors import CatalogueError
+from hull import family_rules
+from hull.family_rules import LiConductorRule, check_nonnegative, stability_step
 from hull.formulas import parse_elements
 from hull.hull_sets import DEFAULT_HULL_SET
 from hull.models import Entry, EntryFeatures
+from hull.prototype_names import prototype_name
 from hull.search import EntrySearch, search_entries
 
-# Transition metals that change oxidation state easily (excluded by Sendek et al. 2017, Energy Environ. Sci.
-# 10, 306: such cations are reduced at the lithium anode or oxidised at the cathode).
-REDOX_ACTIVE_METALS = "Ti V Cr Mn Fe Co Ni Cu Nb Mo Ru Rh Pd Ag W Re Os Ir Pt Au Ce Eu Sm Yb U".split()
-TRANSITION_METALS = (
-    "Sc Ti V Cr Mn Fe Co Ni Cu Zn Y Zr Nb Mo Tc Ru Rh Pd Ag Cd Hf Ta W Re Os Ir Pt Au Hg".split()
-)
 RESULT_LIMIT = 500
 
 
 @dataclass
-class Funnel:
-    """A screen's criteria in words, the count after each, and the entries left (annotated with stability)."""
+class Step:
+    """One criterion of a screen: its words, the entries left after it, and whether that count is a lower bound
+    (a feature the criterion needs is not yet computed for every entry)."""
 
-    criteria: list[str]
-    counts: list[int]
+    label: str
+    count: int
+    incomplete: bool = False
+
+
+@dataclass
+class Funnel:
+    """A screen's steps, the entries left (annotated with stability), and what keeps the result from being
+    complete (``incomplete``: sentences; empty when every entry was checked)."""
+
+    steps: list[Step]
     entries: list[Entry]
     truncated: bool = False
+    incomplete: list[str] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
 
     @property
-    def steps(self) -> list[tuple[str, int]]:
-        return list(zip(self.criteria, self.counts, strict=True))
+    def counts(self) -> list[int]:
+        return [step.count for step in self.steps]
+
+    @property
+    def final(self) -> int:
+        return self.steps[-1].count
 
 
 def _base(hull_set: str) -> QuerySet[Entry]:
     return search_entries(EntrySearch(hull_set=hull_set, sort="e_above_hull"))
 
 
-def _check_nonnegative(name: str, value: float) -> float:
-    if value < 0:
-        raise CatalogueError(f"{name} must not be negative, not {value}")
-    return value
-
-
-def _finish(criteria, counts, queryset: QuerySet[Entry], **extra) -> Funnel:
+def _rows(queryset: QuerySet[Entry]) -> tuple[list[Entry], bool]:
     rows = list(queryset.select_related("features")[: RESULT_LIMIT + 1])
-    return Funnel(criteria, counts, rows[:RESULT_LIMIT], len(rows) > RESULT_LIMIT, extra)
+    return rows[:RESULT_LIMIT], len(rows) > RESULT_LIMIT
+
+
+class _Steps:
+    """A queryset narrowed criterion by criterion, counting after each."""
+
+    def __init__(self, queryset: QuerySet[Entry], first: str) -> None:
+        self.queryset = queryset
+        self.steps = [Step(first, queryset.count())]
+        self.incomplete = False
+
+    def add(self, label: str, condition: Q) -> None:
+        self.queryset = self.queryset.filter(condition)
+        self.steps.append(Step(label, self.queryset.count(), self.incomplete))
+
+    def funnel(self, incomplete: list[str] | None = None, **extra) -> Funnel:
+        entries, truncated = _rows(self.queryset)
+        return Funnel(self.steps, entries, truncated, incomplete or [], extra)
 
 
 def layered_screen(
-    *, hull_set: str = DEFAULT_HULL_SET, max_e_above_hull: float = 0.1, larsen_agrees: bool = False
-) -> Funnel:
-    """Layered (2D) materials: Cheon dimensionality 2 at 0.45 Å, near the hull; Larsen optionally agreeing."""
-    _check_nonnegative("max_e_above_hull", max_e_above_hull)
-    queryset = _base(hull_set)
-    criteria, counts = ["all entries"], [queryset.count()]
-    queryset = queryset.filter(structure__isnull=False)
-    criteria.append("with a structure")
-    counts.append(queryset.count())
-    queryset = queryset.filter(features__isnull=False)
-    criteria.append("dimensionality computed")
-    counts.append(queryset.count())
-    queryset = queryset.filter(features__dimensionality_cheon=2)
-    criteria.append("2D by Cheon et al. (bond tolerance 0.45 Å)")
-    counts.append(queryset.count())
-    queryset = queryset.filter(e_above_hull__lte=max_e_above_hull)
-    criteria.append(f"energy above hull ≤ {max_e_above_hull:g} eV/atom ({hull_set})")
-    counts.append(queryset.count())
-    if larsen_agrees:
-        queryset = queryset.filter(features__dimensionality_larsen=2)
-        criteria.append("2D by Larsen et al. as well")
-        counts.append(queryset.count())
-    return _finish(criteria, counts, queryset)
-
-
-def li_conductor_screen(
     *,
     hull_set: str = DEFAULT_HULL_SET,
-    max_e_above_hull: float = 0.05,
-    excluded_metals: Iterable[str] = REDOX_ACTIVE_METALS,
-    min_band_gap: float = 1.0,
-    band_gap_required: bool = False,
-    min_li_fraction: float = 0.2,
+    max_e_above_hull: float = family_rules.LAYERED_MAX_E_ABOVE_HULL,
+    larsen_agrees: bool = False,
 ) -> Funnel:
-    """Li-ion conductor candidates after the holistic screening of Sendek et al. 2017: lithium-containing,
-    on or near the hull, free of easily reduced/oxidised transition metals, wide band gap (electronically
-    insulating), and lithium-rich."""
-    _check_nonnegative("max_e_above_hull", max_e_above_hull)
-    _check_nonnegative("min_band_gap", min_band_gap)
-    if not 0 <= min_li_fraction <= 1:
-        raise CatalogueError(f"min_li_fraction must lie between 0 and 1, not {min_li_fraction}")
-    excluded = parse_elements(excluded_metals)
-    if "Li" in excluded:
-        raise CatalogueError("lithium cannot be an excluded metal on this screen")
-    queryset = search_entries(EntrySearch(hull_set=hull_set, elements=["Li"]))
-    criteria, counts = ["contains Li"], [queryset.count()]
-    queryset = queryset.filter(e_above_hull__lte=max_e_above_hull)
-    criteria.append(f"energy above hull ≤ {max_e_above_hull:g} eV/atom ({hull_set})")
-    counts.append(queryset.count())
-    if excluded:
-        queryset = search_entries(
-            EntrySearch(
-                hull_set=hull_set,
-                elements=["Li"],
-                exclude_elements=excluded,
-                e_above_hull_max=max_e_above_hull,
-            )
+    """Layered (2D) materials (:data:`hull.family_rules.LAYERED`), stable by default; Larsen optionally agreeing.
+    Where the dimensionality of some structures is still being computed, the steps after it and the result
+    say so: their counts are lower bounds."""
+    check_nonnegative("max_e_above_hull", max_e_above_hull)
+    steps = _Steps(_base(hull_set), "all entries")
+    steps.add("with a structure", Q(structure__isnull=False))
+    with_structure = steps.steps[-1].count
+    steps.add("dimensionality computed", family_rules.DIMENSIONALITY_COMPUTED)
+    computed = steps.steps[-1].count
+    notes = []
+    if computed < with_structure:
+        steps.steps[
+            -1
+        ].label = f"dimensionality computed for {computed} of {with_structure} entries, results incomplete"
+        steps.steps[-1].incomplete = steps.incomplete = True
+        notes.append(
+            f"dimensionality computed for {computed} of {with_structure} entries with a structure "
+            f"(the rest are still being computed): counts from here on are lower bounds"
         )
-        criteria.append(f"none of {', '.join(excluded)}")
-        counts.append(queryset.count())
-    gap = Q(band_gap__gt=min_band_gap)
-    queryset = queryset.filter(gap if band_gap_required else gap | Q(band_gap__isnull=True))
-    criteria.append(
-        f"band gap > {min_band_gap:g} eV" + ("" if band_gap_required else " (entries with no band gap kept)")
+    else:
+        steps.steps[-1].label = f"dimensionality computed for all {with_structure} entries with a structure"
+    steps.add("2D by Cheon et al. (bond tolerance 0.45 Å)", family_rules.LAYERED)
+    steps.add(*stability_step(hull_set=hull_set, max_e_above_hull=max_e_above_hull))
+    if larsen_agrees:
+        steps.add("2D by Larsen et al. as well", Q(features__dimensionality_larsen=2))
+    return steps.funnel(notes)
+
+
+def li_conductor_screen(*, rule: LiConductorRule) -> Funnel:
+    """Li-ion conductor candidates by ``rule`` (:class:`hull.family_rules.LiConductorRule`). Entries that pass
+    every other criterion but have no band gap are not candidates: they are counted in the band-gap step and
+    listed apart (``extra["band_gap_unknown"]``)."""
+    criteria = rule.steps()
+    label, condition = criteria[0]
+    steps = _Steps(_base(rule.hull_set).filter(condition), label)
+    for label, condition in criteria[1:]:
+        steps.add(label, condition)
+    before_gap = steps.queryset
+    unknown, unknown_truncated = _rows(before_gap.filter(rule.band_gap_unknown()))
+    n_unknown = before_gap.filter(rule.band_gap_unknown()).count()
+    words = rule.band_gap_words
+    if n_unknown:
+        words += f" ({n_unknown} with no band gap in the catalogue are not counted: listed apart)"
+    steps.add(words, rule.band_gap_passes())
+    notes = []
+    if n_unknown:
+        notes.append(
+            f"the band gap of {n_unknown} entries that pass every other criterion is unknown: they are listed "
+            f"below the candidates, not counted as candidates"
+        )
+    return steps.funnel(
+        notes,
+        band_gap_unknown=unknown,
+        band_gap_unknown_count=n_unknown,
+        band_gap_truncated=unknown_truncated,
     )
-    counts.append(queryset.count())
-    keep = [
-        pk
-        for pk, composition in queryset.values_list("id", "composition")
-        if composition.get("Li", 0) / sum(composition.values()) > min_li_fraction
-    ]
-    queryset = queryset.filter(pk__in=keep)
-    criteria.append(f"Li fraction of atoms > {min_li_fraction:g}")
-    counts.append(len(keep))
-    return _finish(criteria, counts, queryset)
 
 
 def li_mn_oxide_screen(
     *,
     hull_set: str = DEFAULT_HULL_SET,
-    extra_metals: Iterable[str] = TRANSITION_METALS,
+    extra_metals: Iterable[str] = family_rules.TRANSITION_METALS,
     max_e_above_hull: float = 0.0,
 ) -> Funnel:
     """Li-Mn-O compounds, optionally with one more transition metal, stable (or near) in the hull set."""
-    _check_nonnegative("max_e_above_hull", max_e_above_hull)
+    check_nonnegative("max_e_above_hull", max_e_above_hull)
     extra = [el for el in parse_elements(extra_metals) if el not in ("Li", "Mn", "O")]
-    queryset = search_entries(EntrySearch(hull_set=hull_set, elements=["Li", "Mn", "O"]))
-    criteria, counts = ["contains Li, Mn and O"], [queryset.count()]
-    queryset = search_entries(
+    steps = _Steps(
+        search_entries(EntrySearch(hull_set=hull_set, elements=["Li", "Mn", "O"])), "contains Li, Mn and O"
+    )
+    only = search_entries(
         EntrySearch(hull_set=hull_set, elements=["Li", "Mn", "O"], elements_only=["Li", "Mn", "O", *extra])
     ).filter(Q(nelements=3) | Q(nelements=4))
-    criteria.append(
+    steps.add(
         "nothing else, or one more transition metal"
-        + (f" ({', '.join(extra)})" if extra and len(extra) < len(TRANSITION_METALS) - 1 else "")
+        + (
+            f" ({', '.join(extra)})" if extra and len(extra) < len(family_rules.TRANSITION_METALS) - 1 else ""
+        ),
+        Q(pk__in=only.values("pk")),
     )
-    counts.append(queryset.count())
-    if max_e_above_hull == 0:
-        queryset = queryset.filter(is_stable=True)
-        criteria.append(f"stable (on the {hull_set} hull)")
-    else:
-        queryset = queryset.filter(e_above_hull__lte=max_e_above_hull)
-        criteria.append(f"energy above hull ≤ {max_e_above_hull:g} eV/atom ({hull_set})")
-    counts.append(queryset.count())
-    return _finish(criteria, counts, queryset)
+    steps.add(*stability_step(hull_set=hull_set, max_e_above_hull=max_e_above_hull))
+    return steps.funnel()
 
 
 @dataclass
@@ -169,6 +174,7 @@ class PrototypeGroup:
     count: int
     example: Entry
     novel: bool
+    name: str = ""  # the well-known structure type (hull.prototype_names), where one matches
 
 
 def prototype_groups(
@@ -176,9 +182,9 @@ def prototype_groups(
 ) -> tuple[list[PrototypeGroup], dict]:
     """Stable entries grouped by structure prototype, largest groups first. A prototype is *novel* when
     every catalogue entry of it came from one of ``discovery_batch_ids`` (batches of discovery rounds)."""
+    all_stable = search_entries(EntrySearch(hull_set=hull_set, is_stable=True, sort="id"))
     stable = list(
-        search_entries(EntrySearch(hull_set=hull_set, is_stable=True, sort="id"))
-        .filter(features__isnull=False)
+        all_stable.filter(features__isnull=False)
         .exclude(features__prototype_key="")
         .select_related("features")
     )
@@ -200,13 +206,23 @@ def prototype_groups(
             count=len(members),
             example=members[0],
             novel=bool(batches) and origin[key] == {True},
+            name=prototype_name(
+                members[0].structure,
+                anonymous=members[0].anonymous_formula,
+                spacegroup_number=members[0].spacegroup_number,
+                symprec=members[0].symprec,
+            ),
         )
         for key, members in by_key.items()
     ]
     groups.sort(key=lambda g: (-g.count, g.key))
+    with_structure = all_stable.filter(structure__isnull=False).count()
     sizes = Counter(g.count for g in groups)
     summary = {
+        "stable_with_structure": with_structure,
         "stable_with_prototype": len(stable),
+        "prototype_pending": with_structure - len(stable),
+        "named": sum(g.count for g in groups if g.name),
         "prototypes": len(groups),
         "novel": sum(g.novel for g in groups),
         "singletons": sizes.get(1, 0),

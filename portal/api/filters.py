@@ -4,13 +4,14 @@ Every parameter of the shared catalogue search (:class:`hull.search.EntrySearch`
 documented in the OpenAPI schema; the filtering itself is done by :func:`hull.search.search_entries`, so the
 API, the pages and the OPTIMADE layer agree on what a query means. Three filters exist only here:
 
-* ``layered``: the entry's structure is two-dimensional by the Cheon et al. (2017) bonded-cluster algorithm
-  (``EntryFeatures.dimensionality_cheon == 2``); ``false`` selects entries known to be not layered.
-* ``li_conductor``: a Li-ion conductor candidate by the default screen below (after the solid-electrolyte
-  screens of Sendek et al., Energy Environ. Sci. 10, 306 (2017)): it contains Li, at least one anion of
-  :data:`LI_CONDUCTOR_ANIONS`, no redox-active transition metal of :data:`REDOX_ACTIVE_METALS` (which would make
-  it an electronic conductor), and lies within ``li_conductor_max_e_above_hull`` (default 0.05 eV/atom) of the
-  hull in the chosen hull set. ``false`` selects the complement.
+* ``layered``: the entry's structure is layered by :data:`hull.family_rules.LAYERED` (two-dimensional by Cheon et
+  al.'s bonded-cluster algorithm); ``false`` selects entries known to be not layered. The family screen adds
+  stability (stable by default); combine with ``is_stable`` for the same set.
+* ``li_conductor``: a Li-ion conductor candidate by :class:`hull.family_rules.LiConductorRule` with its default
+  thresholds, the family screen's definition: Li, an anion, no redox-active transition metal, Li-rich, a band gap
+  over 1 eV (a missing band gap is not a pass), within ``li_conductor_max_e_above_hull`` (default
+  :data:`hull.family_rules.LI_CONDUCTOR_MAX_E_ABOVE_HULL` eV/atom) of the hull in the chosen hull set.
+  ``false`` selects the complement.
 * ``round``: entries added by discovery round number N (through the round's ingest batch).
 * ``material_ids``: entries whose portal id (``mdp-...``) or source id (e.g. the Materials Project's ``mp-149``)
   is one of these.
@@ -38,6 +39,7 @@ from rest_framework.exceptions import ValidationError
 from discovery.models import Round
 from hull.compiled_reads import Marks
 from hull.errors import CatalogueError
+from hull.family_rules import LAYERED, LI_CONDUCTOR_MAX_E_ABOVE_HULL, NOT_LAYERED, LiConductorRule
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.models import Entry
 from hull.search import (
@@ -51,13 +53,9 @@ from hull.search import (
     search_entries,
     single_value,
 )
-from hull.selectors import chemsys_names_with_elements
 from portal.api.exceptions import UnknownParameters
 
 ANONYMOUS_FORMULA = re.compile(r"([A-Z][a-z]*([0-9]+(\.[0-9]+)?)?)+", re.ASCII)
-LI_CONDUCTOR_ANIONS = ("O", "S", "Se", "F", "Cl", "Br", "I", "N", "P")
-REDOX_ACTIVE_METALS = ("Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Mo", "W", "Nb")
-LI_CONDUCTOR_MAX_E_ABOVE_HULL = 0.05  # eV/atom
 API_ONLY = ("layered", "li_conductor", "li_conductor_max_e_above_hull", "round", "material_ids")
 
 # The API's default order is by id: new entries (a round ingesting) land after every cursor, so paging is
@@ -69,9 +67,7 @@ SORT_CHOICES = [(key, key) for key in sorted(SORTABLE)] + [(f"-{key}", f"-{key}"
 
 def li_conductor_q(*, max_e_above_hull: float = LI_CONDUCTOR_MAX_E_ABOVE_HULL) -> Q:
     """Condition on a :func:`search_entries` queryset selecting Li-conductor candidates (see module doc)."""
-    with_li = chemsys_names_with_elements(contains_all=["Li"], contains_any=LI_CONDUCTOR_ANIONS)
-    without_tm = chemsys_names_with_elements(exclude=REDOX_ACTIVE_METALS)
-    return Q(chemsys__in=with_li) & Q(chemsys__in=without_tm) & Q(stab__e_above_hull__lte=max_e_above_hull)
+    return LiConductorRule(max_e_above_hull=max_e_above_hull).condition()
 
 
 class _SharedFields(dict):
@@ -192,19 +188,15 @@ class EntryFilterSet(django_filters.FilterSet):
             return data
         if data["round"] is not None or data["material_ids"]:
             return None
-        data["li_conductor_max_e_above_hull"] = marks.value(data["li_conductor_max_e_above_hull"])
+        if data["li_conductor_max_e_above_hull"] != 0:  # 0 shapes the query: "stable" (hull.family_rules)
+            data["li_conductor_max_e_above_hull"] = marks.value(data["li_conductor_max_e_above_hull"])
         return data
 
     def api_only(self, result: QuerySet[Entry], data: dict | None = None) -> QuerySet[Entry]:
         """``result`` with the API-only filters applied: the request's, or those of ``data`` (:meth:`api_data`)."""
         data = self.api_data() if data is None else data
         if data.get("layered") is not None:
-            condition = Q(features__dimensionality_cheon=2)
-            result = (
-                result.filter(condition)
-                if data["layered"]
-                else result.filter(features__dimensionality_cheon__isnull=False).exclude(condition)
-            )
+            result = result.filter(LAYERED if data["layered"] else NOT_LAYERED)
         if data.get("li_conductor") is not None:
             limit = data.get("li_conductor_max_e_above_hull")
             condition = li_conductor_q(

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from discovery.models import Round, RoundStage
 from hull.errors import CatalogueError
+from hull.family_rules import is_layered
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.models import Entry, Stability
 from hull.provenance import stability_source_of
@@ -293,9 +294,7 @@ class MaterialDetailSerializer(serializers.ModelSerializer):
         return {
             "dimensionality_cheon": features.dimensionality_cheon,
             "dimensionality_larsen": features.dimensionality_larsen,
-            "layered": features.dimensionality_cheon == 2
-            if features.dimensionality_cheon is not None
-            else None,
+            "layered": is_layered(features.dimensionality_cheon),
             "prototype_key": features.prototype_key,
         }
 
@@ -368,7 +367,7 @@ def material_detail(row: dict, stabilities: list[dict], discovery_round: int | N
                 item[name] = {
                     "dimensionality_cheon": cheon,
                     "dimensionality_larsen": row["features__dimensionality_larsen"],
-                    "layered": cheon == 2 if cheon is not None else None,
+                    "layered": is_layered(cheon),
                     "prototype_key": row["features__prototype_key"],
                 }
         elif name == "batch":

@@ -1,8 +1,11 @@
-"""Family screens (layered, Li-ion conductors, Li/Mn oxides) and prototypes."""
+"""Family screens (layered, Li-ion conductors, Li/Mn oxides) and prototypes. The screens' definitions and
+defaults are :mod:`hull.family_rules`'s; a view reads the settings from the query and renders the funnel."""
 
-from django.http import HttpRequest, HttpResponse
+from collections.abc import Callable
 
-from hull import families
+from django.http import HttpRequest, HttpResponse, QueryDict
+
+from hull import families, family_rules
 from hull.hull_sets import HULL_SETS
 from portal.pages import params
 from portal.pages import selectors as page_selectors
@@ -13,61 +16,80 @@ def family_index(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/families.html", {})
 
 
-@catalogue_errors("portal/family.html")
-def family_layered(request: HttpRequest) -> HttpResponse:
-    query = request.GET
+def _elements(query: QueryDict, name: str, default: tuple[str, ...]) -> list[str]:
+    given = params.get_list(query, name)
+    return list(default) if given is None else given
+
+
+def _layered(query: QueryDict) -> tuple[dict, Callable]:
     settings = {
-        "hull_set": hull_set_from(request),
-        "max_e_above_hull": params.get_float(query, "max_e_above_hull", 0.1),
+        "max_e_above_hull": params.get_float(
+            query, "max_e_above_hull", family_rules.LAYERED_MAX_E_ABOVE_HULL
+        ),
         "larsen_agrees": params.get_bool(query, "larsen_agrees", False),
     }
-    funnel = families.layered_screen(**settings)
-    return _family(request, "layered", funnel, settings)
+    return settings, lambda hull_set: families.layered_screen(hull_set=hull_set, **settings)
 
 
-@catalogue_errors("portal/family.html")
-def family_li_conductors(request: HttpRequest) -> HttpResponse:
-    query = request.GET
-    excluded = params.get_list(query, "excluded_metals")
+def _li_conductors(query: QueryDict) -> tuple[dict, Callable]:
     settings = {
-        "hull_set": hull_set_from(request),
-        "max_e_above_hull": params.get_float(query, "max_e_above_hull", 0.05),
-        "excluded_metals": families.REDOX_ACTIVE_METALS if excluded is None else excluded,
-        "min_band_gap": params.get_float(query, "min_band_gap", 1.0),
-        "band_gap_required": params.get_bool(query, "band_gap_required", False),
-        "min_li_fraction": params.get_float(query, "min_li_fraction", 0.2),
+        "max_e_above_hull": params.get_float(
+            query, "max_e_above_hull", family_rules.LI_CONDUCTOR_MAX_E_ABOVE_HULL
+        ),
+        "excluded_metals": _elements(query, "excluded_metals", family_rules.REDOX_ACTIVE_METALS),
+        "min_band_gap": params.get_float(query, "min_band_gap", family_rules.LI_CONDUCTOR_MIN_BAND_GAP),
+        "min_li_fraction": params.get_float(
+            query, "min_li_fraction", family_rules.LI_CONDUCTOR_MIN_LI_FRACTION
+        ),
     }
-    funnel = families.li_conductor_screen(**settings)
-    settings["excluded_metals"] = ",".join(settings["excluded_metals"])
-    return _family(request, "li-conductors", funnel, settings)
+    return settings, lambda hull_set: families.li_conductor_screen(
+        rule=family_rules.LiConductorRule.of(hull_set=hull_set, **settings)
+    )
 
 
-@catalogue_errors("portal/family.html")
-def family_li_mn_oxides(request: HttpRequest) -> HttpResponse:
-    query = request.GET
-    extra = params.get_list(query, "extra_metals")
+def _li_mn_oxides(query: QueryDict) -> tuple[dict, Callable]:
     settings = {
-        "hull_set": hull_set_from(request),
-        "extra_metals": families.TRANSITION_METALS if extra is None else extra,
+        "extra_metals": _elements(query, "extra_metals", family_rules.TRANSITION_METALS),
         "max_e_above_hull": params.get_float(query, "max_e_above_hull", 0.0),
     }
-    funnel = families.li_mn_oxide_screen(**settings)
-    settings["extra_metals"] = ",".join(settings["extra_metals"])
-    return _family(request, "li-mn-oxides", funnel, settings)
+    return settings, lambda hull_set: families.li_mn_oxide_screen(hull_set=hull_set, **settings)
 
 
-def _family(request: HttpRequest, screen: str, funnel: families.Funnel, settings: dict) -> HttpResponse:
+SCREENS = {"layered": _layered, "li-conductors": _li_conductors, "li-mn-oxides": _li_mn_oxides}
+
+
+def _family(request: HttpRequest, screen: str) -> HttpResponse:
+    """The screen's settings read from the query, the funnel, and the page (lists shown comma-separated)."""
+    hull_set = hull_set_from(request)
+    settings, run = SCREENS[screen](request.GET)
+    funnel = run(hull_set)
+    shown = {name: ",".join(v) if isinstance(v, list) else v for name, v in settings.items()}
     return render(
         request,
         "portal/family.html",
         {
             "screen": screen,
             "funnel": funnel,
-            "settings": settings,
+            "settings": {"hull_set": hull_set, **shown},
             "hull_sets": list(HULL_SETS),
             "top": max(funnel.counts + [1]),
         },
     )
+
+
+@catalogue_errors("portal/family.html")
+def family_layered(request: HttpRequest) -> HttpResponse:
+    return _family(request, "layered")
+
+
+@catalogue_errors("portal/family.html")
+def family_li_conductors(request: HttpRequest) -> HttpResponse:
+    return _family(request, "li-conductors")
+
+
+@catalogue_errors("portal/family.html")
+def family_li_mn_oxides(request: HttpRequest) -> HttpResponse:
+    return _family(request, "li-mn-oxides")
 
 
 @catalogue_errors("portal/prototypes.html")

@@ -66,7 +66,10 @@ def test_every_type_is_named_from_its_own_description():
         # no two types of one formula, space group and Wyckoff sequence match each other
         for other in candidates(kind.anonymous_formula, kind.spacegroup_number):
             if other is not kind and set(other.wyckoff) & set(kind.wyckoff):
-                assert not STRICT.fit_anonymous(structure, reference_structure(other)), (kind.name, other.name)
+                assert not STRICT.fit_anonymous(structure, reference_structure(other)), (
+                    kind.name,
+                    other.name,
+                )
 
 
 @pytest.fixture(scope="module")
