@@ -45,7 +45,8 @@ class Polyhedron:
 
 
 def _radius(symbol: str) -> float:
-    return CovalentRadius.radius[symbol]
+    """Cordero's covalent radius (Å); beyond his table (Z > 96), the atomic radius, else 1.5 Å."""
+    return CovalentRadius.radius.get(symbol) or Element(symbol).atomic_radius or 1.5
 
 
 def _cations(elements: dict[str, Element], pairs: list[tuple[str, str]]) -> set[str]:

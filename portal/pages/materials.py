@@ -12,6 +12,7 @@ from hull.models import Entry
 from hull.source_links import source_page
 from hull.structure_bonds import BOND_TOLERANCE, bonded_neighbours
 from hull.structure_tools import (
+    CELLS,
     COLOUR_SCHEMES,
     cell_geometry,
     cell_of,
@@ -24,7 +25,8 @@ from portal.pages import figures
 from portal.pages.structure_figure import structure_view
 
 MAX_SITES_LISTED = 500
-CELL_CHOICES = (("stored", "as stored"), ("primitive", "primitive"), ("conventional", "conventional"))
+CELL_CHOICES = tuple((cell, "as stored" if cell == "stored" else cell) for cell in reversed(CELLS))
+"""(cell, label) for the view's menu: as stored, primitive, conventional."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ def material_context(entry: Entry, *, symprec: float | None, view: ViewChoice = 
     context["downloads"] = [
         (
             fmt,
-            [(cell, f"?cell={cell}&symprec={symprec:g}") for cell in ("conventional", "primitive", "stored")],
+            [(cell, f"?cell={cell}&symprec={symprec:g}") for cell in CELLS],
         )
         for fmt in FORMATS
     ]
