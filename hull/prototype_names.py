@@ -317,6 +317,27 @@ STRUCTURE_TYPES: tuple[StructureType, ...] = (
         ("accccd", "bccccd"),
     ),
 )
+# Types whose Wyckoff positions have no free coordinate: the letters fix the structure (up to the lattice's own
+# free lengths), so no structure comparison is needed (building the cubic F ones takes about a second each).
+FIXED_BY_SYMMETRY = frozenset(
+    {
+        "fcc (copper, A1)",
+        "bcc (tungsten, A2)",
+        "hcp (magnesium, A3)",
+        "diamond (A4)",
+        "graphite (A9)",
+        "rocksalt (NaCl, B1)",
+        "CsCl (B2)",
+        "zincblende (ZnS, B3)",
+        "NiAs (B8₁)",
+        "fluorite / antifluorite (CaF2, C1)",
+        "Cu3Au (L1₂)",
+        "ReO3 (D0₉)",
+        "BiF3 / Li3Bi (D0₃)",
+        "Li3N",
+        "perovskite / antiperovskite (CaTiO3, E2₁)",
+    }
+)
 # Structures of one formula, space group and Wyckoff letters can still differ in their free parameters (dry-ice CO2
 # has pyrite's letters, its O2 pairs centred on C): a name needs the anonymised structures to match as well. The
 # tolerances are looser than pymatgen's defaults: a type spans a range of axial ratios (CdCl2-type CoO2 and CdCl2).
@@ -361,7 +382,10 @@ def structure_type_of(
         (
             kind
             for kind in candidates(anonymous, number)
-            if letters in kind.wyckoff and MATCHER.fit_anonymous(structure, reference_structure(kind))
+            if letters in kind.wyckoff
+            and (
+                kind.name in FIXED_BY_SYMMETRY or MATCHER.fit_anonymous(structure, reference_structure(kind))
+            )
         ),
         None,
     )

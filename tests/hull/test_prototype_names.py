@@ -4,12 +4,15 @@ are named so (and match the type under pymatgen's StructureMatcher with its defa
 only look alike are not, and over the whole demo set a structure the default matcher finds to be a type is named
 that type."""
 
+import numpy as np
 import pytest
 from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Structure
+from pymatgen.symmetry.groups import SpaceGroup
 
 from hull.formulas import anonymous_formula
 from hull.prototype_names import (
+    FIXED_BY_SYMMETRY,
     STRUCTURE_TYPES,
     candidates,
     prototype_name,
@@ -53,9 +56,22 @@ NOT_NAMED = {
 STRICT = StructureMatcher(primitive_cell=True, scale=True, attempt_supercell=True)
 
 
+def fixed_point(symbol: str, position) -> bool:
+    """Whether ``position`` has no free coordinate in the space group: the operations that leave it in place
+    (modulo lattice translations) fix no line or plane through it."""
+    point = np.array(position, dtype=float)
+    rows = []
+    for op in SpaceGroup(symbol).symmetry_ops:
+        moved = op.operate(point) - point
+        if np.allclose(moved - np.round(moved), 0, atol=1e-6):
+            rows.append(op.rotation_matrix - np.eye(3))
+    return np.linalg.matrix_rank(np.vstack(rows), tol=1e-6) == 3
+
+
 def test_every_type_is_named_from_its_own_description():
     names = [kind.name for kind in STRUCTURE_TYPES]
     assert len(set(names)) == len(names)
+    assert set(names) >= FIXED_BY_SYMMETRY
     for kind in STRUCTURE_TYPES:
         structure = kind.structure()
         number, letters = wyckoff_letters(structure)
@@ -63,6 +79,9 @@ def test_every_type_is_named_from_its_own_description():
         assert anonymous_formula(structure.composition) == kind.anonymous_formula
         assert letters in kind.wyckoff, (kind.name, letters)
         assert structure_type_of(structure) is kind
+        assert (kind.name in FIXED_BY_SYMMETRY) == all(
+            fixed_point(kind.spacegroup, p) for p in kind.positions
+        )
         # no two types of one formula, space group and Wyckoff sequence match each other
         for other in candidates(kind.anonymous_formula, kind.spacegroup_number):
             if other is not kind and set(other.wyckoff) & set(kind.wyckoff):
