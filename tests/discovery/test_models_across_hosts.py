@@ -25,21 +25,9 @@ from tests.celery_workers import (
     wait_for,
 )
 from tests.conftest import subset
+from tests.discovery import test_rounds_on_workers as on_workers
 
-CONFIG = {
-    "elements": ["Li", "Na", "Co", "O"],
-    "generators": ["substitution"],
-    "budget": 10,
-    "eval_budget": 2,
-    "baseline_size": 0,
-    "threshold": 1.0,
-    "ensemble_size": 1,
-    "volumes": 2,
-    "relax_steps": 10,
-    "hull_set": "all",
-    "retrain": True,
-    "retrain_epochs": 1,
-}
+CONFIG = {**on_workers.CONFIG, "retrain": True, "retrain_epochs": 1}
 
 
 def cached_versions(model_dir) -> set[str]:
