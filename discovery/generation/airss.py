@@ -7,17 +7,26 @@ relaxed with soft-sphere potentials"):
 
 1. the reference volume ``V0`` is the sum of the atomic sphere volumes, ``4/3 pi r^3`` with ``r``
    pymatgen's empirical ``Element.atomic_radius``, over the atoms of the cell;
-2. a random cell (lengths within a factor 2 of each other, angles 60-120 degrees) is scaled to a random
-   volume ``u * V0`` with ``u`` uniform in ``volume_range`` (default 0.4 to 1.2), and the atoms are put
-   at uniformly random fractional positions (space group P1; symmetric random cells, as ``pyxtal`` or
-   AIRSS's ``buildcell`` make them, are not drawn here);
+2. a space group is drawn at random among those (2 to 230) whose Wyckoff multiplicities can hold the
+   cell's atom counts (``pyxtal.symmetry.Group.check_compatible``; P1 only when none can), and pyxtal
+   places the atoms on random Wyckoff positions of a random cell of that group (``pyxtal.from_random``);
+   the cell is then scaled to a random volume ``u * V0`` with ``u`` uniform in ``volume_range`` (default
+   0.4 to 1.2). pyxtal's own volume (its ``factor`` times its elemental volumes) is not used: scaling keeps
+   the symmetry and gives the paper's volume range exactly;
 3. a soft-sphere potential pushes overlapping atoms apart: ``E = 1/2 sum_pairs (d_ij - r)^2`` for
    ``r < d_ij`` over all periodic images, with ``d_ij = scale * (rc_i + rc_j)`` from the covalent radii
    ``rc`` (Cordero et al. 2008, as in ``ase.data.covalent_radii``), ``scale`` 0.8 by default. It is
-   minimised with L-BFGS (scipy) over the fractional positions at fixed cell, then, if overlaps remain,
-   over positions and cell together (the cell can then only grow: the potential is purely repulsive);
+   minimised with L-BFGS (scipy) over the Cartesian positions at fixed cell; while overlaps remain the
+   cell grows isotropically, a step at a time, and the positions relax again (the cell can only grow:
+   the potential is purely repulsive). Forces and steps of a symmetric arrangement are symmetric, so the
+   relaxation keeps the space group it was drawn in (or finds a higher one, when pyxtal's random
+   Wyckoff parameters landed on special values);
 4. a structure is kept only when no two atoms (periodic images included) are closer than ``d_ij`` and
    its volume is still within ``volume_range`` times ``V0``; otherwise another random start is drawn.
+
+As many structures per composition as ``per_composition`` says (the paper's 100 by default), taken in
+turns over the compositions (first structure of each, then the second of each, ...), so that a budget
+smaller than ``per_composition`` times the number of compositions is spread over them in rank order.
 
 Deterministic: the random stream of each structure is seeded by ``(seed, composition, index)``.
 """
@@ -27,6 +36,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -39,6 +49,8 @@ from discovery.generation.candidates import Candidate, Proposal, unique_candidat
 GENERATOR = "airss"
 MIN_DISTANCE_SCALE = 0.8
 VOLUME_RANGE = (0.4, 1.2)
+CELL_GROWTH_STEPS = 6  # isotropic growth steps of the soft-sphere relaxation before the final stretch
+PER_COMPOSITION = 100  # the paper's random structures per composition
 POTENTIAL_MARGIN = 1.03  # the potential pushes to 3 % beyond d_ij, so the converged r >= d_ij
 
 
@@ -91,37 +103,46 @@ def soft_sphere_energy(
     return energy, grad_frac, grad_lattice
 
 
+def _worst_ratio(frac: np.ndarray, lattice: np.ndarray, target: np.ndarray, images: np.ndarray) -> float:
+    """The smallest ``r / d`` over pairs and images (the self-image at zero distance left out)."""
+    u = frac[None, :, None, :] - frac[:, None, None, :] + images[None, None, :, :]
+    r = np.linalg.norm(u @ lattice, axis=-1)
+    ratio = np.where(r > 1e-12, r / target[:, :, None], np.inf)
+    return float(ratio.min())
+
+
 def relax_soft_spheres(
     structure: Structure, contact: np.ndarray, *, relax_cell: bool = True, tol: float = 1e-10
 ) -> Structure:
-    """Push overlapping atoms apart: positions at fixed cell, then positions and cell if needed."""
+    """Push overlapping atoms apart: positions at fixed cell; while overlaps remain (and ``relax_cell``),
+    the cell grows isotropically by a third of the stretch that would clear them, and the positions relax
+    again (at most :data:`CELL_GROWTH_STEPS` times; then the full stretch clears them).
+
+    The variables are Cartesian positions and the growth is isotropic, so every step, like the forces,
+    has the structure's symmetry (a step in fractional coordinates does not, in a non-orthogonal cell,
+    and a free cell could shear a cubic cell into a triclinic one)."""
     n = len(structure)
-    frac = structure.frac_coords.copy()
     lattice = structure.lattice.matrix.copy()
     images = _images(lattice, float(contact.max()) * POTENTIAL_MARGIN)
     target = contact * POTENTIAL_MARGIN
 
-    def positions_only(x: np.ndarray) -> tuple[float, np.ndarray]:
-        energy, grad_f, _ = soft_sphere_energy(x.reshape(n, 3), lattice, target, images)
-        return energy, grad_f.ravel()
+    def relax_positions(cart: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, float]:
+        inverse = np.linalg.inv(cell)
 
-    result = minimize(positions_only, frac.ravel(), jac=True, method="L-BFGS-B", options={"maxiter": 500})
-    frac = result.x.reshape(n, 3)
-    if relax_cell and result.fun > tol:
+        def energy(x: np.ndarray) -> tuple[float, np.ndarray]:
+            value, grad_f, _ = soft_sphere_energy(x.reshape(n, 3) @ inverse, cell, target, images)
+            return value, (grad_f @ inverse.T).ravel()
 
-        def with_cell(x: np.ndarray) -> tuple[float, np.ndarray]:
-            f, cell = x[: 3 * n].reshape(n, 3), x[3 * n :].reshape(3, 3)
-            energy, grad_f, grad_l = soft_sphere_energy(f, cell, target, images)
-            return energy, np.concatenate([grad_f.ravel(), grad_l.ravel()])
+        result = minimize(energy, cart.ravel(), jac=True, method="L-BFGS-B", options={"maxiter": 500})
+        return result.x.reshape(n, 3) @ inverse, float(result.fun)
 
-        result = minimize(
-            with_cell,
-            np.concatenate([frac.ravel(), lattice.ravel()]),
-            jac=True,
-            method="L-BFGS-B",
-            options={"maxiter": 1000},
-        )
-        frac, lattice = result.x[: 3 * n].reshape(n, 3), result.x[3 * n :].reshape(3, 3)
+    frac, energy = relax_positions(structure.cart_coords, lattice)
+    for step in range(CELL_GROWTH_STEPS + 1 if relax_cell else 0):
+        if energy <= tol:
+            break
+        stretch = 1.0 / _worst_ratio(frac, lattice, target, images)
+        lattice = lattice * (stretch if step == CELL_GROWTH_STEPS else stretch ** (1.0 / 3.0))
+        frac, energy = relax_positions(frac @ lattice, lattice)
     return Structure(Lattice(lattice), structure.species, frac % 1.0)
 
 
@@ -137,13 +158,32 @@ def closest_approach(structure: Structure, scale: float = MIN_DISTANCE_SCALE) ->
     return worst
 
 
-def _random_lattice(rng: np.random.Generator, volume: float) -> Lattice:
-    while True:
-        lengths = rng.uniform(1.0, 2.0, size=3)
-        angles = rng.uniform(60.0, 120.0, size=3)
-        lattice = Lattice.from_parameters(*lengths, *angles)
-        if lattice.volume > 0.3 * float(np.prod(lengths)):  # not too flat
-            return lattice.scale(volume)
+@cache
+def _group(number: int):
+    from pyxtal.symmetry import Group
+
+    return Group(number)
+
+
+def random_space_group(counts: Sequence[int], rng: np.random.Generator) -> int:
+    """A space group drawn at random among 2-230 whose Wyckoff positions can hold ``counts`` atoms of
+    each element (1, P1, when none can)."""
+    for number in rng.permutation(np.arange(2, 231)):
+        if _group(int(number)).check_compatible(list(counts))[0]:
+            return int(number)
+    return 1
+
+
+def _symmetric_start(species: list[str], counts: list[int], number: int, seed: int) -> Structure | None:
+    """pyxtal's random crystal of space group ``number`` (conventional cell), or None when it fails."""
+    from pyxtal import pyxtal
+
+    crystal = pyxtal()
+    try:
+        crystal.from_random(3, number, species, counts, random_state=seed)
+    except Exception:  # pyxtal raises its own errors for cells it cannot fill
+        return None
+    return crystal.to_pymatgen() if crystal.valid else None
 
 
 def _composition_seed(composition: Composition) -> int:
@@ -158,54 +198,64 @@ def random_structure(
     volume_range: tuple[float, float] = VOLUME_RANGE,
     scale: float = MIN_DISTANCE_SCALE,
     max_tries: int = 20,
-) -> tuple[Structure, float] | None:
-    """One random structure of ``composition`` (the cell holds exactly this composition) and its volume
-    factor ``V / V0``; ``None`` when ``max_tries`` random starts all failed the checks."""
+) -> tuple[Structure, float, int] | None:
+    """One symmetric random structure of ``composition`` (the cell holds exactly this composition), its
+    volume factor ``V / V0`` and the space group it was drawn in; ``None`` when ``max_tries`` random
+    starts all failed the checks."""
     composition = Composition(composition)
-    species = [el.symbol for el, amount in sorted(composition.items()) for _ in range(int(round(amount)))]
-    v0 = reference_volume(species)
-    contact = np.array([[min_distance(a, b, scale) for b in species] for a in species])
+    species = [el.symbol for el in sorted(composition)]
+    counts = [int(round(composition[symbol])) for symbol in species]
+    v0 = reference_volume([symbol for symbol, n in zip(species, counts, strict=True) for _ in range(n)])
     rng = np.random.default_rng([seed, _composition_seed(composition), index])
     for _ in range(max_tries):
+        number = random_space_group(counts, rng)
+        start = _symmetric_start(species, counts, number, int(rng.integers(2**31)))
         factor = rng.uniform(*volume_range)
-        lattice = _random_lattice(rng, factor * v0)
-        start = Structure(lattice, species, rng.random((len(species), 3)))
+        if start is None or len(start) != sum(counts):
+            continue
+        start.scale_lattice(factor * v0)
+        symbols = [site.specie.symbol for site in start]
+        contact = np.array([[min_distance(a, b, scale) for b in symbols] for a in symbols])
         relaxed = relax_soft_spheres(start, contact)
         ratio = relaxed.volume / v0
         if not volume_range[0] <= ratio <= volume_range[1]:
             continue
         if closest_approach(relaxed, scale) < 1.0:
             continue
-        return relaxed, ratio
+        return relaxed, ratio, number
     return None
 
 
 def airss_proposals(
     compositions: Iterable[Composition | str],
     *,
-    per_composition: int = 10,
+    per_composition: int = PER_COMPOSITION,
     formula_units: Sequence[int] = (1, 2),
     max_atoms: int = 24,
     seed: int = 0,
     volume_range: tuple[float, float] = VOLUME_RANGE,
     scale: float = MIN_DISTANCE_SCALE,
 ) -> Iterator[Proposal]:
-    """``per_composition`` random structures of each composition, cycling through ``formula_units``
-    (cells of more than ``max_atoms`` atoms are skipped)."""
+    """``per_composition`` random structures of each composition, in turns over the compositions (see
+    the module docstring), cycling through ``formula_units`` (cells of more than ``max_atoms`` atoms are
+    skipped)."""
+    cells = []
     for composition in compositions:
         reduced = Composition(composition).reduced_composition
         sizes = [z for z in formula_units if reduced.num_atoms * z <= max_atoms]
-        if not sizes:
-            continue
-        for index in range(per_composition):
+        if sizes:
+            cells.append((reduced, sizes))
+    for index in range(per_composition):
+        for reduced, sizes in cells:
             z = sizes[index % len(sizes)]
             made = random_structure(
                 reduced * z, seed=seed, index=index, volume_range=volume_range, scale=scale
             )
             if made is None:
                 continue
-            structure, ratio = made
-            operation = f"AIRSS {reduced.reduced_formula} Z={z} V={ratio:.2f}xV0 (seed {seed}, #{index})"
+            structure, ratio, number = made
+            symbol = _group(number).symbol
+            operation = f"AIRSS {reduced.reduced_formula} Z={z} {symbol} ({number}) V={ratio:.2f}xV0 (seed {seed}, #{index})"
             yield Proposal(structure, None, operation)
 
 
@@ -214,7 +264,8 @@ def airss_candidates(
 ) -> Iterator[Candidate]:
     """At most ``budget`` unique random structures for ``compositions`` (no parent entry).
 
-    ``options`` are those of :func:`airss_proposals`: ``per_composition``, ``formula_units``,
+    ``options`` are those of :func:`airss_proposals`: ``per_composition`` (the paper's 100 by default;
+    the budget clips the total), ``formula_units``,
     ``max_atoms``, ``seed``, ``volume_range``, ``scale``.
     """
     return unique_candidates(airss_proposals(compositions, **options), generator=GENERATOR, budget=budget)
