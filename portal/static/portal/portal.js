@@ -31,13 +31,25 @@
     window.Plotly.restyle(div, filterTrace(original.trace, cutoff), [original.index]);
   }
 
+  function imageName(div) {
+    var heading = document.querySelector("h1");
+    var text = (heading ? heading.textContent : "") + " " + div.getAttribute("data-figure");
+    return text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "figure";
+  }
+
   function renderFigures() {
     var nodes = document.querySelectorAll("[data-figure]");
     var pending = [];
     nodes.forEach(function (div) {
       var fig = readFigure(div.getAttribute("data-figure"));
       if (!fig || !window.Plotly) return;
-      var config = { responsive: true, displaylogo: false, scrollZoom: false };
+      var config = {
+        responsive: true,
+        displaylogo: false,
+        scrollZoom: false,
+        // the camera button saves a PNG named after the page's heading (not plotly's "newplot.png")
+        toImageButtonOptions: { filename: imageName(div) },
+      };
       var unstableIndex = (fig.data || []).findIndex(function (t) { return t.meta && t.meta.role === "unstable"; });
       if (unstableIndex >= 0) {
         originals.set(div, { index: unstableIndex, trace: JSON.parse(JSON.stringify(fig.data[unstableIndex])) });
