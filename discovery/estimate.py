@@ -2,7 +2,9 @@
 of work (candidates generated, candidates x ensemble members filtered, evaluations x relaxation steps, ...),
 summed over the recorded stages of recent succeeded rounds, times the units of the round to launch.
 
-Time waiting in a queue is not included; a stage no finished round has run yet has no rate and is named."""
+Retraining, where no finished round has timed it, is estimated from the training rates the dashboard's training
+form uses (``discovery.training.training_rate``: the active structural model's config on today's catalogue).
+Time waiting in a queue is not included; a stage with neither has no estimate and is named."""
 
 from dataclasses import dataclass, field
 
@@ -33,6 +35,7 @@ class RoundEstimate:
     seconds: dict[str, float] = field(default_factory=dict)
     unmeasured: list[str] = field(default_factory=list)
     rounds_read: int = 0
+    from_training_rates: list[str] = field(default_factory=list)  # stages estimated from training rates
 
     @property
     def total(self) -> float | None:
@@ -44,17 +47,20 @@ class RoundEstimate:
             "stages": {name: round(s, 1) for name, s in self.seconds.items()},
             "unmeasured": self.unmeasured,
             "rounds_read": self.rounds_read,
+            "from_training_rates": self.from_training_rates,
             "text": self.text(),
         }
 
     def text(self) -> str:
-        if not self.seconds:
+        if not self.rounds_read:
             return "no estimate yet: no round has finished on this portal, so no stage has been timed"
         basis = (
             f"from the stage times of the last {self.rounds_read} finished round{'s' if self.rounds_read > 1 else ''}"
             " on this portal, scaled by this round's candidates, ensemble size, evaluations and relaxation steps;"
             " time waiting in a queue not included"
         )
+        if self.from_training_rates:
+            basis += f"; {', '.join(self.from_training_rates)} from the measured training rates"
         missing = f" (not timed yet: {', '.join(self.unmeasured)})" if self.unmeasured else ""
         return f"about {duration_text(self.total or 0.0)}{missing}, {basis}"
 
@@ -100,6 +106,24 @@ def round_estimate(*, plan: RoundConfig) -> RoundEstimate:
             continue
         if name in rates:
             estimate.seconds[name] = rates[name] * units
+        elif name == RoundStage.Name.RETRAIN and (seconds := retrain_seconds(plan=plan)) is not None:
+            estimate.seconds[name] = seconds
+            estimate.from_training_rates.append(name)
         else:
             estimate.unmeasured.append(name)
     return estimate
+
+
+def retrain_seconds(*, plan: RoundConfig) -> float | None:
+    """A retrain stage from the training rates: the active structural ensemble (its members, the config its
+    training job ran) trained again for ``retrain_epochs`` on the round's hull set. None without such a model."""
+    from discovery.models import TrainedModel
+    from discovery.training import training_rate, training_samples_count
+
+    model = TrainedModel.objects.filter(kind="structural", is_active=True).first()
+    job = getattr(model, "training_job", None)
+    if job is None:
+        return None
+    samples = training_samples_count(hull_set=plan.hull_set)
+    rate = training_rate(config_name=job.config_name, kind="structural", samples=samples)
+    return rate.seconds(n_models=model.n_models, epochs=plan.retrain_epochs)

@@ -226,3 +226,33 @@ def test_a_queued_training_says_where_it_waits(admin_client, catalogue):
     assert row["waiting"] == "Running on models@lab, for 3 min."
     html = client.get("/discovery/").content.decode()
     assert f'data-training="{job.pk}"' in html and "Running on models@lab" in html
+
+
+def test_retraining_not_yet_timed_is_estimated_from_the_training_rates(catalogue):
+    from discovery.models import TrainedModel, TrainingJob
+    from discovery.training import training_rate, training_samples_count
+
+    _timed_round(
+        1, CONFIG, dict.fromkeys(("generate", "filter", "evaluate", "ingest", "hull", "metrics"), 20.0)
+    )
+    model = TrainedModel.objects.create(
+        name="demo", kind="structural", n_models=3, checkpoint_path="/x", is_active=True
+    )
+    TrainingJob.objects.create(
+        kind="structural",
+        config_name="tiny",
+        n_models=3,
+        epochs=4,
+        total=12,
+        done=12,
+        status="succeeded",
+        model=model,
+    )
+    plan = RoundConfig(retrain=True, retrain_epochs=7)
+    estimate = round_estimate(plan=plan)
+    rate = training_rate(
+        config_name="tiny", kind="structural", samples=training_samples_count(hull_set="all")
+    )
+    assert estimate.seconds["retrain"] == pytest.approx(rate.fixed + rate.per_member_epoch * 3 * 7)
+    assert estimate.from_training_rates == ["retrain"] and estimate.unmeasured == []
+    assert "retrain from the measured training rates" in estimate.text()
