@@ -18,6 +18,7 @@
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pymatgen.core import Element
 
@@ -87,13 +88,17 @@ def _symbol_splits(letters: str) -> list[tuple[str, int, int]]:
 def formula_readings(text: str) -> list[str]:
     """The readings of a typed formula, the one meant first (see the module doc); a formula with both capitals and
     small letters that reads as written has that one reading. ``CatalogueError`` naming it where none reads."""
-    typed = text.strip()
+    return list(_formula_readings(text.strip()))
+
+
+@lru_cache(maxsize=1024)  # a search page reads its formula twice (the search, the note on its reading)
+def _formula_readings(typed: str) -> tuple[str, ...]:
     if len(typed) > MAX_TYPED:
         raise CatalogueError(f"formula {typed[:20]!r}... is longer than {MAX_TYPED} characters")
     letters = [c for c in typed if c.isalpha()]
     mixed = any(c.isupper() for c in letters) and any(c.islower() for c in letters)
     if mixed and _reads(typed):
-        return [typed]
+        return (typed,)
     candidates = {}
     for order, (reading, rare, symbols) in enumerate(_letter_readings(typed)):
         if reading not in candidates and _reads(reading):
@@ -106,7 +111,7 @@ def formula_readings(text: str) -> list[str]:
             reading: (rare, not _balanced(reading), symbols, order)
             for reading, (rare, symbols, order) in candidates.items()
         }
-    return sorted(candidates, key=candidates.__getitem__)
+    return tuple(sorted(candidates, key=candidates.__getitem__))
 
 
 def _balanced(formula: str) -> bool:

@@ -273,3 +273,8 @@ def hull_provenance(*, chemsys: str, hull_set: str) -> dict:
 def catalogue_has_band_gaps() -> bool:
     """Whether any entry of the catalogue has a band gap (a filter on band gaps finds nothing otherwise)."""
     return Entry.objects.filter(band_gap__isnull=False).exists()
+
+
+def hull_sets_with_entries() -> list[str]:
+    """The hull sets that hold some entry (a stability row), in :data:`HULL_SETS` order."""
+    return [name for name in HULL_SETS if Stability.objects.filter(hull_set=name).exists()]

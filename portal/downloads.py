@@ -3,6 +3,7 @@ of a table as JSON Lines or CSV (the one writer of each), streamed and optionall
 
 import csv
 import io
+import json
 import zlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -36,6 +37,8 @@ def _csv_cell(value) -> object:
         return "true" if value else "false"
     if isinstance(value, list | tuple):
         return " ".join(map(str, value))
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"))
     if isinstance(value, datetime):
         return DjangoJSONEncoder().default(value)
     return value
@@ -43,7 +46,7 @@ def _csv_cell(value) -> object:
 
 def csv_lines(rows: Iterable[dict]) -> Iterator[bytes]:
     """The rows as CSV: a header of the first row's keys, then one line per row (lists written space-separated,
-    no value as an empty cell)."""
+    mappings as compact JSON, no value as an empty cell)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     columns = None

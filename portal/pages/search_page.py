@@ -57,6 +57,7 @@ def search(request: HttpRequest) -> HttpResponse:
     read = CatalogueRead(request, SEARCH_PARAMETERS)
     count, number, entries = read.get(lambda: _search_results(results, page_size, query.get("page")))
     band_gaps = kept_count("band-gaps", "", read.state, selectors.catalogue_has_band_gaps)
+    filled = kept_count("hull-sets", "", read.state, selectors.hull_sets_with_entries)
     all_columns = {key: spec for key, spec in params.COLUMNS.items() if band_gaps or key != "band_gap"}
     paginator = Paginator(results, page_size)
     paginator.count = count  # a cached property: no COUNT query
@@ -90,6 +91,7 @@ def search(request: HttpRequest) -> HttpResponse:
             "page_sizes": params.PAGE_SIZES,
             "page_size": page_size,
             "hull_sets": list(HULL_SETS),
+            "empty_hull_sets": [name for name in HULL_SETS if name not in filled],
             "periodic_table": params.periodic_table(),
             "catalogue_elements": held,
             "absent_elements": absent,

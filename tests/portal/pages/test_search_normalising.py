@@ -217,3 +217,16 @@ def test_exports_carry_the_search(client, k_cl_o, query):
     for row, line in zip(rows, lines, strict=True):
         assert row["e_above_hull"] == ("" if line["e_above_hull"] is None else repr(line["e_above_hull"]))
         assert row["elements"] == " ".join(line["elements"])
+
+
+def test_hull_sets_without_entries_are_not_offered(client, k_cl_o):
+    from hull.hull_sets import HULL_SETS
+    from hull.models import Stability
+
+    _, html = found(client, {})
+    options = dict(re.findall(r'<option value="([^"]+)"[^>]*>([^<]+)</option>', html))
+    for name in HULL_SETS:
+        filled = Stability.objects.filter(hull_set=name).exists()
+        assert options[name] == (name if filled else f"{name} (no entries)")
+        assert (f'<option value="{name}" disabled>' in html) == (not filled)
+    assert any(not Stability.objects.filter(hull_set=name).exists() for name in HULL_SETS)
