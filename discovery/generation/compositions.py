@@ -79,6 +79,7 @@ METALLOID_ANION_STATES: dict[str, tuple[int, ...]] = {
 }  # fmt: skip
 
 MAX_RELAXED = 2  # "up to two elements between two ordered oxidation states"
+MAX_FORMULA_ATOMS = 20  # atoms per formula unit a round enumerates: Li15Si4 (19), the paper's example, fits
 
 
 @cache
@@ -113,11 +114,12 @@ def passes_relaxed_charge_rule(composition: Composition | str, max_relaxed: int 
     return False
 
 
-def _count_vectors(n_elements: int, max_atoms: int) -> Iterator[tuple[int, ...]]:
-    """Positive integer vectors of length ``n_elements``, sum at most ``max_atoms``, gcd 1, in
-    lexicographic order."""
-    for counts in itertools.product(range(1, max_atoms + 1), repeat=n_elements):
-        if sum(counts) <= max_atoms and math.gcd(*counts) == 1:
+def _count_vectors(n_elements: int, total: int) -> Iterator[tuple[int, ...]]:
+    """Positive integer vectors of length ``n_elements`` that sum to ``total``, gcd 1, in lexicographic
+    order."""
+    for cuts in itertools.combinations(range(1, total), n_elements - 1):
+        counts = tuple(b - a for a, b in zip((0, *cuts), (*cuts, total), strict=True))
+        if math.gcd(*counts) == 1:
             yield counts
 
 
@@ -134,7 +136,8 @@ def enumerate_compositions(
     """Reduced compositions of ``min_elements`` to ``max_elements`` of ``elements`` with at most
     ``max_atoms`` atoms per formula unit that pass :func:`passes_relaxed_charge_rule`.
 
-    Deterministic order: by number of elements, then element subset (sorted symbols), then counts.
+    Deterministic order: by number of elements, then atoms per formula unit (small formulas first, so
+    that a budget keeps the simple ones), then element subset (sorted symbols), then counts.
     ``exclude_formulas`` (reduced formulas, e.g. those in the catalogue) are left out; ``budget`` caps the
     length of the list.
     """
@@ -142,8 +145,10 @@ def enumerate_compositions(
     top = len(symbols) if max_elements is None else min(max_elements, len(symbols))
     out: list[Composition] = []
     for n_elements in range(max(min_elements, 1), top + 1):
-        for subset in itertools.combinations(symbols, n_elements):
-            for counts in _count_vectors(n_elements, max_atoms):
+        for total, subset in itertools.product(
+            range(n_elements, max_atoms + 1), itertools.combinations(symbols, n_elements)
+        ):
+            for counts in _count_vectors(n_elements, total):
                 composition = Composition(dict(zip(subset, counts, strict=True)))
                 if composition.reduced_formula in exclude_formulas:
                     continue

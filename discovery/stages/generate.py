@@ -109,7 +109,7 @@ def composition_pipeline(plan: RoundConfig, hull_set: str, budget: int, known: s
     """Compositions with the relaxed oxidation-state rule, ranked by the compositional model; AIRSS
     structures for those predicted within the threshold of the hull."""
     from discovery.generation.airss import airss_candidates
-    from discovery.generation.compositions import enumerate_compositions
+    from discovery.generation.compositions import MAX_FORMULA_ATOMS, enumerate_compositions
     from discovery.ml_adapter import active_ensemble
 
     try:
@@ -117,7 +117,7 @@ def composition_pipeline(plan: RoundConfig, hull_set: str, budget: int, known: s
     except CatalogueError as exc:
         return iter(()), f"composition pipeline skipped: {exc}"
     compositions = enumerate_compositions(
-        plan.scope_elements(), max_atoms=12, exclude_formulas=known, budget=20 * budget
+        plan.scope_elements(), max_atoms=MAX_FORMULA_ATOMS, exclude_formulas=known, budget=20 * budget
     )
     if not compositions:
         return iter(()), "composition pipeline: no new compositions in scope"

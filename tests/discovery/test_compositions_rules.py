@@ -13,6 +13,7 @@ from pymatgen.core import Composition, Element
 
 from discovery.generation.compositions import (
     COMMON_OXIDATION_STATES,
+    MAX_FORMULA_ATOMS,
     METALLOID_ANION_STATES,
     allowed_states,
     enumerate_compositions,
@@ -71,9 +72,14 @@ def test_li15si4_needs_the_relaxation():
     assert passes_relaxed_charge_rule("Li15Si4", max_relaxed=1)
 
 
-def test_enumeration_reaches_li15si4():
-    formulas = {c.reduced_formula for c in enumerate_compositions(["Li", "Si"], max_atoms=19)}
-    assert {"Li15Si4", "Li13Si4", "LiSi", "Li2Si"} <= formulas
+def test_a_rounds_enumeration_reaches_li15si4_and_lists_small_formulas_first():
+    out = enumerate_compositions(["Li", "Si", "O"], max_atoms=MAX_FORMULA_ATOMS)
+    formulas = [c.reduced_formula for c in out]
+    assert {"Li15Si4", "Li13Si4", "LiSi", "Li2Si", "Li4SiO4"} <= set(formulas)
+    keys = [(len(c), c.num_atoms) for c in out]
+    assert keys == sorted(keys)
+    small = enumerate_compositions(["Li", "Si", "O"], max_atoms=MAX_FORMULA_ATOMS, budget=5)
+    assert small == out[:5] and max(c.num_atoms for c in small) <= 3
 
 
 @pytest.mark.parametrize(
