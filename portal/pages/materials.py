@@ -1,6 +1,6 @@
 """What the material page shows of one entry: symmetry at the chosen tolerance, the cell the reader chose (as
 stored, primitive or conventional) with its lattice, sites and 3D view (bonds, polyhedra, element colours),
-where the entry came from, download links and entries of the same prototype."""
+its well-known structure type, where the entry came from, download links and entries of the same prototype."""
 
 import re
 from dataclasses import dataclass
@@ -9,6 +9,7 @@ from hull import families
 from hull.export import FORMATS
 from hull.hull_sets import HULL_SETS
 from hull.models import Entry
+from hull.prototype_names import prototype_name
 from hull.source_links import source_page
 from hull.structure_bonds import BOND_TOLERANCE, bonded_neighbours
 from hull.structure_tools import (
@@ -73,6 +74,12 @@ def _structure_context(entry: Entry, *, symprec: float, view: ViewChoice) -> dic
         "sites_truncated": len(structure) > MAX_SITES_LISTED,
         "structure_figure": figures.figure_json(figure),
         "cell_label": dict(CELL_CHOICES)[view.cell],
+        "structure_type": prototype_name(
+            stored,
+            anonymous=entry.anonymous_formula,
+            spacegroup_number=entry.spacegroup_number,
+            symprec=entry.symprec,
+        ),
         "bond_tolerance": BOND_TOLERANCE,
     }
 

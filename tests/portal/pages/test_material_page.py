@@ -18,6 +18,7 @@ from pymatgen.core import Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from hull.models import Entry
+from hull.prototype_names import prototype_name
 from tests.portal.pages.test_material import figure
 
 pytestmark = pytest.mark.django_db
@@ -252,3 +253,21 @@ def test_staff_see_the_path(client, li2o):
     client.force_login(User.objects.create_user("curator", is_staff=True))
     html = unescape(page(client, li2o))
     assert li2o.batch.path in html and "manage.py compute_features" in html
+
+
+@pytest.mark.parametrize(("source_id", "named"), [("mp-1960", "fluorite"), ("mp-841", "")])
+def test_structure_type_named(client, catalogue, source_id, named):
+    """Li2O is antifluorite, as the table of well-known types says; lithium peroxide matches none."""
+    entry = Entry.objects.get(source_id=source_id)
+    html = page(client, entry)
+    name = prototype_name(
+        stored_structure(entry),
+        anonymous=entry.anonymous_formula,
+        spacegroup_number=entry.spacegroup_number,
+        symprec=entry.symprec,
+    )
+    assert named in name if named else name == ""
+    if name:
+        assert f'<dt>Structure type</dt><dd id="structure-type">{name}</dd>' in unescape(html)
+    else:
+        assert 'id="structure-type"' not in html
