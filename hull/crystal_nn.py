@@ -25,10 +25,9 @@ from hull.dimensionality import neighbour_list
 SEARCH_CUTOFF = 7.0  # Å, CrystalNN's search_cutoff
 DISTANCE_CUTOFFS = (0.5, 1.0)
 X_DIFF_WEIGHT = 3.0
-NEAR = (
-    4.5,
-    SEARCH_CUTOFF,
-)  # Å: neighbourhoods tried in turn (a cell that one closes and decides needs no more)
+NEAR = (4.5, 5.5)
+"""Neighbourhoods (Å) tried in turn: a cell that one closes and decides needs no more; a site that none
+decides is done alone with its 7 Å neighbourhood, as pymatgen does it."""
 
 
 @cache

@@ -19,6 +19,7 @@
 Pure numpy/scipy over pymatgen structures; no Django.
 """
 
+from collections import deque
 from functools import cache
 
 import numpy as np
@@ -26,7 +27,7 @@ from pymatgen.core import Species, Structure
 from pymatgen.optimization.neighbors import find_points_in_spheres
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import breadth_first_order, connected_components
+from scipy.sparse.csgraph import connected_components
 
 CHEON_TOLERANCE = 0.45  # Å, Cheon et al. 2017, pymatgen's default and the GNoME release's column
 
@@ -159,42 +160,45 @@ def cheon_label(structure: Structure, tolerance: float = CHEON_TOLERANCE) -> str
     return None
 
 
-def larsen_dimensionality(n_sites: int, i: np.ndarray, j: np.ndarray, t: np.ndarray) -> int:
+def larsen_dimensionality(n_sites: int, i, j, t) -> int:
     """``get_dimensionality_larsen`` of the bond graph with edges (i, j, image t): the highest rank over
     its connected components of the image lattice that a component's cycles span (a lone site: 0)."""
     if n_sites == 0:
         raise ValueError("max() arg is an empty sequence")  # as pymatgen on an empty structure
-    i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
-    t = np.asarray(t, dtype=np.int64).reshape(-1, 3)
-    graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n_sites, n_sites)).tocsr()
-    graph = graph + graph.T
-    count, labels = connected_components(graph, directed=False)
-    image = np.zeros((n_sites, 3), dtype=np.int64)
-    adjacency: list[list[tuple[int, np.ndarray]]] = [[] for _ in range(n_sites)]
-    for u, v, shift in zip(i.tolist(), j.tolist(), t, strict=True):
+    edges = list(
+        zip(
+            np.asarray(i).tolist(), np.asarray(j).tolist(), np.asarray(t).reshape(-1, 3).tolist(), strict=True
+        )
+    )
+    adjacency: list[list[tuple[int, list[int]]]] = [[] for _ in range(n_sites)]
+    for u, v, shift in edges:
         adjacency[u].append((v, shift))
-        adjacency[v].append((u, -shift))
-    seen = np.zeros(n_sites, dtype=bool)
-    for root in range(n_sites):
-        if seen[root]:
+        adjacency[v].append((u, [-x for x in shift]))
+    component = [-1] * n_sites
+    image: list[list[int]] = [[0, 0, 0]] * n_sites
+    count = 0
+    for root in range(n_sites):  # breadth-first: each site gets the image through which it was reached
+        if component[root] >= 0:
             continue
-        order, _ = breadth_first_order(graph, root, directed=False)
-        seen[order] = True
-        seen[root] = True
-        placed = {root}
-        for u in order.tolist():  # breadth-first: u's image is set by an earlier site
+        component[root] = count
+        queue = deque([root])
+        while queue:
+            u = queue.popleft()
             for v, shift in adjacency[u]:
-                if v not in placed:
-                    image[v] = image[u] + shift
-                    placed.add(v)
-    cycles = image[i] + t - image[j]
-    best = 0
-    for component in range(count):
-        vectors = cycles[labels[i] == component]
-        vectors = vectors[vectors.any(axis=1)]
-        if len(vectors):
-            best = max(best, int(np.linalg.matrix_rank(vectors.astype(float))))
-    return best
+                if component[v] < 0:
+                    component[v] = count
+                    image[v] = [a + b for a, b in zip(image[u], shift, strict=True)]
+                    queue.append(v)
+        count += 1
+    cycles: list[list[list[int]]] = [[] for _ in range(count)]
+    for u, v, shift in edges:  # a bond whose ends' images differ from its own closes a periodic cycle
+        vector = [a + b - c for a, b, c in zip(image[u], shift, image[v], strict=True)]
+        if any(vector):
+            cycles[component[u]].append(vector)
+    return max(
+        (int(np.linalg.matrix_rank(np.array(vectors, dtype=float))) for vectors in cycles if vectors),
+        default=0,
+    )
 
 
 def edge_set(i, j, t) -> set[tuple[int, int, tuple[int, int, int]]]:
