@@ -16,6 +16,7 @@ from discovery.permissions import round_launch_allowed, training_start_allowed
 from discovery.services import round_create
 from discovery.training import training_rates, training_start
 from hull.errors import CatalogueError
+from hull.hull_sets import HULL_SETS
 from portal.pages import charts as page_charts
 from portal.pages import figures, live
 from portal.pages import selectors as page_selectors
@@ -137,13 +138,19 @@ ESTIMATED = ("budget", "eval_budget", "baseline_size", "ensemble_size", "relax_s
 
 @require_GET
 def discovery_estimate(request: HttpRequest) -> JsonResponse:
-    """The estimated duration of a round with the launch form's numbers (``?budget=..&ensemble_size=..``)."""
+    """The estimated duration of a round with the launch form's numbers (``?budget=..&ensemble_size=..``, retrain
+    and the hull set)."""
     defaults = RoundConfig()
     try:
         numbers = {name: max(0, get_int(request.GET, name, getattr(defaults, name))) for name in ESTIMATED}
     except CatalogueError as exc:
         return JsonResponse({"seconds": None, "text": f"no estimate: {exc}"}, status=400)
-    plan = RoundConfig(**numbers, retrain=request.GET.get("retrain") in ("on", "true", "1"))
+    hull_set = request.GET.get("launch_hull_set", defaults.hull_set)
+    plan = RoundConfig(
+        **numbers,
+        retrain=request.GET.get("retrain") in ("on", "true", "1"),
+        hull_set=hull_set if hull_set in HULL_SETS else defaults.hull_set,
+    )
     return JsonResponse(round_estimate(plan=plan).as_dict())
 
 
