@@ -189,10 +189,12 @@
     function update() {
       timer = null;
       var query = new URLSearchParams();
+      // by name through querySelector: the form's "elements" field shadows form.elements
+      function field(name) { return form.querySelector('[name="' + name + '"]'); }
       ESTIMATED.forEach(function (name) {
-        if (form.elements[name]) query.set(name, form.elements[name].value);
+        if (field(name)) query.set(name, field(name).value);
       });
-      if (form.elements.retrain && form.elements.retrain.checked) query.set("retrain", "on");
+      if (field("retrain") && field("retrain").checked) query.set("retrain", "on");
       var ticket = ++asked;
       window.fetch(url + "?" + query.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (response) { return response.json(); })

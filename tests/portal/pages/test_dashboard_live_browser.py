@@ -138,3 +138,53 @@ def test_staff_launch_a_round_watch_it_progress_and_cancel_it(
         if worker is not None:
             worker.stop()
         forget_redis_keys(REDIS_URL, tag)
+
+
+def test_the_launch_form_estimate_follows_the_numbers_typed(
+    browser,  # noqa: F811
+    live_server,
+    tmp_path,
+    mp_entry_dicts,
+    django_user_model,
+):
+    """With one finished round timed on this portal, the estimate on the launch form changes as the numbers do,
+    to what ``round_estimate`` says for them."""
+    import datetime as dt
+
+    from django.utils import timezone
+    from selenium.webdriver.common.by import By
+
+    from discovery.config import RoundConfig
+    from discovery.estimate import round_estimate
+    from discovery.models import Round, RoundStage, TrainedModel
+    from discovery.services import round_create
+    from hull.services.ingest import ingest_file
+    from tests.catalogue_files import write_json
+    from tests.conftest import subset
+
+    ingest_file(path=write_json(tmp_path / "li-o.json", subset(mp_entry_dicts, {"Li", "O"})))
+    TrainedModel.objects.create(name="registered", kind="structural", checkpoint_path="/none", is_active=True)
+    done = round_create(config={"elements": ["Li", "O"], "budget": 100, "eval_budget": 10}, enqueue=False)
+    start = timezone.now() - dt.timedelta(hours=1)
+    Round.objects.filter(pk=done.pk).update(status=Round.Status.SUCCEEDED, finished_at=start)
+    done.stages.exclude(name="retrain").update(
+        status=RoundStage.Status.SUCCEEDED, started_at=start, finished_at=start + dt.timedelta(seconds=90)
+    )
+    django_user_model.objects.create_superuser("boss", "boss@example.org", "pw")
+
+    driver = browser
+    driver.get(live_server.url + "/admin/login/?next=/discovery/")
+    driver.find_element(By.NAME, "username").send_keys("boss")
+    driver.find_element(By.NAME, "password").send_keys("pw")
+    click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "input[type=submit], button[type=submit]"))
+    driver.get_log("browser")  # read and dropped: the admin's log-in page links no icon
+    output = driver.find_element(By.ID, "round-estimate")
+    assert output.text == round_estimate(plan=RoundConfig()).text()
+    budget = driver.find_element(By.ID, "id_budget")
+    budget.clear()
+    budget.send_keys("5000")
+    expected = round_estimate(plan=RoundConfig(budget=5000)).text()
+    assert expected != output.text  # the page has to change it
+    wait_ready(driver, lambda d: d.find_element(By.ID, "round-estimate").text == expected)
+    assert "from the stage times of the last 1 finished round" in expected
+    page_is_clean(driver, "the launch form")
