@@ -1,6 +1,6 @@
 """The REST export in its two formats (JSON Lines, CSV) from the one writer of each (portal/downloads.py): the
 same entries, in the same order, with the same values; a format it does not know, or structures in CSV, is a
-400 naming the parameter."""
+400 naming the parameter. The REST list reads typed searches as the search page does (hull/search.py)."""
 
 import csv
 import gzip
@@ -8,6 +8,10 @@ import io
 import json
 
 import pytest
+from pymatgen.core import Composition
+
+from hull.models import Entry
+from hull.space_groups import space_group_symbol
 
 pytestmark = pytest.mark.django_db
 EXPORT = "/api/v1/materials/export/"
@@ -56,3 +60,27 @@ def test_export_refuses_what_it_cannot_write(client, catalogue, query, name, sai
     response = client.get(EXPORT, query)
     assert response.status_code == 400
     assert list(response.json()) == [name] and said in response.json()[name][0]
+
+
+def test_the_api_reads_typed_searches_as_the_page_does(client, catalogue):
+    """The REST list shares the search's readings (hull/search.py): ABO3 keeps oxygen (also on the compiled read
+    of a second request), a space group in any spelling, element symbols in any case."""
+
+    def ids(**query) -> list[str]:
+        response = client.get("/api/v1/materials/", {**query, "page_size": 100})
+        assert response.status_code == 200, response.content
+        return [row["public_id"] for row in response.json()["results"]]
+
+    oxides = sorted(
+        e.public_id
+        for e in Entry.objects.all()
+        if sorted(Composition(e.reduced_formula).get_el_amt_dict().values()) == [1, 1, 3]
+        and Composition(e.reduced_formula)["O"] == 3
+    )
+    assert oxides and sorted(ids(anonymous_formula="ABO3")) == oxides
+    assert sorted(ids(anonymous_formula="ABO3", nsites_min=1)) == oxides  # another shape, compiled afresh
+    assert sorted(ids(anonymous_formula="ABO3")) == oxides  # the compiled read of the first shape
+    number = Entry.objects.exclude(spacegroup_number=None).values_list("spacegroup_number", flat=True).first()
+    spelled = space_group_symbol(number).replace("_", "").lower()
+    assert ids(spacegroup_symbol=spelled) == ids(spacegroup_number=number) != []
+    assert ids(elements="li,FE") == ids(elements="Li,Fe") != []
