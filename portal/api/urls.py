@@ -2,7 +2,7 @@
 
 /api/  /api/v1/                        landing page: the endpoints below with links (JSON to Accept: application/json)
 /api/v1/materials/                     list (filters, sort, fields=, cursor pages)
-/api/v1/materials/export/              JSON Lines stream of any list query (compress=gzip)
+/api/v1/materials/export/              JSON Lines (or format=csv) stream of any list query (compress=gzip)
 /api/v1/materials/<id>/                detail (?format=cif|poscar|extxyz)
 /api/v1/phase-diagrams/<chemsys>/      phase diagram per hull set
 /api/v1/stability/                     POST: would this be stable? (writes nothing)
