@@ -54,43 +54,57 @@ def sample(items: list[dict], count: int, max_sites: int, seed: int) -> list[tup
     return [(pick["entry_id"], pick) for pick in picks]
 
 
-def ours(structure) -> tuple[dict, float, float]:
+def clocks() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def spans(started, middle, ended) -> tuple[float, float, float, float]:
+    """(wall, CPU) seconds of the first part, then (wall, CPU) of the second."""
+    return middle[0] - started[0], middle[1] - started[1], ended[0] - middle[0], ended[1] - middle[1]
+
+
+def ours(structure) -> tuple[dict, tuple]:
     from hull.crystal_nn import crystal_nn_bonds
     from hull.dimensionality import cheon_label, edge_set, larsen_dimensionality
 
-    started = time.perf_counter()
+    started = clocks()
     try:
         cheon = cheon_label(structure)
     except Exception as exc:
         cheon = repr(exc)
-    middle = time.perf_counter()
+    middle = clocks()
     i, j, t = crystal_nn_bonds(structure)
     larsen = larsen_dimensionality(len(structure), i, j, t)
-    ended = time.perf_counter()
-    return {"cheon": cheon, "larsen": larsen, "bonds": edge_set(i, j, t)}, middle - started, ended - middle
+    ended = clocks()
+    return {"cheon": cheon, "larsen": larsen, "bonds": edge_set(i, j, t)}, spans(started, middle, ended)
 
 
-def pymatgens(structure) -> tuple[dict, float, float]:
+def pymatgens(structure) -> tuple[dict, tuple]:
     from pymatgen.analysis.dimensionality import get_dimensionality_cheon, get_dimensionality_larsen
     from pymatgen.analysis.local_env import CrystalNN
 
-    started = time.perf_counter()
+    started = clocks()
     try:
         cheon = get_dimensionality_cheon(structure, tolerance=0.45)
     except Exception as exc:
         cheon = repr(exc)
-    middle = time.perf_counter()
+    middle = clocks()
     graph = CrystalNN().get_bonded_structure(structure)
     larsen = int(get_dimensionality_larsen(graph))
-    ended = time.perf_counter()
+    ended = clocks()
     bonds = {(u, v, tuple(int(x) for x in d["to_jimage"])) for u, v, d in graph.graph.edges(data=True)}
-    return {"cheon": cheon, "larsen": larsen, "bonds": bonds}, middle - started, ended - middle
+    return {"cheon": cheon, "larsen": larsen, "bonds": bonds}, spans(started, middle, ended)
 
 
 def compare(items: list[dict], count: int, max_sites: int, seed: int) -> None:
     from pymatgen.core import Structure
 
     chosen = sample(items, count, max_sites, seed)
+    sizes = [len(item["structure"]["sites"]) for item in items]
+    covered = sum(size <= max_sites for size in sizes) / len(sizes)
+    print(
+        f"catalogue: {len(sizes)} structures, median {statistics.median(sizes)} sites; {covered:.0%} have <= {max_sites}"
+    )
     print(
         f"## Per structure: {len(chosen)} structures (one per formula, <= {max_sites} sites, seed {seed}); {load()}"
     )
@@ -101,31 +115,42 @@ def compare(items: list[dict], count: int, max_sites: int, seed: int) -> None:
         structure = Structure.from_dict(item["structure"])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            mine, our_cheon, our_larsen = ours(structure)
-            reference, pmg_cheon, pmg_larsen = pymatgens(structure)
-        rows.append((len(structure), our_cheon, our_larsen, pmg_cheon, pmg_larsen))
+            mine, our_times = ours(structure)
+            reference, pmg_times = pymatgens(structure)
+        rows.append((len(structure), our_times, pmg_times))
         for key in differences:
             if mine[key] != reference[key]:
                 shown = "" if key == "bonds" else f": ours {mine[key]!r}, pymatgen {reference[key]!r}"
                 differences[key].append(f"{name}{shown}")
-    ratio = [(r[3] + r[4]) / (r[1] + r[2]) for r in rows]
     median = statistics.median
     print(f"sites: median {median(r[0] for r in rows)}, max {max(r[0] for r in rows)}")
-    print("seconds per structure (median)    ours     pymatgen   ratio of medians")
-    for label, a, b in (("Cheon", 1, 3), ("Larsen + CrystalNN", 2, 4)):
-        ours_m, pmg_m = median(r[a] for r in rows), median(r[b] for r in rows)
-        print(f"  {label:<30} {ours_m:8.4f} {pmg_m:10.3f} {pmg_m / ours_m:8.0f}x")
-    ours_t, pmg_t = median(r[1] + r[2] for r in rows), median(r[3] + r[4] for r in rows)
-    print(f"  {'both':<30} {ours_t:8.4f} {pmg_t:10.3f} {pmg_t / ours_t:8.0f}x")
-    print(
-        f"median of per-structure ratios: {median(ratio):.0f}x (min {min(ratio):.0f}x, max {max(ratio):.0f}x)"
-    )
-    print(
-        f"total: ours {sum(r[1] + r[2] for r in rows):.1f} s, pymatgen {sum(r[3] + r[4] for r in rows):.1f} s"
-    )
+    for clock, offset in (("wall-clock", 0), ("CPU", 1)):
+        print(f"{clock} seconds per structure (median)  ours     pymatgen   ratio")
+        parts = {
+            "Cheon": lambda times, k=offset: times[k],
+            "Larsen on CrystalNN bonds": lambda times, k=offset: times[2 + k],
+            "both": lambda times, k=offset: times[k] + times[2 + k],
+        }
+        for label, part in parts.items():
+            ours_m, pmg_m = median(part(r[1]) for r in rows), median(part(r[2]) for r in rows)
+            print(f"  {label:<30} {ours_m:8.4f} {pmg_m:10.3f} {pmg_m / ours_m:8.0f}x")
+        ratio = [parts["both"](r[2]) / parts["both"](r[1]) for r in rows]
+        print(
+            f"  median of per-structure ratios (both): {median(ratio):.0f}x (min {min(ratio):.0f}x, max {max(ratio):.0f}x)"
+        )
+        total_ours, total_pmg = sum(parts["both"](r[1]) for r in rows), sum(parts["both"](r[2]) for r in rows)
+        print(f"  total: ours {total_ours:.1f} s, pymatgen {total_pmg:.1f} s ({total_pmg / total_ours:.0f}x)")
     for key, names in differences.items():
         print(f"{key} differs on {len(names)} of {len(rows)}" + (": " + "; ".join(names) if names else ""))
     print(load())
+
+
+def cpu_seconds() -> float:
+    """User and system CPU seconds of this process and of its finished children (the forked workers)."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def child(database_url: str, workers: int) -> None:
@@ -147,15 +172,16 @@ def child(database_url: str, workers: int) -> None:
     ingest_file(path=SHARED / "mp_entries.json.gz", source="mp")
     ids = list(Entry.objects.filter(structure__isnull=False).values_list("id", flat=True))
     before = load()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     report = features_compute(entry_ids=ids, workers=workers)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
     rows = EntryFeatures.objects.values_list("dimensionality_cheon", "dimensionality_larsen")
     print(
         json.dumps(
             {
                 "entries": len(ids),
                 "seconds": seconds,
+                "cpu": cpu,
                 "workers": workers,
                 "failed": len(report.failed),
                 "prototypes": report.new_prototypes,
@@ -180,6 +206,10 @@ def all_features(workers: int) -> None:
     result = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"## All features of the demo catalogue ({result['entries']} entries, {workers} processes)")
     print(f"wall time: {result['seconds']:.1f} s ({result['seconds'] / 60:.2f} min)")
+    print(
+        f"CPU time of the process and its workers: {result['cpu']:.1f} s "
+        f"({result['cpu'] / workers / 60:.2f} min per process: the wall time on {workers} idle cores)"
+    )
     print(f"Cheon labels (None: intercalated or failed): {result['cheon']}")
     print(
         f"Larsen labels: {result['larsen']}; failed: {result['failed']}; prototypes: {result['prototypes']}"
