@@ -119,6 +119,12 @@ def li_conductor_screen(*, rule: LiConductorRule) -> Funnel:
     steps = _Steps(_base(rule.hull_set).filter(condition), label)
     for label, condition in criteria[1:]:
         steps.add(label, condition)
+    if rule.li_metal_stable:
+        rows = steps.queryset.values_list("id", "composition", "energy_per_atom", "e_above_hull")
+        steps.add(
+            family_rules.LI_METAL_STEP,
+            Q(pk__in=family_rules.li_metal_stable_ids(rows, hull_set=rule.hull_set)),
+        )
     before_gap = steps.queryset
     unknown, unknown_truncated = _rows(before_gap.filter(rule.band_gap_unknown()))
     n_unknown = before_gap.filter(rule.band_gap_unknown()).count()

@@ -87,6 +87,7 @@ class LiConductorRule:
     excluded_metals: tuple[str, ...] = REDOX_ACTIVE_METALS
     min_band_gap: float = LI_CONDUCTOR_MIN_BAND_GAP
     min_li_fraction: float = LI_CONDUCTOR_MIN_LI_FRACTION
+    li_metal_stable: bool = False  # the optional step: see :func:`li_metal_stable_ids`
 
     @classmethod
     def of(
@@ -97,6 +98,7 @@ class LiConductorRule:
         excluded_metals: Iterable[str] = REDOX_ACTIVE_METALS,
         min_band_gap: float = LI_CONDUCTOR_MIN_BAND_GAP,
         min_li_fraction: float = LI_CONDUCTOR_MIN_LI_FRACTION,
+        li_metal_stable: bool = False,
     ) -> "LiConductorRule":
         """A rule from user input, checked: element symbols, non-negative thresholds, a fraction in [0, 1]."""
         check_nonnegative("max_e_above_hull", max_e_above_hull)
@@ -106,7 +108,15 @@ class LiConductorRule:
         excluded = tuple(parse_elements(excluded_metals))
         if "Li" in excluded:
             raise CatalogueError("lithium cannot be an excluded metal on this screen")
-        return cls(hull_set, max_e_above_hull, LI_CONDUCTOR_ANIONS, excluded, min_band_gap, min_li_fraction)
+        return cls(
+            hull_set,
+            max_e_above_hull,
+            LI_CONDUCTOR_ANIONS,
+            excluded,
+            min_band_gap,
+            min_li_fraction,
+            li_metal_stable,
+        )
 
     def steps(self) -> list[tuple[str, Q]]:
         """Every criterion but the band gap, in the screen's order, as (words, condition)."""
@@ -151,5 +161,37 @@ class LiConductorRule:
         return condition
 
     def condition(self) -> Q:
-        """A candidate: every criterion, the band gap known and over the threshold."""
+        """A candidate: every criterion, the band gap known and over the threshold (the optional stability
+        against Li metal is computed, not a condition: :func:`li_metal_stable_ids`; the REST flag leaves it out)."""
         return self.before_band_gap() & self.band_gap_passes()
+
+
+LI_METAL_STEP = (
+    "stable against Li metal (the 1:1 mixture with Li lies on the hull, or no higher above it than the compound's"
+    " own share)"
+)
+LI_METAL_TOLERANCE = 1e-6  # eV/atom
+
+
+def li_metal_stable_ids(rows: Iterable[tuple[int, dict, float, float]], *, hull_set: str) -> set[int]:
+    """The ids among ``rows`` (id, composition, energy per atom, energy above hull) that do not react with Li metal
+    (Sendek et al. 2017's electrochemical-stability criterion at the anode). A compound X and Li metal react when
+    the segment between them leaves the lower hull; the distance above the hull of points along it is concave,
+    so it suffices to look at the 1:1 mixture (by atoms): X is stable against Li when that mixture lies no higher
+    above the hull than X's own share, half its energy above the hull."""
+    from hull.hull_lookup import HullLookup  # reads the catalogue: imported when the step runs
+
+    lookup = HullLookup(hull_set=hull_set)
+    kept = set()
+    for pk, composition, energy_per_atom, e_above_hull in rows:
+        total = sum(composition.values())
+        mixture = {el: 0.5 * amount / total for el, amount in composition.items()}
+        mixture["Li"] = mixture.get("Li", 0.0) + 0.5
+        li_formation = 0.0  # Li metal, the reference, has no formation energy
+        own = lookup.formation_energy(composition, energy_per_atom)
+        if own is None:
+            continue
+        above = lookup.decomposition_energy(mixture, 0.5 * own + 0.5 * li_formation)
+        if above is not None and above <= 0.5 * (e_above_hull or 0.0) + LI_METAL_TOLERANCE:
+            kept.add(pk)
+    return kept

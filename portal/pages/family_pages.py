@@ -41,6 +41,7 @@ def _li_conductors(query: QueryDict) -> tuple[dict, Callable]:
         "min_li_fraction": params.get_float(
             query, "min_li_fraction", family_rules.LI_CONDUCTOR_MIN_LI_FRACTION
         ),
+        "li_metal_stable": params.get_bool(query, "li_metal_stable", False),
     }
     return settings, lambda hull_set: families.li_conductor_screen(
         rule=family_rules.LiConductorRule.of(hull_set=hull_set, **settings)

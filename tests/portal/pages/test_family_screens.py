@@ -14,7 +14,7 @@ import re
 
 import pytest
 from pymatgen.analysis.phase_diagram import PhaseDiagram
-from pymatgen.core import Composition
+from pymatgen.core import Composition, Element
 from pymatgen.entries.computed_entries import ComputedStructureEntry
 
 from hull import family_rules
@@ -102,8 +102,19 @@ def test_layered_page_and_rest_flag_agree(client, catalogue):
 BAND_GAPS = {"Li3PO4": 5.9, "LiPO3": 0.6, "Li4P2O7": 5.2}  # eV: given to every entry of these formulas
 
 
+def reacts_with_li(diagram: PhaseDiagram, entry) -> bool:
+    """pymatgen's hull at the 1:1 mixture (by atoms) of the entry and Li metal lies below the mixture by more
+    than the entry's own share of its energy above the hull: some reaction with Li gains energy."""
+    fractions = Composition(entry.composition).fractional_composition
+    mixture = Composition({el: 0.5 * amount for el, amount in fractions.items()}) + Composition({"Li": 0.5})
+    li = diagram.el_refs[Element("Li")].energy_per_atom
+    energy = 0.5 * entry.energy_per_atom + 0.5 * li
+    gap = energy - diagram.get_hull_energy_per_atom(mixture)
+    return gap > 0.5 * diagram.get_e_above_hull(entry) + 1e-6
+
+
 def reference_li_conductors(
-    items: list[dict], gaps: dict[str, float | None], rule
+    items: list[dict], gaps: dict[str, float | None], rule, li_metal: bool = False
 ) -> tuple[list[int], set, set]:
     """The screen computed directly: hull distances from pymatgen's PhaseDiagram of the same entries, fractions
     from pymatgen's Composition; (count after each criterion but the gap, candidates, band gap unknown)."""
@@ -122,11 +133,12 @@ def reference_li_conductors(
                     bool(elements & set(rule.anions)),
                     not elements & set(rule.excluded_metals),
                     composition.get_atomic_fraction("Li") > rule.min_li_fraction,
-                ],
+                ]
+                + ([not reacts_with_li(diagram, entry)] if li_metal else []),
                 "gap": gaps.get(entry.entry_id),
             }
         )
-    counts = [sum(all(row["checks"][: i + 1]) for row in rows) for i in range(5)]
+    counts = [sum(all(row["checks"][: i + 1]) for row in rows) for i in range(len(rows[0]["checks"]))]
     passing = [row for row in rows if all(row["checks"])]
     candidates = {row["id"] for row in passing if row["gap"] is not None and row["gap"] > rule.min_band_gap}
     unknown = {row["id"] for row in passing if row["gap"] is None}
@@ -187,3 +199,24 @@ def test_prototype_names_beside_the_keys(client, with_prototypes):
         in html
     )
     assert 'id="incomplete"' in html
+
+
+def test_li_conductors_stable_against_li_metal(client, quaternary, mp_entry_dicts):
+    """The optional step against pymatgen's hull: Li2O coexists with Li metal, Li3PO4 is reduced by it."""
+    items = subset(mp_entry_dicts, LI_FE_P_O)
+    public = dict(Entry.objects.values_list("source_id", "public_id"))
+    rule = family_rules.LiConductorRule(li_metal_stable=True)
+    counts, candidates, unknown = reference_li_conductors(items, {}, rule, li_metal=True)
+    html = client.get("/families/li-conductors/", {"li_metal_stable": "1"}).content.decode()
+    found = steps(html)
+    assert found[5][0].startswith("stable against Li metal")
+    assert [count for _, count in found[:6]] == counts
+    assert linked_ids(html, "gap-unknown") == {public[i] for i in unknown}
+    formulas = set(
+        Entry.objects.filter(public_id__in=linked_ids(html, "gap-unknown")).values_list(
+            "reduced_formula", flat=True
+        )
+    )
+    assert "Li2O" in formulas and "Li3PO4" not in formulas
+    html = client.get("/families/li-conductors/").content.decode()
+    assert "Li3PO4" in html.split('id="gap-unknown"')[1]  # without the step it is listed
