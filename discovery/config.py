@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from discovery.generation import PER_COMPOSITION
 from discovery.models import Round
 from hull.errors import CatalogueError
 from hull.formulas import parse_chemsys, parse_elements
@@ -23,6 +24,7 @@ INTEGER_RANGES = (
     ("ensemble_size", 1, 32),
     ("volumes", 1, 100),
     ("relax_steps", 1, 10_000),
+    ("random_structures", 1, 10_000),
     ("retrain_epochs", 1, 10_000),
     ("chunk_size", 1, 1_000),
     ("seed", 0, 2**31 - 1),
@@ -36,7 +38,9 @@ class RoundConfig:
     ``budget`` candidates are generated (an equal share per generator), the filter keeps at most
     ``eval_budget`` predicted within ``threshold`` eV/atom of the hull (the paper's 50 meV/atom), one per
     composition or per structure cluster (``selection``), and ``baseline_size`` random unfiltered candidates
-    are evaluated beside them for the baseline hit rate.
+    are evaluated beside them for the baseline hit rate. The composition pipeline builds
+    ``random_structures`` symmetric random structures per composition (the paper's 100), in turns over the
+    ranked compositions until its share of the budget is spent.
     """
 
     elements: list[str] = field(default_factory=list)
@@ -51,6 +55,7 @@ class RoundConfig:
     ensemble_size: int = 10
     volumes: int = 5
     relax_steps: int = 300
+    random_structures: int = PER_COMPOSITION
     retrain: bool = False
     retrain_epochs: int = 5
     chunk_size: int = 10

@@ -8,3 +8,7 @@ Every generator takes its inputs and keyword options, is bounded by ``budget`` a
 - :func:`discovery.generation.compositions.enumerate_compositions` (elements, max_atoms, ...) -> compositions
 - :func:`discovery.generation.airss.airss_candidates` (compositions, budget, seed, ...)
 """
+
+# The paper's random structures per composition (Merchant et al., Methods: AIRSS, 100 per composition): the
+# default of the AIRSS generator and of a round's ``random_structures`` setting.
+PER_COMPOSITION = 100

@@ -44,13 +44,13 @@ from ase.data import covalent_radii
 from pymatgen.core import Composition, Element, Lattice, Structure
 from scipy.optimize import minimize
 
+from discovery.generation import PER_COMPOSITION
 from discovery.generation.candidates import Candidate, Proposal, unique_candidates
 
 GENERATOR = "airss"
 MIN_DISTANCE_SCALE = 0.8
 VOLUME_RANGE = (0.4, 1.2)
 CELL_GROWTH_STEPS = 6  # isotropic growth steps of the soft-sphere relaxation before the final stretch
-PER_COMPOSITION = 100  # the paper's random structures per composition
 POTENTIAL_MARGIN = 1.03  # the potential pushes to 3 % beyond d_ij, so the converged r >= d_ij
 
 

@@ -130,7 +130,9 @@ def composition_pipeline(plan: RoundConfig, hull_set: str, budget: int, known: s
             ranked.append((distance, comp))
     ranked.sort(key=lambda pair: pair[0])
     promising = [comp for _, comp in ranked]
-    return airss_candidates(promising, budget=budget, seed=plan.seed), (
+    return airss_candidates(
+        promising, budget=budget, per_composition=plan.random_structures, seed=plan.seed
+    ), (
         f"composition pipeline: {len(promising)} of {len(compositions)} compositions within {plan.threshold} eV/atom"
     )
 

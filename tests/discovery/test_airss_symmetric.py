@@ -6,6 +6,7 @@ import inspect
 import math
 
 import numpy as np
+import pytest
 from pymatgen.core import Element, Lattice, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 from pymatgen.symmetry.groups import PointGroup, SpaceGroup
@@ -76,6 +77,16 @@ def test_per_composition_defaults_to_the_papers_100_and_the_budget_spreads_over_
     assert inspect.signature(airss_proposals).parameters["per_composition"].default == PER_COMPOSITION
     out = list(airss_candidates(["Li2O", "LiF"], budget=4, seed=5))
     assert [c.composition for c in out] == ["Li2O", "LiF", "Li2O", "LiF"]
+
+
+def test_a_round_sets_the_number_per_composition():
+    from discovery.config import RoundConfig
+    from hull.errors import CatalogueError
+
+    assert RoundConfig.from_data({"elements": ["Li", "Si"]}).random_structures == PER_COMPOSITION
+    assert RoundConfig.from_data({"elements": ["Li", "Si"], "random_structures": 3}).random_structures == 3
+    with pytest.raises(CatalogueError):
+        RoundConfig.from_data({"elements": ["Li", "Si"], "random_structures": 0})
 
 
 def test_deterministic_for_a_seed():

@@ -6,6 +6,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from discovery.advance import run_round_inline
+from discovery.generation import PER_COMPOSITION
 from discovery.models import Round
 from discovery.services import round_create
 from discovery.training import models_check
@@ -49,6 +50,12 @@ class Command(BaseCommand):
         parser.add_argument("--ensemble-size", type=int, default=10)
         parser.add_argument("--volumes", type=int, default=5, help="test-time augmentation volumes")
         parser.add_argument("--relax-steps", type=int, default=300)
+        parser.add_argument(
+            "--random-structures",
+            type=int,
+            default=PER_COMPOSITION,
+            help="symmetric random structures per composition (composition generator)",
+        )
         parser.add_argument("--retrain", action="store_true")
         parser.add_argument("--hull-set", default="all")
         parser.add_argument("--celery", action="store_true", help="run through the Celery workers and wait")
@@ -82,6 +89,7 @@ class Command(BaseCommand):
             "ensemble_size": options["ensemble_size"],
             "volumes": options["volumes"],
             "relax_steps": options["relax_steps"],
+            "random_structures": options["random_structures"],
             "retrain": options["retrain"],
             "hull_set": options["hull_set"],
         }
