@@ -25,7 +25,6 @@ schema states each parameter's type, range and rule for repeats (:func:`_declare
 """
 
 import copy
-import re
 from collections.abc import Collection
 
 import django_filters
@@ -55,7 +54,6 @@ from hull.search import (
 )
 from portal.api.exceptions import UnknownParameters
 
-ANONYMOUS_FORMULA = re.compile(r"([A-Z][a-z]*([0-9]+(\.[0-9]+)?)?)+", re.ASCII)
 API_ONLY = ("layered", "li_conductor", "li_conductor_max_e_above_hull", "round", "material_ids")
 
 # The API's default order is by id: new entries (a round ingesting) land after every cursor, so paging is
@@ -113,8 +111,13 @@ class YesNoFilter(django_filters.BooleanFilter):
 
 
 class EntryFilterSet(django_filters.FilterSet):
-    formula = django_filters.CharFilter(help_text="reduced formula in any order, e.g. Fe2O3 or O3Fe2")
-    anonymous_formula = django_filters.CharFilter(help_text="anonymous formula, e.g. A2B3")
+    formula = django_filters.CharFilter(
+        help_text="reduced formula in any order and case, e.g. Fe2O3, O3Fe2 or fe2o3"
+    )
+    anonymous_formula = django_filters.CharFilter(
+        help_text="anonymous formula, e.g. A2B3; A, B, C... and letters that are no element symbol stand for any "
+        "element, other element symbols name one (ABO3: oxides)"
+    )
     elements = ListFilter(help_text="contains all of these elements (comma-separated), e.g. Li,O")
     elements_any = ListFilter(help_text="contains at least one of these elements")
     elements_only = ListFilter(help_text="contains no element outside these")
@@ -131,7 +134,9 @@ class EntryFilterSet(django_filters.FilterSet):
     band_gap_min = django_filters.NumberFilter()
     band_gap_max = django_filters.NumberFilter()
     spacegroup_number = IntegerFilter(help_text="1 to 230")
-    spacegroup_symbol = django_filters.CharFilter()
+    spacegroup_symbol = django_filters.CharFilter(
+        help_text="any common spelling or the number: P63/mmc, P6_3/mmc, 194"
+    )
     is_stable = YesNoFilter(help_text="on the hull of the chosen hull set")
     hull_set = django_filters.ChoiceFilter(
         choices=[(name, name) for name in HULL_SETS], help_text=f"default {DEFAULT_HULL_SET}"
@@ -168,11 +173,6 @@ class EntryFilterSet(django_filters.FilterSet):
             raise CatalogueError("parameters may not contain NUL characters")
         if not params.get("sort"):
             params["sort"] = DEFAULT_SORT
-        anonymous = params.get("anonymous_formula", "")
-        if anonymous and not ANONYMOUS_FORMULA.fullmatch(anonymous.strip()):
-            raise CatalogueError(
-                f"parameter 'anonymous_formula': {anonymous!r} is not an anonymous formula (expected e.g. A2B)"
-            )
         return EntrySearch.from_params(params)
 
     def api_data(self, marks: Marks | None = None) -> dict | None:

@@ -80,6 +80,7 @@ def test_the_api_reads_typed_searches_as_the_page_does(client, catalogue):
     assert oxides and sorted(ids(anonymous_formula="ABO3")) == oxides
     assert sorted(ids(anonymous_formula="ABO3", nsites_min=1)) == oxides  # another shape, compiled afresh
     assert sorted(ids(anonymous_formula="ABO3")) == oxides  # the compiled read of the first shape
+    assert sorted(ids(anonymous_formula="abo3")) == oxides
     number = Entry.objects.exclude(spacegroup_number=None).values_list("spacegroup_number", flat=True).first()
     spelled = space_group_symbol(number).replace("_", "").lower()
     assert ids(spacegroup_symbol=spelled) == ids(spacegroup_number=number) != []
