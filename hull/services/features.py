@@ -4,10 +4,11 @@
   ``get_dimensionality_cheon`` with the 0.45 Å bonding tolerance used for the GNoME release's
   ``Dimensionality Cheon`` column), and after Larsen et al., Phys. Rev. Materials 3, 034003 (2019) as a
   second opinion (``get_dimensionality_larsen`` on ``CrystalNN`` bonds), both computed by our own code over
-  one neighbour list per structure (``hull.dimensionality``, ``hull.crystal_nn``; about 100 times faster
-  than pymatgen's, see docs/performance.md). Cheon's method answers "intercalated ion"/"intercalated
-  molecule" for structures with isolated ions or molecules; those have no integer dimensionality and are
-  stored as null (the label goes into ``error``). The structures of a chunk are done in forked processes
+  one neighbour list per structure (``hull.dimensionality``, ``hull.crystal_nn``): the same labels and
+  bonds as pymatgen's, Cheon's about 50 times and Larsen's with its CrystalNN bonds about 14 times faster
+  (median CPU time per structure, ``bench/features_bench.py``, docs/performance.md). Cheon's method
+  answers "intercalated ion"/"intercalated molecule" for structures with isolated ions or molecules; those
+  have no integer dimensionality and are stored as null (the label goes into ``error``). The structures of a chunk are done in forked processes
   (``PORTAL_HULL_WORKERS`` of them, or ``workers``).
 - Structure prototype: entries of one anonymous formula and space group are compared with pymatgen's
   ``StructureMatcher`` on anonymised structures (``fit_anonymous``); each group of matching structures gets
