@@ -3,13 +3,12 @@
 added, and CSV, one row per entry of that same document in the order of the page's table. The figure itself is
 downloaded in the browser (PNG and SVG, ``diagram_download.js``)."""
 
-import csv
-import io
 import json
 
 from hull.export import StructureFile
 from hull.phase_diagrams import PhaseDiagramData
 from portal.api.serializers import PhaseDiagramSerializer
+from portal.downloads import csv_lines
 from portal.pages.diagrams import table_order
 
 UNITS = {
@@ -53,15 +52,14 @@ def _cell(entry: dict, field: str):
 
 
 def entries_csv(data: PhaseDiagramData) -> str:
-    """Every entry of the diagram's document as a CSV row, stable first then by energy above hull, as the
-    page's table lists them."""
+    """Every entry of the diagram's document as a CSV row (the portal's one CSV writer,
+    :func:`portal.downloads.csv_lines`), stable first then by energy above hull, as the page's table lists them."""
     by_key = {entry["key"]: entry for entry in diagram_document(data)["entries"]}
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([header for header, _ in CSV_COLUMNS])
-    for entry in table_order(data.entries):
-        writer.writerow([_cell(by_key[entry.key], field) for _, field in CSV_COLUMNS])
-    return out.getvalue()
+    rows = (
+        {header: _cell(by_key[entry.key], field) for header, field in CSV_COLUMNS}
+        for entry in table_order(data.entries)
+    )
+    return b"".join(csv_lines(rows)).decode()
 
 
 def diagram_file(data: PhaseDiagramData, *, fmt: str) -> StructureFile:
