@@ -139,7 +139,7 @@ def test_the_dashboard_shows_active_models_and_training_jobs(client, tiny_demo, 
     job = training_start(kind="structural")
     html = client.get("/discovery/").content.decode()
     assert 'id="no-active-models"' in html and f'id="training-{job.pk}"' in html
-    assert 'id="live-refresh"' in html  # a pending training: the page refreshes itself
+    assert 'id="live-status"' in html  # a pending training: the page polls its status
     assert 'id="training-form"' not in html  # the public cannot train
     training_run(job_id=job.pk)
     html = client.get("/discovery/").content.decode()
@@ -148,7 +148,7 @@ def test_the_dashboard_shows_active_models_and_training_jobs(client, tiny_demo, 
     assert (
         f"{model.metrics['test_mae']:.3f}" in html and f"{model.n_train} train / {model.n_test} test" in html
     )
-    assert 'id="live-refresh"' not in html
+    assert 'id="live-status"' not in html
 
 
 def test_staff_train_from_the_dashboard_with_an_estimate(
