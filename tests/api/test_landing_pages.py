@@ -93,7 +93,7 @@ def test_the_optimade_landing_links_endpoints_that_answer(catalogue, path):
         assert expected in links
     for url in links:
         if url.startswith("/optimade/"):
-            response = client.get(url)
+            response = client.get(url, HTTP_ACCEPT=BROWSER)  # followed in a browser
             assert response.status_code == 200, url
             if "structures?filter=" in url:
                 assert response.json()["meta"]["data_returned"] > 0
