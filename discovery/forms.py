@@ -4,7 +4,7 @@
 from django import forms
 from django.conf import settings
 
-from discovery.config import RoundConfig
+from discovery.config import INTEGER_RANGES, RoundConfig
 from discovery.labels import (
     EVALUATOR_LABELS,
     GENERATOR_LABELS,
@@ -17,6 +17,8 @@ from discovery.models import Round
 from discovery.training import MAX_EPOCHS, ModelsMissing, models_check
 from hull.errors import CatalogueError
 from hull.formulas import parse_chemsys, parse_elements
+
+RANGES = {name: (low, high) for name, low, high in INTEGER_RANGES}
 
 DEFAULTS = RoundConfig()
 
@@ -82,6 +84,14 @@ class RoundLaunchForm(forms.ModelForm):
         initial=DEFAULTS.evaluator,
         help_text="what computes the energies of the kept candidates",
     )
+    random_structures = forms.IntegerField(
+        label="Random structures per composition",
+        initial=DEFAULTS.random_structures,
+        min_value=RANGES["random_structures"][0],
+        max_value=RANGES["random_structures"][1],
+        help_text="symmetric random crystals the new-compositions generator builds for each composition it keeps "
+        "(the paper used 100), within the candidate budget",
+    )
     ensemble_size = forms.IntegerField(
         label="Models in the ensemble",
         initial=DEFAULTS.ensemble_size,
@@ -134,6 +144,7 @@ class RoundLaunchForm(forms.ModelForm):
             "selection": data["selection"],
             "evaluator": data["evaluator"],
             "ensemble_size": data["ensemble_size"],
+            "random_structures": data["random_structures"],
             "retrain": data["retrain"],
             "hull_set": data["launch_hull_set"],
         }

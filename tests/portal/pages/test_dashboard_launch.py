@@ -23,6 +23,7 @@ FORM = {
     "selection": "per_composition",
     "evaluator": "vasp",
     "ensemble_size": "4",
+    "random_structures": "7",
     "retrain": "on",
     "launch_hull_set": "dft",
 }
@@ -38,7 +39,16 @@ def test_staff_sees_the_launch_form(admin_client):
     html = response.content.decode()
     assert response.status_code == 200
     assert 'id="launch-form"' in html and f'action="{LAUNCH}"' in html and "csrfmiddlewaretoken" in html
-    for name in ("elements", "chemsys", "budget", "eval_budget", "threshold", "ensemble_size", "retrain"):
+    for name in (
+        "elements",
+        "chemsys",
+        "budget",
+        "eval_budget",
+        "threshold",
+        "ensemble_size",
+        "random_structures",
+        "retrain",
+    ):
         assert f'name="{name}"' in html
     for choice in ("substitution", "saps", "composition", "chgnet", "vasp"):
         assert f'value="{choice}"' in html
@@ -77,6 +87,7 @@ def test_staff_launch_creates_one_round(
     assert (config["budget"], config["eval_budget"], config["baseline_size"]) == (200, 50, 10)
     assert config["threshold"] == pytest.approx(0.08)
     assert (config["evaluator"], config["ensemble_size"], config["retrain"]) == ("vasp", 4, True)
+    assert config["random_structures"] == 7
     html = admin_client.get(response["Location"]).content.decode()
     assert "Round 1 launched." in html and 'id="round-1"' in html
 
@@ -88,6 +99,8 @@ def test_staff_launch_creates_one_round(
         ("threshold", "lots", "Enter a number."),
         ("elements", "Li, Xx", "unknown element"),
         ("chemsys", "Li-Li-O", "repeats an element"),
+        ("random_structures", "0", "greater than or equal to 1"),
+        ("random_structures", "10001", "less than or equal to 10000"),
     ],
 )
 def test_bad_input_is_shown_beside_its_field(admin_client, field, value, message):
