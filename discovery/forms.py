@@ -86,6 +86,7 @@ class RoundLaunchForm(forms.ModelForm):
     )
     random_structures = forms.IntegerField(
         label="Random structures per composition",
+        required=False,  # left empty: the paper's number
         initial=DEFAULTS.random_structures,
         min_value=RANGES["random_structures"][0],
         max_value=RANGES["random_structures"][1],
@@ -144,7 +145,7 @@ class RoundLaunchForm(forms.ModelForm):
             "selection": data["selection"],
             "evaluator": data["evaluator"],
             "ensemble_size": data["ensemble_size"],
-            "random_structures": data["random_structures"],
+            "random_structures": data["random_structures"] or DEFAULTS.random_structures,
             "retrain": data["retrain"],
             "hull_set": data["launch_hull_set"],
         }

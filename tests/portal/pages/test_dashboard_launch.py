@@ -6,6 +6,7 @@ no Celery worker is needed: the tests only check that exactly one enqueue was sc
 import pytest
 from django.test import Client
 
+from discovery.config import RoundConfig
 from discovery.models import Round
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +89,10 @@ def test_staff_launch_creates_one_round(
     assert config["threshold"] == pytest.approx(0.08)
     assert (config["evaluator"], config["ensemble_size"], config["retrain"]) == ("vasp", 4, True)
     assert config["random_structures"] == 7
+    # left empty (a form posted by the admin or an older page): the paper's number
+    with django_capture_on_commit_callbacks():
+        admin_client.post(LAUNCH, {**FORM, "random_structures": ""})
+    assert Round.objects.get(number=2).config["random_structures"] == RoundConfig().random_structures
     html = admin_client.get(response["Location"]).content.decode()
     assert "Round 1 launched." in html and 'id="round-1"' in html
 
