@@ -9,7 +9,7 @@ import pytest
 from hull.errors import CatalogueError
 from hull.models import ChemicalSystem, ChemicalSystemPair
 from hull.search import VALUED, EntrySearch, search_entries
-from hull.selectors import (
+from hull.selectors.elements import (
     _names_holding,
     chemsys_names_with_elements,
     chemsys_with_elements,
@@ -89,10 +89,10 @@ def test_contains_all_in_any_order_and_with_repeats(systems):
 )
 def test_only_named_subsystems_equal_the_element_table_rule(systems, monkeypatch, only):
     """ "Only" with few elements names every subsystem; the result equals the NOT EXISTS rule used beyond that."""
-    import hull.selectors
+    import hull.selectors.elements
 
     named = names(chemsys_with_elements(only=only, contains_any=["Li", "Fe", "Na"]))
-    monkeypatch.setattr(hull.selectors, "ONLY_ENUMERATED", 0)
+    monkeypatch.setattr(hull.selectors.elements, "ONLY_ENUMERATED", 0)
     assert names(chemsys_with_elements(only=only, contains_any=["Li", "Fe", "Na"])) == named
     assert named == {
         s for s in SYSTEMS if set(s.split("-")) <= set(only) and set(s.split("-")) & {"Li", "Fe", "Na"}
