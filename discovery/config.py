@@ -5,16 +5,20 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+
 from discovery.generation import PER_COMPOSITION
 from discovery.models import Round
 from hull.errors import CatalogueError
 from hull.formulas import parse_chemsys, parse_elements
 from hull.hull_sets import HULL_SETS
+from ml_backend.ensemble import PAPER_VOLUMES
 
 GENERATORS = ("substitution", "saps", "composition")
 EVALUATORS = ("chgnet", "vasp")
 SELECTIONS = ("per_composition", "clusters")
 MAX_BUDGET = 1_000_000
+MAX_IQR_WEIGHT = 5.0
 
 # (field, lowest, highest) of the integer settings
 INTEGER_RANGES = (
@@ -52,8 +56,9 @@ class RoundConfig:
     threshold: float = 0.05
     selection: str = "per_composition"
     evaluator: str = "chgnet"
-    ensemble_size: int = 10
-    volumes: int = 5
+    ensemble_size: int = field(default_factory=lambda: settings.PORTAL_ROUND_ENSEMBLE_SIZE)
+    volumes: int = PAPER_VOLUMES
+    iqr_weight: float = 0.0
     relax_steps: int = 300
     random_structures: int = PER_COMPOSITION
     retrain: bool = False
@@ -110,6 +115,10 @@ class RoundConfig:
             raise CatalogueError("threshold must be a number (eV/atom)")
         if not math.isfinite(self.threshold) or not -1.0 <= self.threshold <= 1.0:
             raise CatalogueError("threshold must lie between -1 and 1 eV/atom")
+        if isinstance(self.iqr_weight, bool) or not isinstance(self.iqr_weight, int | float):
+            raise CatalogueError("iqr_weight must be a number (k in median + k x IQR)")
+        if not math.isfinite(self.iqr_weight) or not -MAX_IQR_WEIGHT <= self.iqr_weight <= MAX_IQR_WEIGHT:
+            raise CatalogueError(f"iqr_weight must lie between {-MAX_IQR_WEIGHT:g} and {MAX_IQR_WEIGHT:g}")
         if self.selection not in SELECTIONS:
             raise CatalogueError(f"unknown selection {self.selection!r}: choose from {', '.join(SELECTIONS)}")
         if self.evaluator not in EVALUATORS:

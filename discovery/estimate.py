@@ -16,7 +16,10 @@ RECENT_ROUNDS = 10
 # The work of each stage, in its unit, for a round's settings (retrain: epochs, and none when not asked for).
 UNITS = {
     RoundStage.Name.GENERATE: ("candidates", lambda p: p.budget),
-    RoundStage.Name.FILTER: ("candidate x member predictions", lambda p: p.budget * p.ensemble_size),
+    RoundStage.Name.FILTER: (
+        "candidate x member x volume predictions",
+        lambda p: p.budget * p.ensemble_size * p.volumes,
+    ),
     RoundStage.Name.EVALUATE: (
         "relaxation steps",
         lambda p: (p.eval_budget + p.baseline_size) * p.relax_steps,

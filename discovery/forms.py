@@ -4,7 +4,7 @@
 from django import forms
 from django.conf import settings
 
-from discovery.config import INTEGER_RANGES, RoundConfig
+from discovery.config import INTEGER_RANGES, MAX_IQR_WEIGHT, RoundConfig
 from discovery.labels import (
     EVALUATOR_LABELS,
     GENERATOR_LABELS,
@@ -95,10 +95,28 @@ class RoundLaunchForm(forms.ModelForm):
     )
     ensemble_size = forms.IntegerField(
         label="Models in the ensemble",
-        initial=DEFAULTS.ensemble_size,
-        min_value=1,
-        max_value=32,
-        help_text="predictions are the median of this many models (the paper used 10)",
+        min_value=RANGES["ensemble_size"][0],
+        max_value=RANGES["ensemble_size"][1],
+        help_text="predictions are the median of exactly this many models (the paper used 10); the round refuses "
+        "to start when the active models have fewer",
+    )
+    volumes = forms.IntegerField(
+        label="Test-time volumes",
+        required=False,  # left empty: the paper's number
+        initial=DEFAULTS.volumes,
+        min_value=RANGES["volumes"][0],
+        max_value=RANGES["volumes"][1],
+        help_text="each candidate is predicted at this many volumes from 80% to 120% of its own and keeps the "
+        "lowest energy (the paper used 20; 1: as generated)",
+    )
+    iqr_weight = forms.FloatField(
+        label="Uncertainty weight k",
+        required=False,  # left empty: the paper's rule on the median
+        initial=DEFAULTS.iqr_weight,
+        min_value=-MAX_IQR_WEIGHT,
+        max_value=MAX_IQR_WEIGHT,
+        help_text="the filter keeps and ranks by median + k x IQR of the ensemble's predictions (0: the median, "
+        "as the paper; above 0 distrusts uncertain candidates, below 0 explores them)",
     )
     retrain = forms.BooleanField(
         label="Retrain the model afterwards",
@@ -114,10 +132,16 @@ class RoundLaunchForm(forms.ModelForm):
     )
 
     missing_models: list[str] = []  # the kinds of model the round needs and lacks, once cleaned
+    members_needed: int | None = None  # the ensemble size they need, once cleaned
 
     class Meta:
         model = Round
         fields = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # the ensemble rounds ask for by default: the paper's 10, the embedded demo's own (settings)
+        self.fields["ensemble_size"].initial = settings.PORTAL_ROUND_ENSEMBLE_SIZE
 
     def clean_elements(self) -> list[str]:
         try:
@@ -145,6 +169,8 @@ class RoundLaunchForm(forms.ModelForm):
             "selection": data["selection"],
             "evaluator": data["evaluator"],
             "ensemble_size": data["ensemble_size"],
+            "volumes": data["volumes"] or DEFAULTS.volumes,
+            "iqr_weight": data["iqr_weight"] or 0.0,
             "random_structures": data["random_structures"] or DEFAULTS.random_structures,
             "retrain": data["retrain"],
             "hull_set": data["launch_hull_set"],
@@ -163,9 +189,10 @@ class RoundLaunchForm(forms.ModelForm):
         if not self.errors:
             # the models the round needs: named in the error, and the page offers to train them
             try:
-                models_check(generators=list(cleaned["generators"]))
+                models_check(generators=list(cleaned["generators"]), ensemble_size=cleaned["ensemble_size"])
             except ModelsMissing as exc:
                 self.missing_models = exc.kinds
+                self.members_needed = exc.members
                 self.add_error(None, forms.ValidationError(str(exc), code="models_missing"))
         return cleaned
 

@@ -63,9 +63,14 @@ def round_settings(round: Round) -> list[tuple[str, str]]:
         ("Candidates generated", str(plan.budget)),
         (
             "Filter",
-            f"predicted within {plan.threshold * 1000:g} meV/atom of the hull, {short_name(plan.selection)}",
+            f"{'median' if not plan.iqr_weight else f'median {plan.iqr_weight:+g} × IQR'} predicted within "
+            f"{plan.threshold * 1000:g} meV/atom of the hull, {short_name(plan.selection)}",
         ),
         ("Ensemble size", f"{plan.ensemble_size} models"),
+        (
+            "Test-time volumes",
+            f"{plan.volumes}, from 80% to 120%" if plan.volumes > 1 else "1 (as generated)",
+        ),
         ("Evaluated", evaluated),
         ("Evaluator", f"{short_name(plan.evaluator)}, at most {plan.relax_steps} relaxation steps"),
         ("Retrain afterwards", f"yes, {plan.retrain_epochs} epochs" if plan.retrain else "no"),

@@ -38,6 +38,13 @@ METRIC_DEFINITIONS: tuple[tuple[str, str], ...] = (
         "a random sample of all generated candidates, unfiltered, evaluated with the same evaluator.",
     ),
     (
+        "IQR",
+        "the interquartile range (75th - 25th percentile) of the ensemble members' predicted energies of a "
+        "candidate, eV/atom: how much the models disagree about it. kept_iqr_median is its median over the "
+        "candidates the filter kept; the filter ranks by the median + k x IQR (k = 0, the paper's rule, unless "
+        "the round sets it).",
+    ),
+    (
         "recall (benchmark)",
         "hidden DFT-stable phases rediscovered so far / all hidden DFT-stable phases: a candidate rediscovers "
         "one when it matches its structure (pymatgen StructureMatcher, default tolerances).",

@@ -18,7 +18,7 @@ from hull.selectors import check_hull_set
 from ml_backend.baselines import LinearElementBaseline
 from ml_backend.configs.base import Config, config_to_dict
 from ml_backend.data import Sample, fingerprint, hash_split
-from ml_backend.ensemble import NO_AUGMENTATION, Ensemble, train_ensemble
+from ml_backend.ensemble import NO_AUGMENTATION, PAPER_MEMBERS, Ensemble, train_ensemble
 
 CONFIGS = {"structural": "cpu_structural", "compositional": "cpu_compositional"}
 
@@ -71,7 +71,7 @@ def models_train(
     *,
     kind: str = "structural",
     hull_set: str = "dft",
-    n_models: int = 2,
+    n_models: int = PAPER_MEMBERS,
     config_name: str | None = None,
     name: str | None = None,
     activate: bool = True,
@@ -174,17 +174,35 @@ def ensemble_mae(ensemble: Ensemble, samples: list[Sample]) -> float:
     return float(np.mean(np.abs(predicted - targets)))
 
 
-def model_missing_message(*, kind: str) -> str:
+def train_command(*, kind: str, members: int) -> str:
+    """The command that trains (and activates) an ensemble of ``members`` models of ``kind``."""
+    return f"manage.py train_models --kind {kind} --models {members}"
+
+
+def model_missing_message(*, kind: str, members: int = PAPER_MEMBERS) -> str:
     job = TrainingJob.objects.filter(kind=kind, status__in=TrainingJob.UNFINISHED).first()
     if job is not None:
         return (
-            f"No active {kind} model yet: one is being trained ({job.status}, {job.done}/{job.total} epochs; "
-            "see the discovery dashboard)."
+            f"No active {kind} model yet: one of {job.n_models} members is being trained ({job.status}, "
+            f"{job.done}/{job.total} epochs; see the discovery dashboard)."
         )
     return (
-        f"No active {kind} model: train one from the discovery dashboard or with "
-        f"manage.py train_models --kind {kind}."
+        f"No active {kind} model: train one of {members} members from the discovery dashboard or with "
+        f"{train_command(kind=kind, members=members)}."
     )
+
+
+def ensemble_short_message(*, model: TrainedModel, members: int) -> str:
+    """Why a round that asks for ``members`` models cannot use the active ``model``, and how to train them."""
+    return (
+        f"The round asks for an ensemble of {members} {model.kind} models, and the active one ({model.name}) has "
+        f"{model.n_models}: train {members} with {train_command(kind=model.kind, members=members)} (or from the "
+        f"discovery dashboard), or ask for at most {model.n_models}."
+    )
+
+
+class EnsembleTooSmall(CatalogueError):
+    """The active model of a kind has fewer members than a round asks for."""
 
 
 _loaded: dict[tuple, Ensemble] = {}
@@ -200,6 +218,16 @@ def active_ensemble(kind: str) -> tuple[TrainedModel, Ensemble]:
     if key not in _loaded:
         _loaded[key] = Ensemble.load(checkpoint_local(model.checkpoint_path))
     return model, _loaded[key]
+
+
+def round_ensemble(kind: str, members: int) -> tuple[TrainedModel, Ensemble]:
+    """Exactly ``members`` members of the active model of ``kind`` (its first ones), as a round asks for:
+    :class:`EnsembleTooSmall` when it has fewer, never fewer used in silence."""
+    model, ensemble = active_ensemble(kind)
+    model.n_models = len(ensemble.members)  # what was loaded, whatever the row says
+    if model.n_models < members:
+        raise EnsembleTooSmall(ensemble_short_message(model=model, members=members))
+    return model, ensemble.first(members)
 
 
 def models_retrain(*, discovery_round, epochs: int = 5) -> TrainingReport:

@@ -171,7 +171,12 @@ class Candidate(models.Model):
     predicted_formation_energy = models.FloatField(
         null=True, blank=True, help_text="ensemble median, eV/atom"
     )
-    predicted_iqr = models.FloatField(null=True, blank=True)
+    predicted_iqr = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="interquartile range (75th - 25th percentile) of the ensemble members' predictions, eV/atom: "
+        "the uncertainty of the median",
+    )
     predicted_decomposition_energy = models.FloatField(
         null=True, blank=True, help_text="against the hull as it stood when the round began"
     )

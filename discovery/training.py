@@ -12,10 +12,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from discovery.enqueue import training_enqueue
-from discovery.ml_adapter import CONFIGS, load_config, model_missing_message, models_train
+from discovery.ml_adapter import (
+    CONFIGS,
+    ensemble_short_message,
+    load_config,
+    model_missing_message,
+    models_train,
+)
 from discovery.models import TrainedModel, TrainingJob
 from hull.errors import CatalogueError
 from hull.hull_sets import HULL_SETS
+from ml_backend.ensemble import PAPER_MEMBERS
 
 logger = logging.getLogger(__name__)
 
@@ -39,25 +46,37 @@ def models_required(*, generators: list[str]) -> list[str]:
     return ["structural", *(["compositional"] if "composition" in generators else [])]
 
 
-def models_missing(*, generators: list[str]) -> list[str]:
-    """The kinds a round with these generators needs that have no active model."""
-    active = set(TrainedModel.objects.filter(is_active=True).values_list("kind", flat=True))
-    return [kind for kind in models_required(generators=generators) if kind not in active]
+def models_missing(*, generators: list[str], members: int = 1) -> list[str]:
+    """The kinds a round with these generators needs that have no active model of at least ``members``."""
+    active = dict(TrainedModel.objects.filter(is_active=True).values_list("kind", "n_models"))
+    return [kind for kind in models_required(generators=generators) if active.get(kind, 0) < members]
 
 
 class ModelsMissing(CatalogueError):
-    """A round needs models that are not active; ``kinds`` names them."""
+    """A round needs models that are not active, or ensembles with more members than the active ones have;
+    ``kinds`` names them and ``members`` is the ensemble size asked for."""
 
-    def __init__(self, kinds: list[str]):
+    def __init__(self, kinds: list[str], members: int):
         self.kinds = kinds
-        super().__init__(" ".join(model_missing_message(kind=kind) for kind in kinds))
+        self.members = members
+        active = {m.kind: m for m in TrainedModel.objects.filter(is_active=True, kind__in=kinds)}
+        super().__init__(
+            " ".join(
+                ensemble_short_message(model=active[kind], members=members)
+                if kind in active
+                else model_missing_message(kind=kind, members=members)
+                for kind in kinds
+            )
+        )
 
 
-def models_check(*, generators: list[str]) -> None:
-    """Refuse a round whose models are missing, saying which and where they are being trained (if they are)."""
-    missing = models_missing(generators=generators)
+def models_check(*, generators: list[str], ensemble_size: int) -> None:
+    """Refuse a round whose models are missing or have fewer than ``ensemble_size`` members, saying which, how
+    to train them, and where they are being trained (if they are): a round uses exactly the ensemble it asks
+    for."""
+    missing = models_missing(generators=generators, members=ensemble_size)
     if missing:
-        raise ModelsMissing(missing)
+        raise ModelsMissing(missing, ensemble_size)
 
 
 def preset_config(*, preset: str, kind: str) -> str:
@@ -148,7 +167,7 @@ def training_start(
     config_name = preset_config(preset=preset, kind=kind)
     config = load_config(config_name, kind)
     if n_models is None:
-        n_models = settings.PORTAL_DEMO_MODEL_MEMBERS if preset == "demo" else 2
+        n_models = settings.PORTAL_DEMO_MODEL_MEMBERS if preset == "demo" else PAPER_MEMBERS
     if epochs is None:
         epochs = (settings.PORTAL_DEMO_MODEL_EPOCHS if preset == "demo" else 0) or config.train.num_epochs
     if isinstance(n_models, bool) or not isinstance(n_models, int) or not 1 <= n_models <= 32:

@@ -24,12 +24,15 @@ from ml_backend.graphs import build_graphs, composition_to_graph
 from ml_backend.predict import Predictor, TrainedModel
 from ml_backend.train import ProgressCallback, graphs_for_samples, train_model
 
+PAPER_MEMBERS = 10  # models in the paper's ensembles
+PAPER_VOLUMES = 20  # test-time volumes of the paper's filter, from 80% to 120% of the input volume
+
 
 @dataclasses.dataclass(frozen=True)
 class Augmentation:
     """Isotropic volume scan; ``num_volumes == 1`` (or ``enabled=False``) predicts the input as is."""
 
-    num_volumes: int = 20
+    num_volumes: int = PAPER_VOLUMES
     min_volume_fraction: float = 0.8
     max_volume_fraction: float = 1.2
     enabled: bool = True
@@ -83,6 +86,12 @@ class Ensemble:
         self.members = list(members)
         self.kind = kinds.pop()
         self.predictors = [Predictor(m) for m in self.members]
+
+    def first(self, n: int) -> Ensemble:
+        """An ensemble of this one's first ``n`` members; ``ValueError`` when it has fewer."""
+        if not 1 <= n <= len(self.members):
+            raise ValueError(f"asked for {n} members of an ensemble of {len(self.members)}")
+        return self if n == len(self.members) else Ensemble(self.members[:n])
 
     @property
     def cutoff(self) -> float:

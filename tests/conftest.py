@@ -75,13 +75,13 @@ def subset(items: list[dict], elements: set[str]) -> list[dict]:
 
 @pytest.fixture
 def active_models(db):
-    """Registry rows of an active structural and compositional model (no weights): what the launch form asks
-    for before it starts a round. Tests that run a round's filter train a real tiny model instead."""
+    """Registry rows of an active structural and compositional model of the paper's 10 members (no weights):
+    what the launch form asks for before it starts a round. Tests that run a round's filter train a real tiny model instead."""
     from discovery.models import TrainedModel
 
     return [
         TrainedModel.objects.create(
-            name=f"registered-{kind}", kind=kind, n_models=1, checkpoint_path="/nonexistent", is_active=True
+            name=f"registered-{kind}", kind=kind, n_models=10, checkpoint_path="/nonexistent", is_active=True
         )
         for kind in ("structural", "compositional")
     ]

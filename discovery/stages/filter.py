@@ -16,21 +16,18 @@ BLOCK = 64  # candidates predicted at a time
 
 
 def run(round: Round) -> RoundStage:
-    """Predict every candidate with the active structural ensemble (median over models of the minimum over
-    volumes), place it against the hull of the round's hull set, keep those within the threshold, one per
-    composition (or per structure cluster), and draw the random baseline sample."""
-    from discovery.ml_adapter import active_ensemble
+    """Predict every candidate with exactly the round's ensemble size of members of the active structural model
+    (median over members of the minimum over the round's test-time volumes, and the IQR over members), place it
+    against the hull of the round's hull set, keep those within the threshold (by median + k x IQR,
+    :func:`selection_energy`), one per composition (or per structure cluster), and draw the random baseline
+    sample. Fails, saying how to train them, when the active model has fewer members than the round asks for."""
+    from discovery.ml_adapter import round_ensemble
     from ml_backend.ensemble import Augmentation
 
     plan = RoundConfig.of(round)
     candidates = list(round.candidates.order_by("id"))
     stage = stage_start(round, RoundStage.Name.FILTER, total=len(candidates))
-    _, ensemble = active_ensemble("structural")
-    members = ensemble.members[: plan.ensemble_size]
-    if len(members) < len(ensemble.members):
-        from ml_backend.ensemble import Ensemble
-
-        ensemble = Ensemble(members)
+    model, ensemble = round_ensemble("structural", plan.ensemble_size)
     lookup = HullLookup(hull_set=round.hull_set)
     augmentation = Augmentation(num_volumes=plan.volumes)
     for start in range(0, len(candidates), BLOCK):
@@ -58,9 +55,13 @@ def run(round: Round) -> RoundStage:
         round.candidates.update(status=Candidate.Status.REJECTED, kept=False, baseline=False)
         round.candidates.filter(pk__in=kept_ids).update(status=Candidate.Status.SELECTED, kept=True)
         round.candidates.filter(pk__in=baseline_ids).update(status=Candidate.Status.SELECTED, baseline=True)
+    fractions = augmentation.volume_fractions()
+    rule = "median" if not plan.iqr_weight else f"median {plan.iqr_weight:+g} x IQR"
     stage_finish(
         stage,
-        f"kept {len(kept)} of {len(candidates)} (threshold {plan.threshold} eV/atom); baseline {len(baseline)}",
+        f"kept {len(kept)} of {len(candidates)} ({rule} within {plan.threshold} eV/atom); baseline "
+        f"{len(baseline)}; predicted by {len(ensemble.members)} members of {model.name} x {len(fractions)} "
+        f"volumes ({fractions[0]:g}-{fractions[-1]:g})",
     )
     return stage
 
@@ -72,28 +73,41 @@ def baseline_sample(candidates: list, plan: RoundConfig, round_number: int) -> l
     )
 
 
+def selection_energy(candidate: Candidate, iqr_weight: float) -> float | None:
+    """What the filter keeps (within the threshold) and ranks by: the predicted distance to the hull of the
+    ensemble median plus ``iqr_weight`` (k) times the members' interquartile range, in eV/atom. For a fixed
+    composition the distance is the formation energy less the hull's, so this is the distance of
+    median + k x IQR. k = 0 is the paper's rule on the median; None when the candidate was not placed."""
+    if candidate.predicted_decomposition_energy is None:
+        return None
+    if not iqr_weight:
+        return candidate.predicted_decomposition_energy
+    return candidate.predicted_decomposition_energy + iqr_weight * (candidate.predicted_iqr or 0.0)
+
+
 def select_candidates(candidates: list[Candidate], plan: RoundConfig) -> list[Candidate]:
-    """Within the threshold, lowest first: per composition the lowest (the active-learning setting), or per
-    structure cluster (StructureMatcher, connected components) for a family deep dive; at most
-    ``eval_budget``."""
-    within = [
-        c
-        for c in candidates
-        if c.predicted_decomposition_energy is not None and c.predicted_decomposition_energy <= plan.threshold
-    ]
-    within.sort(key=lambda c: (c.predicted_decomposition_energy, c.candidate_id))
+    """Within the threshold by :func:`selection_energy`, lowest first: per composition the lowest (the
+    active-learning setting), or per structure cluster (StructureMatcher, connected components) for a family
+    deep dive; at most ``eval_budget``."""
+    energy = {id(c): selection_energy(c, plan.iqr_weight) for c in candidates}
+
+    def rank(c: Candidate) -> tuple[float, str]:
+        return energy[id(c)], c.candidate_id
+
+    within = [c for c in candidates if energy[id(c)] is not None and energy[id(c)] <= plan.threshold]
+    within.sort(key=rank)
     if plan.selection == "clusters":
-        groups = _structure_clusters(within)
+        groups = _structure_clusters(within, rank)
     else:
         groups = defaultdict(list)
         for c in within:
             groups[c.composition].append(c)
     best = [members[0] for members in groups.values()]
-    best.sort(key=lambda c: (c.predicted_decomposition_energy, c.candidate_id))
+    best.sort(key=rank)
     return best[: plan.eval_budget]
 
 
-def _structure_clusters(candidates: list[Candidate]) -> dict[int, list[Candidate]]:
+def _structure_clusters(candidates: list[Candidate], rank) -> dict[int, list[Candidate]]:
     from pymatgen.analysis.structure_matcher import StructureMatcher
 
     matcher = StructureMatcher()
@@ -105,8 +119,5 @@ def _structure_clusters(candidates: list[Candidate]) -> dict[int, list[Candidate
         structures = [Structure.from_dict(c.structure) for c in members]
         for group in matcher.group_structures(structures):
             indices = [next(i for i, s in enumerate(structures) if s is g) for g in group]
-            clusters[len(clusters)] = sorted(
-                (members[i] for i in indices),
-                key=lambda c: (c.predicted_decomposition_energy, c.candidate_id),
-            )
+            clusters[len(clusters)] = sorted((members[i] for i in indices), key=rank)
     return clusters

@@ -106,14 +106,16 @@ def structure_generator(
 
 
 def composition_pipeline(plan: RoundConfig, hull_set: str, budget: int, known: set[str]):
-    """Compositions with the relaxed oxidation-state rule, ranked by the compositional model; AIRSS
-    structures for those predicted within the threshold of the hull."""
+    """Compositions with the relaxed oxidation-state rule, ranked by the median of the round's ensemble size of
+    compositional models; AIRSS structures for those predicted within the threshold of the hull."""
     from discovery.generation.airss import airss_candidates
     from discovery.generation.compositions import MAX_FORMULA_ATOMS, enumerate_compositions
-    from discovery.ml_adapter import active_ensemble
+    from discovery.ml_adapter import EnsembleTooSmall, round_ensemble
 
     try:
-        _, ensemble = active_ensemble("compositional")
+        _, ensemble = round_ensemble("compositional", plan.ensemble_size)
+    except EnsembleTooSmall:
+        raise  # the round asked for more members than the model has: it fails and says how to train them
     except CatalogueError as exc:
         return iter(()), f"composition pipeline skipped: {exc}"
     compositions = enumerate_compositions(

@@ -1,5 +1,7 @@
 """Metrics: the round's hit rates, judged against the hull as it stood when the round began; the last stage."""
 
+import statistics
+
 from pymatgen.core import Composition
 
 from discovery.config import RoundConfig
@@ -70,11 +72,18 @@ def round_metrics(round: Round) -> dict:
         "baseline_evaluated": baseline["evaluations"],
         "baseline_failed": baseline["failed"],
         "model_mae": sum(errors) / len(errors) if errors else None,
+        "kept_iqr_median": _median([c.predicted_iqr for c in candidates if c.kept]),
         "by_generator": {
             g: sum(1 for c in candidates if c.generator == g)
             for g in sorted({c.generator for c in candidates})
         },
     }
+
+
+def _median(values: list[float | None]) -> float | None:
+    """The median of the known values (the ensemble's IQR of the kept candidates, eV/atom); None without any."""
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
 
 
 def _pct(value: float | None) -> str:

@@ -563,6 +563,7 @@ class RoundSerializer(serializers.ModelSerializer):
 
 class RoundCreateSerializer(serializers.Serializer):
     config = serializers.JSONField(
-        help_text="elements or chemsys (scope), generators, budget, threshold, evaluator, ensemble_size, retrain, "
-        "hull_set"
+        help_text="elements or chemsys (scope), generators, budget, threshold, evaluator, ensemble_size (exactly "
+        "this many members: refused, saying how to train them, when the active models have fewer), volumes "
+        "(test-time volumes, the paper's 20), iqr_weight (k: keep and rank by median + k x IQR), retrain, hull_set"
     )

@@ -362,7 +362,8 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
         incoming = serializers.RoundCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         config = incoming.validated_data["config"]
-        models_check(generators=RoundConfig.from_data(config).generators)  # as the launch form does
+        plan = RoundConfig.from_data(config)
+        models_check(generators=plan.generators, ensemble_size=plan.ensemble_size)  # as the launch form does
         round = round_create(config=config, user=request.user)
         round = self.get_queryset().get(pk=round.pk)
         return Response(self.get_serializer(round).data, status=status.HTTP_201_CREATED)

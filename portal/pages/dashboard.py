@@ -133,7 +133,15 @@ def discovery_status(request: HttpRequest) -> JsonResponse:
     return response
 
 
-ESTIMATED = ("budget", "eval_budget", "baseline_size", "ensemble_size", "relax_steps", "retrain_epochs")
+ESTIMATED = (
+    "budget",
+    "eval_budget",
+    "baseline_size",
+    "ensemble_size",
+    "volumes",
+    "relax_steps",
+    "retrain_epochs",
+)
 
 
 @require_GET

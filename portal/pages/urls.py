@@ -1,6 +1,15 @@
 from django.urls import path
 
-from portal.pages import benchmark, dashboard, family_pages, material_page, search_page, stability, views
+from portal.pages import (
+    benchmark,
+    dashboard,
+    family_pages,
+    material_page,
+    round_page,
+    search_page,
+    stability,
+    views,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -29,6 +38,7 @@ urlpatterns = [
     path("discovery/train/", dashboard.discovery_train, name="discovery-train"),
     path("discovery/status.json", dashboard.discovery_status, name="discovery-status"),
     path("discovery/estimate.json", dashboard.discovery_estimate, name="discovery-estimate"),
+    path("discovery/rounds/<int:number>/", round_page.discovery_round, name="discovery-round"),
     path(
         "discovery/rounds/<int:number>/<str:action>/",
         dashboard.discovery_round_action,

@@ -309,6 +309,9 @@ STORAGES = {
 PORTAL_DEMO_MODEL_CONFIG = env.str("PORTAL_DEMO_MODEL_CONFIG", default="cpu_demo")
 PORTAL_DEMO_MODEL_MEMBERS = env.int("PORTAL_DEMO_MODEL_MEMBERS", default=2)
 PORTAL_DEMO_MODEL_EPOCHS = env.int("PORTAL_DEMO_MODEL_EPOCHS", default=0)
+# Members of the ensemble a round asks for when its launcher does not say (the paper's 10). A round refuses to start
+# when the active models have fewer; the embedded demo (settings.local) asks for its demo ensemble's members.
+PORTAL_ROUND_ENSEMBLE_SIZE = env.int("PORTAL_ROUND_ENSEMBLE_SIZE", default=10)
 # Sites closer than this (Å) make a structure invalid at ingest.
 PORTAL_MIN_SITE_DISTANCE = env.float("PORTAL_MIN_SITE_DISTANCE", default=0.5)
 # The GNoME release's pseudopotential shift of Materials Project energies (Ga, Ge, Li, Mg, Na; hull.gnome_release),

@@ -57,7 +57,7 @@ def test_a_round_needs_the_structural_model_and_the_composition_generator_the_co
     assert models_required(generators=["substitution", "saps"]) == ["structural"]
     assert models_required(generators=["composition"]) == ["structural", "compositional"]
     with pytest.raises(ModelsMissing) as refused:
-        models_check(generators=["substitution"])
+        models_check(generators=["substitution"], ensemble_size=1)
     assert refused.value.kinds == ["structural"] and "No active structural model" in str(refused.value)
 
 
@@ -76,8 +76,8 @@ def test_a_training_is_queued_on_commit_and_one_per_kind_at_a_time(
         with pytest.raises(CatalogueError):
             training_start(**{"kind": "structural", **bad})
     # the message of a round refused meanwhile says the model is on its way
-    with pytest.raises(ModelsMissing, match="one is being trained"):
-        models_check(generators=["saps"])
+    with pytest.raises(ModelsMissing, match="one of 1 members is being trained"):
+        models_check(generators=["saps"], ensemble_size=1)
 
 
 def test_a_job_trains_registers_and_activates_with_its_progress(tiny_demo, li_mn_o):
@@ -93,7 +93,9 @@ def test_a_job_trains_registers_and_activates_with_its_progress(tiny_demo, li_mn
     assert rate.seconds(n_models=1, epochs=2) == pytest.approx(
         elapsed, rel=0.1
     )  # the estimate is kept to 0.1 s
-    models_check(generators=["saps"])  # nothing missing now
+    models_check(generators=["saps"], ensemble_size=1)  # nothing missing now
+    with pytest.raises(ModelsMissing, match="train_models --kind structural --models 2"):
+        models_check(generators=["saps"], ensemble_size=2)  # one member is not two
 
 
 def test_a_failed_training_says_why(tiny_demo):

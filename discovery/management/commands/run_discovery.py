@@ -6,11 +6,13 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from discovery.advance import run_round_inline
+from discovery.config import RoundConfig
 from discovery.generation import PER_COMPOSITION
 from discovery.models import Round
 from discovery.services import round_create
 from discovery.training import models_check
 from hull.errors import CatalogueError
+from ml_backend.ensemble import PAPER_VOLUMES
 
 COLUMNS = (
     ("round", 5),
@@ -47,8 +49,24 @@ class Command(BaseCommand):
             "--threshold", type=float, default=0.05, help="eV/atom above the hull kept by the filter"
         )
         parser.add_argument("--evaluator", default="chgnet")
-        parser.add_argument("--ensemble-size", type=int, default=10)
-        parser.add_argument("--volumes", type=int, default=5, help="test-time augmentation volumes")
+        parser.add_argument(
+            "--ensemble-size",
+            type=int,
+            help="models whose median filters the candidates, exactly (default PORTAL_ROUND_ENSEMBLE_SIZE: the "
+            "paper's 10, the embedded demo's own); refused when the active models have fewer",
+        )
+        parser.add_argument(
+            "--volumes",
+            type=int,
+            default=PAPER_VOLUMES,
+            help="test-time augmentation: volumes from 80%% to 120%% each candidate is predicted at (paper: 20)",
+        )
+        parser.add_argument(
+            "--iqr-weight",
+            type=float,
+            default=0.0,
+            help="k: the filter keeps and ranks by median + k x IQR over the ensemble (0: the paper's median)",
+        )
         parser.add_argument("--relax-steps", type=int, default=300)
         parser.add_argument(
             "--random-structures",
@@ -86,15 +104,18 @@ class Command(BaseCommand):
             "baseline_size": options["baseline_size"],
             "threshold": options["threshold"],
             "evaluator": options["evaluator"],
-            "ensemble_size": options["ensemble_size"],
             "volumes": options["volumes"],
+            "iqr_weight": options["iqr_weight"],
             "relax_steps": options["relax_steps"],
             "random_structures": options["random_structures"],
             "retrain": options["retrain"],
             "hull_set": options["hull_set"],
         }
+        if options["ensemble_size"] is not None:
+            config["ensemble_size"] = options["ensemble_size"]
         try:
-            models_check(generators=config["generators"])
+            plan = RoundConfig.from_data(config)
+            models_check(generators=plan.generators, ensemble_size=plan.ensemble_size)
         except CatalogueError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write("  ".join(name.rjust(width) for name, width in COLUMNS))

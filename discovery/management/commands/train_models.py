@@ -6,6 +6,7 @@ from tqdm import tqdm
 from discovery.ml_adapter import CONFIGS, models_train
 from hull.errors import CatalogueError
 from hull.hull_sets import HULL_SETS
+from ml_backend.ensemble import PAPER_MEMBERS
 
 
 class Command(BaseCommand):
@@ -16,7 +17,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--kind", choices=sorted(CONFIGS), default="structural")
         parser.add_argument("--hull-set", choices=sorted(HULL_SETS), default="dft")
-        parser.add_argument("--models", type=int, default=2, help="ensemble size (paper: 10)")
+        parser.add_argument(
+            "--models",
+            type=int,
+            default=PAPER_MEMBERS,
+            help="ensemble size (default: the paper's 10); a round asks for at most this many",
+        )
         parser.add_argument("--config", help="module under ml_backend/configs (default: cpu_<kind>)")
         parser.add_argument("--epochs", type=int, help="override the config's number of epochs")
         parser.add_argument("--limit", type=int, help="train on the first N catalogue entries only")

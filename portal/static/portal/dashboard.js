@@ -177,7 +177,7 @@
     window.setTimeout(poll, seconds * 1000);
   }
 
-  var ESTIMATED = ["budget", "eval_budget", "baseline_size", "ensemble_size", "launch_hull_set"];
+  var ESTIMATED = ["budget", "eval_budget", "baseline_size", "ensemble_size", "volumes", "launch_hull_set"];
 
   function setupEstimate() {
     var form = document.getElementById("launch-form");
