@@ -137,23 +137,9 @@ def _server(port: str, cwd: Path) -> subprocess.Popen:
 
 
 def _chromium(folder: Path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    from tests.headless_chromium import chromium_driver
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-dev-shm-usage",
-        "--enable-unsafe-swiftshader",
-        "--window-size=1280,1000",
-        f"--user-data-dir={folder / 'chromium'}",
-    ):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    return chromium_driver(folder / "chromium")
 
 
 def _load(driver, url: str) -> tuple[float | None, float | None]:

@@ -1,13 +1,11 @@
 """The features service stores our dimensionality, computed in forked processes for a batch, the same as in
 the calling process and as pymatgen's functions give on the same structures."""
 
-import multiprocessing
-
 import pytest
 from pymatgen.core import Structure
 
 from hull.models import Entry, EntryFeatures
-from hull.services import features, parallel
+from hull.services import features
 from hull.services.features import dimensionality_of, features_compute
 from hull.services.ingest import ingest_file
 from tests.catalogue_files import write_json
@@ -23,7 +21,7 @@ def stored(ids: list[int]) -> dict[int, tuple]:
     }
 
 
-def test_features_of_a_batch_in_forked_processes_equal_the_serial_ones(tmp_path, li_o_entries, monkeypatch):
+def test_features_of_a_batch_in_forked_processes_equal_the_serial_ones(tmp_path, li_o_entries, pool_sizes):
     items = [item for item in li_o_entries if len(item["structure"]["sites"]) <= 12]
     report = ingest_file(path=write_json(tmp_path / "li_o.json", items))
     ids = list(Entry.objects.filter(batch_id=report.batch_id).order_by("id").values_list("id", flat=True))
@@ -33,17 +31,8 @@ def test_features_of_a_batch_in_forked_processes_equal_the_serial_ones(tmp_path,
     serial = stored(ids)
     EntryFeatures.objects.all().delete()
 
-    forks = []
-    fork_context = multiprocessing.get_context("fork")
-
-    class CountingContext:
-        def Pool(self, processes):  # noqa: N802 (multiprocessing's name)
-            forks.append(processes)
-            return fork_context.Pool(processes)
-
-    monkeypatch.setattr(parallel.multiprocessing, "get_context", lambda method: CountingContext())
     result = features_compute(entry_ids=ids, workers=2)
-    assert forks == [2] and result.computed == len(ids) and result.failed == serial_report.failed
+    assert pool_sizes == [2] and result.computed == len(ids) and result.failed == serial_report.failed
     assert stored(ids) == serial
     assert {value[0] for value in serial.values()} | {value[1] for value in serial.values()} <= {
         None,

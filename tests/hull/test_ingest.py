@@ -3,7 +3,6 @@
 import gzip
 import json
 import math
-import multiprocessing
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -271,7 +270,7 @@ def test_command_prints_report_and_fails_cleanly(tmp_path, li_o_file, capsys):
 
 
 def test_large_batches_are_checked_in_forked_workers_with_the_same_report(
-    tmp_path, li_o_entries, settings, monkeypatch
+    tmp_path, li_o_entries, settings, monkeypatch, pool_sizes
 ):
     """Past ``PARALLEL_MIN_ROWS`` rows are checked and prepared in forked workers: same rows stored, same
     rejections in file order, duplicates still caught across the workers' spans."""
@@ -290,17 +289,8 @@ def test_large_batches_are_checked_in_forked_workers_with_the_same_report(
     settings.PORTAL_INGEST_WORKERS = 2
     monkeypatch.setattr(ingest, "PARALLEL_MIN_ROWS", 1)
     monkeypatch.setattr(parallel, "threads_in_process", lambda: False)  # other tests may have loaded JAX
-    forks = []
-    fork_context = multiprocessing.get_context("fork")
-
-    class CountingContext:
-        def Pool(self, processes):  # noqa: N802 (multiprocessing's name)
-            forks.append(processes)
-            return fork_context.Pool(processes)
-
-    monkeypatch.setattr(parallel.multiprocessing, "get_context", lambda method: CountingContext())
     parallel = ingest.ingest_file(path=path, skip_invalid=True)
-    assert forks == [2]
+    assert pool_sizes == [2]
     assert parallel.loaded == serial.loaded == len(li_o_entries) - 1
     assert [(p.location, p.message) for p in parallel.rejected] == [
         (p.location, p.message) for p in serial.rejected

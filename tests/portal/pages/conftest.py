@@ -1,7 +1,10 @@
 """Catalogues for the page tests, ingested from the real Materials Project entries of the shared data."""
 
 import datetime as dt
+import shutil
+import tempfile
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -20,6 +23,8 @@ from hull.services.features import features_compute
 from hull.services.ingest import ingest_file
 from tests.catalogue_files import write_json
 from tests.conftest import subset
+from tests.headless_chromium import chromium_driver, chromium_installed
+from tests.portal.pages.browsing import ARTIFACTS
 
 LI_FE_P_O = {"Li", "Fe", "P", "O"}
 
@@ -104,3 +109,24 @@ def discovery_round(tmp_path, mp_entry_dicts, catalogue):
         metrics={"hit_rate": 0.25, "new_stable": 5},
     )
     return first, second
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per test module, keeping the console for ``no_console_errors``."""
+    if not chromium_installed():
+        pytest.fail(
+            "Chromium is missing: apt-get install -y chromium chromium-driver (scripts/test.sh does it)"
+        )
+    profile = tempfile.mkdtemp(prefix="portal-chromium-")
+    driver = chromium_driver(Path(profile), console_log=True)
+    driver.set_page_load_timeout(60)
+    ARTIFACTS.mkdir(exist_ok=True)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def live_catalogue(li_o_file):
+    return ingest_file(path=li_o_file)

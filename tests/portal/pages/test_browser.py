@@ -3,90 +3,12 @@ home page to a material, its 3D view, its phase diagram, the unstable-entry cont
 clicking a point; then every family screen. Any console error fails the test; screenshots go to
 ``test-artifacts/``."""
 
-import shutil
-import tempfile
-from pathlib import Path
-
 import pytest
 
 from hull.services.ingest import ingest_file
+from tests.portal.pages.browsing import click_and_wait, no_console_errors, shot, wait_figures, wait_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
-WAIT = 20
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.fail(
-            "Chromium is missing: apt-get install -y chromium chromium-driver (scripts/test.sh does it)"
-        )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="portal-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-dev-shm-usage",
-        "--enable-unsafe-swiftshader",  # software WebGL for the 3D views
-        "--window-size=1280,1000",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(60)
-    ARTIFACTS.mkdir(exist_ok=True)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
-
-
-@pytest.fixture
-def live_catalogue(li_o_file):
-    return ingest_file(path=li_o_file)
-
-
-def no_console_errors(driver, where: str) -> None:
-    severe = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
-    assert not severe, f"console errors on {where}: {severe}"
-
-
-def wait_ready(driver, condition=None, timeout: float = WAIT):
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    # a page that refreshes itself may replace the element a condition looks at
-    WebDriverWait(
-        driver, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
-    ).until(condition or (lambda d: d.execute_script("return document.readyState") == "complete"))
-
-
-def click_and_wait(driver, element) -> None:
-    """Click ``element`` and wait for the page it leads to: the old page reads "complete" (and ready) until the
-    navigation starts, so first wait for the clicked element to be gone."""
-    from selenium.webdriver.support.expected_conditions import staleness_of
-
-    element.click()
-    wait_ready(driver, staleness_of(element))
-    wait_ready(driver)
-
-
-def wait_figures(driver):
-    wait_ready(driver, lambda d: d.execute_script("return window.portalReady === true"))
-
-
-def shot(driver, name: str) -> None:
-    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
 
 
 def test_search_material_diagram_and_back(browser, live_server, live_catalogue):

@@ -8,13 +8,7 @@ import re
 
 import pytest
 
-from tests.portal.pages.test_browser import (  # noqa: F401 - fixtures
-    browser,
-    live_catalogue,
-    no_console_errors,
-    wait_figures,
-    wait_ready,
-)
+from tests.portal.pages.browsing import no_console_errors, wait_figures, wait_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -44,7 +38,7 @@ def test_contrast_formula_matches_wcag_examples():
     assert contrast("rgb(255, 255, 255)", "rgb(90, 155, 216)") == pytest.approx(2.95, abs=0.01)
 
 
-def test_menu_opens_from_the_keyboard_on_a_phone(browser, live_server, live_catalogue):  # noqa: F811
+def test_menu_opens_from_the_keyboard_on_a_phone(browser, live_server, live_catalogue):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -78,7 +72,7 @@ def test_menu_opens_from_the_keyboard_on_a_phone(browser, live_server, live_cata
         driver.set_window_size(1280, 1000)
 
 
-def test_picked_elements_say_their_state_with_enough_contrast(browser, live_server, live_catalogue):  # noqa: F811
+def test_picked_elements_say_their_state_with_enough_contrast(browser, live_server, live_catalogue):
     from selenium.webdriver.common.by import By
 
     driver = browser
@@ -109,7 +103,7 @@ def test_picked_elements_say_their_state_with_enough_contrast(browser, live_serv
     no_console_errors(driver, "periodic table")
 
 
-def test_every_script_is_deferred_and_figures_still_draw(browser, live_server, live_catalogue):  # noqa: F811
+def test_every_script_is_deferred_and_figures_still_draw(browser, live_server, live_catalogue):
     from selenium.webdriver.common.by import By
 
     driver = browser

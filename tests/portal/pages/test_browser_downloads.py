@@ -12,15 +12,7 @@ import pytest
 from hull.services.ingest import ingest_file
 from tests.catalogue_files import write_json
 from tests.conftest import subset
-from tests.portal.pages.test_browser import (  # noqa: F401 - fixtures
-    browser,
-    click_and_wait,
-    live_catalogue,
-    no_console_errors,
-    shot,
-    wait_figures,
-    wait_ready,
-)
+from tests.portal.pages.browsing import click_and_wait, no_console_errors, shot, wait_figures, wait_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -54,7 +46,7 @@ def saved(folder: Path, suffix: str, count: int = 1, timeout: float = 20) -> Pat
     raise AssertionError(f"no {suffix} file saved in {folder}: {list(folder.iterdir())}")
 
 
-def test_api_and_optimade_landing_pages(browser, live_server, live_catalogue):  # noqa: F811
+def test_api_and_optimade_landing_pages(browser, live_server, live_catalogue):
     from selenium.webdriver.common.by import By
 
     driver = browser
@@ -87,7 +79,7 @@ def test_api_and_optimade_landing_pages(browser, live_server, live_catalogue):  
 
 
 @pytest.mark.parametrize("chemsys", ["O-Li"])
-def test_phase_diagram_downloads(browser, live_server, live_catalogue, tmp_path, chemsys):  # noqa: F811
+def test_phase_diagram_downloads(browser, live_server, live_catalogue, tmp_path, chemsys):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
@@ -145,7 +137,7 @@ window.Plotly.toImage(document.getElementById('pd-figure'), {format: arguments[0
 """
 
 
-def test_a_tetrahedron_exports_as_svg_and_png(browser, live_server, mp_entry_dicts, tmp_path):  # noqa: F811
+def test_a_tetrahedron_exports_as_svg_and_png(browser, live_server, mp_entry_dicts, tmp_path):
     """The 4-element diagram is a WebGL scene: plotly.js reads its pixels into the image (software WebGL here)."""
     ingest_file(path=write_json(tmp_path / "lifepo.json", subset(mp_entry_dicts, {"Li", "Fe", "P", "O"})))
     driver = browser

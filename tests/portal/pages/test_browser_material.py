@@ -7,15 +7,7 @@ from pymatgen.core import Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from hull.models import Entry
-from tests.portal.pages.test_browser import (  # noqa: F401 - fixtures
-    browser,
-    click_and_wait,
-    live_catalogue,
-    no_console_errors,
-    shot,
-    wait_figures,
-    wait_ready,
-)
+from tests.portal.pages.browsing import click_and_wait, no_console_errors, shot, wait_figures, wait_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,7 +29,7 @@ def visible(driver, role: str) -> list:
     return driver.execute_script(VISIBLE_JS, role)
 
 
-def test_bonds_polyhedra_and_cell(browser, live_server, live_catalogue):  # noqa: F811
+def test_bonds_polyhedra_and_cell(browser, live_server, live_catalogue):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 

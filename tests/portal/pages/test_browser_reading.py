@@ -3,15 +3,7 @@ entries table sorted by a click) and of the stability check reached from the men
 
 import pytest
 
-from tests.portal.pages.test_browser import (  # noqa: F401 - fixtures
-    browser,
-    click_and_wait,
-    live_catalogue,
-    no_console_errors,
-    shot,
-    wait_figures,
-    wait_ready,
-)
+from tests.portal.pages.browsing import click_and_wait, no_console_errors, shot, wait_figures, wait_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,7 +16,7 @@ return Array.prototype.map.call(document.querySelectorAll('#entries-table tbody 
 """
 
 
-def test_labelled_diagram_and_sorted_table(browser, live_server, live_catalogue):  # noqa: F811
+def test_labelled_diagram_and_sorted_table(browser, live_server, live_catalogue):
     from selenium.webdriver.common.by import By
 
     driver = browser
@@ -64,7 +56,7 @@ def test_labelled_diagram_and_sorted_table(browser, live_server, live_catalogue)
     no_console_errors(driver, "sorted phase diagram")
 
 
-def test_stability_check_from_the_menu(browser, live_server, live_catalogue):  # noqa: F811
+def test_stability_check_from_the_menu(browser, live_server, live_catalogue):
     from selenium.webdriver.common.by import By
 
     driver = browser

@@ -11,13 +11,7 @@ from hull.models import Entry
 from hull.services.ingest import ingest_file
 from tests.catalogue_files import write_json
 from tests.conftest import subset
-from tests.portal.pages.test_browser import (  # noqa: F401 - fixtures
-    browser,
-    click_and_wait,
-    no_console_errors,
-    shot,
-    wait_ready,
-)
+from tests.portal.pages.browsing import click_and_wait, no_console_errors, shot, wait_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -78,7 +72,7 @@ def search_for(driver, url: str, name: str, typed: str) -> None:
     click_and_wait(driver, driver.find_element(By.ID, "search-button"))
 
 
-def test_type_p63mmc_and_abo3(browser, live_server, k_cl_o_live):  # noqa: F811
+def test_type_p63mmc_and_abo3(browser, live_server, k_cl_o_live):
     from selenium.webdriver.common.by import By
 
     driver = browser

@@ -9,13 +9,7 @@ import uuid
 
 import pytest
 
-from tests.portal.pages.test_browser import (  # noqa: F401 - fixtures
-    browser,
-    click_and_wait,
-    no_console_errors,
-    shot,
-    wait_ready,
-)
+from tests.portal.pages.browsing import click_and_wait, no_console_errors, shot, wait_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
@@ -45,7 +39,7 @@ def page_is_clean(driver, where: str) -> None:
 
 
 def test_staff_launch_a_round_watch_it_progress_and_cancel_it(
-    browser,  # noqa: F811
+    browser,
     live_server,
     tmp_path,
     settings,
@@ -141,7 +135,7 @@ def test_staff_launch_a_round_watch_it_progress_and_cancel_it(
 
 
 def test_the_launch_form_estimate_follows_the_numbers_typed(
-    browser,  # noqa: F811
+    browser,
     live_server,
     tmp_path,
     mp_entry_dicts,
