@@ -21,11 +21,9 @@ RESUMABLE = (Round.Status.PENDING, Round.Status.RUNNING)
 
 def round_enqueue(round: Round) -> None:
     """Start (or resume) the round's work on the Celery workers; called once its transaction has committed."""
-    from django.conf import settings
-
     from discovery.tasks import round_advance_task
 
-    round_advance_task.apply_async((round.pk,), {"dispatch": round.dispatch}, queue=settings.PORTAL_CPU_QUEUE)
+    round_advance_task.apply_async((round.pk,), {"dispatch": round.dispatch})
 
 
 def round_dispatch(round: Round) -> None:

@@ -1,32 +1,26 @@
 """Celery tasks of discovery rounds: thin wrappers that load the round and call ``discovery.advance``.
 
 A round advances stage by stage: ``discovery.advance`` finds the next unfinished stage and the
-:class:`CeleryExecutor` sends it to its queue (models on ``gpu``, the rest on ``cpu``); the evaluate stage fans
-out in chunks as a chord whose callback advances again. Tasks are acknowledged late and every stage is
-idempotent, so a task redelivered after a worker died, or a round resumed, adds nothing twice. Every task
-carries the round's ``dispatch``: resuming a round (by hand, or by the recovery sweep once a task lost its
-worker: ``discovery.recovery``) starts a new one, and a task of an earlier dispatch (still queued, or delivered
-again by the broker) does nothing, so one chain of tasks drives a round at a time.
+:class:`CeleryExecutor` sends it to the workers (the site's router picks each task's queue by its kind of work:
+``portal.workers.routing``); the evaluate stage fans out in chunks as a chord whose callback advances again.
+Tasks are acknowledged late and every stage is idempotent, so a task redelivered after a worker died, or a round
+resumed, adds nothing twice. Every task carries the round's ``dispatch``: resuming a round (by hand, or by the
+recovery sweep once a task lost its worker: ``discovery.recovery``) starts a new one, and a task of an earlier
+dispatch (still queued, or delivered again by the broker) does nothing, so one chain of tasks drives a round at a
+time.
 """
 
 import logging
 
 from celery import chord, group, shared_task
-from django.conf import settings
 from django.db import transaction
 
 from discovery.advance import FINISHED, advance, chunk_run, stage_run
 from discovery.enqueue import TRAIN_MODELS
-from discovery.models import Round, RoundStage
+from discovery.models import Round
 from discovery.stages import evaluate
 
 logger = logging.getLogger(__name__)
-
-GPU_STAGES = (RoundStage.Name.FILTER, RoundStage.Name.RETRAIN)
-
-
-def queue_for(stage: str) -> str:
-    return settings.PORTAL_GPU_QUEUE if stage in GPU_STAGES else settings.PORTAL_CPU_QUEUE
 
 
 class CeleryExecutor:
@@ -36,17 +30,11 @@ class CeleryExecutor:
         self.dispatch = dispatch
 
     def stage(self, round: Round, name: str) -> None:
-        run_stage_task.apply_async((round.pk, name), {"dispatch": self.dispatch}, queue=queue_for(name))
+        run_stage_task.apply_async((round.pk, name), {"dispatch": self.dispatch})
 
     def evaluation(self, round: Round, chunks: list[list[int]]) -> None:
-        queue = queue_for(RoundStage.Name.EVALUATE)
-        fan_out = group(
-            evaluate_chunk_task.si(round.pk, chunk, dispatch=self.dispatch).set(queue=queue)
-            for chunk in chunks
-        )
-        chord(fan_out)(
-            round_evaluated_task.si(round.pk, dispatch=self.dispatch).set(queue=settings.PORTAL_CPU_QUEUE)
-        )
+        fan_out = group(evaluate_chunk_task.si(round.pk, chunk, dispatch=self.dispatch) for chunk in chunks)
+        chord(fan_out)(round_evaluated_task.si(round.pk, dispatch=self.dispatch))
 
 
 def _open_round(round_id: int, dispatch: int | None) -> Round | str:
@@ -65,7 +53,7 @@ def _open_round(round_id: int, dispatch: int | None) -> Round | str:
 
 
 def _advance_later(round_id: int, dispatch: int | None) -> None:
-    round_advance_task.apply_async((round_id,), {"dispatch": dispatch}, queue=settings.PORTAL_CPU_QUEUE)
+    round_advance_task.apply_async((round_id,), {"dispatch": dispatch})
 
 
 @shared_task(name="discovery.advance", acks_late=True)

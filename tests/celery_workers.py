@@ -70,7 +70,9 @@ class Worker:
             broker_url,
         )
 
-    def _start(self, arguments: list[str], log_path: Path, extra_env: dict | None, broker_url: str) -> None:
+    def _start(
+        self, arguments: list[str], log_path: Path, extra_env: dict | None, broker_url: str, nice: int = 0
+    ) -> None:
         self.log_path = log_path
         env = {
             **os.environ,
@@ -86,6 +88,7 @@ class Worker:
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            preexec_fn=(lambda: os.nice(nice)) if nice else None,
         )
 
     def kill(self) -> None:
@@ -106,6 +109,18 @@ class Worker:
 
     def log(self) -> str:
         return self.log_path.read_text()[-5000:]
+
+
+class PlannedWorker(Worker):
+    """A worker as the embedded default starts it (``portal.workers.layout``: its queue, pool, beat and niceness),
+    named ``name``."""
+
+    def __init__(self, plan, log_path: Path, extra_env: dict, name: str, broker_url: str) -> None:
+        from portal.workers.routing import queue_of
+
+        self.queues = [queue_of(plan.kind)]
+        quiet = ["--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"]
+        self._start([*plan.arguments(name=name), *quiet], log_path, extra_env, broker_url, nice=plan.nice)
 
 
 class Beat(Worker):
@@ -142,16 +157,38 @@ def forget_redis_keys(url: str, tag: str) -> None:
             client.zrem("unacked_index", delivery_tag)
 
 
+def queues_of_test(settings, tag: str) -> dict[str, str]:
+    """Give every queue of the portal (the ``PORTAL_<KIND>_QUEUE`` settings) a name of this test alone; the
+    environment that tells worker processes the same."""
+    from portal.workers.routing import KINDS
+
+    names = {f"PORTAL_{kind.upper()}_QUEUE": f"{kind}-{tag}" for kind in KINDS}
+    for setting, name in names.items():
+        setattr(settings, setting, name)
+    return names
+
+
 @contextlib.contextmanager
-def sending_to_redis(url: str = REDIS_URL):
-    """Make this process's Celery app send its tasks to Redis (the test settings default to memory://)."""
-    previous = app.conf.broker_url
+def sending_to_redis(url: str = REDIS_URL, transport_options: dict | None = None):
+    """Make this process's Celery app send its tasks to Redis (the test settings default to memory://), or to
+    another broker ``url`` with its ``transport_options``."""
+    previous = app.conf.broker_url, app.conf.broker_transport_options
     app.conf.broker_url = url
+    if transport_options is not None:
+        app.conf.broker_transport_options = transport_options
     app._pool = None
     app.amqp._producer_pool = None
     try:
         yield
     finally:
-        app.conf.broker_url = previous
+        app.conf.broker_url, app.conf.broker_transport_options = previous
         app._pool = None
         app.amqp._producer_pool = None
+
+
+def sending_to_filesystem(var_dir: Path):
+    """Make this process's Celery app send its tasks to kombu's filesystem broker under ``var_dir`` (the embedded
+    default's, as workers with ``PORTAL_VAR_DIR=var_dir`` and ``CELERY_BROKER_URL=filesystem://`` read it)."""
+    from portal.settings.base import filesystem_broker_options
+
+    return sending_to_redis("filesystem://", filesystem_broker_options(var_dir))

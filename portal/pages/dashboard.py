@@ -102,6 +102,7 @@ def _discovery_page(
         or bool(benchmark_live and benchmark_live["status"] in live.BENCHMARK_OPEN),
         "benchmark_live": benchmark_live,
         "rounds": live.rounds_view(dashboard.rounds, workers),
+        "queues": live.queues_live(workers),
         "training_rows": [(job, live.training_waiting(job, workers)) for job in dashboard.training_jobs],
         "round_actions": ROUND_ACTIONS.values() if round_launch_allowed(request.user) else None,
         "estimate": round_estimate(plan=RoundConfig()) if launch_form is not None else None,

@@ -1,13 +1,13 @@
 """What the dashboard says about unfinished work while it polls: for each round, training and benchmark job,
-its status and progress and, while it waits, why — from what the portal records (the task heartbeats of
-``portal.workers``, the broker's queue lengths, the stages' states), never from a broadcast to the workers.
+its status and progress and, while it waits, why; and each queue's length and the workers that take it — from
+what the portal records (the task heartbeats and the workers' signs of life of ``portal.workers``, the broker's
+queue lengths, the stages' states), never from a broadcast to the workers.
 
 The dashboard page renders the same values, and ``/discovery/status.json`` serves them to ``dashboard.js``."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.conf import settings
 from django.utils import timezone
 
 from discovery.benchmark.store import benchmark_latest
@@ -19,8 +19,9 @@ from discovery.models import Round, TrainingJob
 from discovery.recovery import round_of_task
 from discovery.services import RESUMABLE
 from discovery.stages.bookkeeping import next_stage
-from discovery.tasks import queue_for
-from portal.workers.models import TaskHeartbeat
+from portal.workers import routing
+from portal.workers.models import TaskHeartbeat, WorkerNode
+from portal.workers.nodes import nodes_live
 from portal.workers.queues import queue_depths
 
 TRAIN_TASK = "discovery.train_models"
@@ -28,12 +29,14 @@ TRAIN_TASK = "discovery.train_models"
 
 @dataclass
 class Workers:
-    """The tasks running now (live heartbeats), those whose worker was lost, and the queues' lengths."""
+    """The tasks running now (live heartbeats), those whose worker was lost, the queues' lengths and the workers
+    alive."""
 
     running: list[TaskHeartbeat]
     lost: list[TaskHeartbeat]
     depths: dict[str, int | None] = field(default_factory=dict)
     named: bool = False  # the workers' node names (host names) are shown to staff only
+    nodes: list[WorkerNode] = field(default_factory=list)
 
     @classmethod
     def now(cls, *, queues: list[str], named: bool = False) -> "Workers":
@@ -43,10 +46,14 @@ class Workers:
             lost=[r for r in rows if r.lost_at is not None],
             depths=queue_depths(names=sorted(set(queues))) if queues else {},
             named=named,
+            nodes=nodes_live(),
         )
 
     def name(self, row: TaskHeartbeat) -> str:
-        return row.worker if self.named else "a worker"
+        return self.node_name(row.worker)
+
+    def node_name(self, name: str) -> str:
+        return name if self.named else "a worker"
 
     def busy_text(self, *, queue: str, mine: set[str] = frozenset()) -> str:
         others = [r for r in self.running if r.task_id not in mine]
@@ -110,9 +117,9 @@ def round_waiting(round: Round, workers: Workers) -> tuple[str, bool]:
             False,
         )
     stage = next_stage(round) or "last"
-    queue = queue_for(stage)
-    if workers.depths.get(queue) == 0 and workers.depths.get(settings.PORTAL_CPU_QUEUE):
-        queue = settings.PORTAL_CPU_QUEUE  # the task that sends the stage waits on the CPU queue first
+    queue, rounds = routing.queue_for_stage(stage), routing.queue_of(routing.ROUNDS)
+    if workers.depths.get(queue) == 0 and workers.depths.get(rounds):
+        queue = rounds  # the task that sends the stage waits on the rounds queue first
     depth = workers.depths.get(queue)
     text = f"Waiting: its {stage} stage is next, {workers.queued_text(queue=queue)}; {workers.busy_text(queue=queue)}."
     return text, depth != 0
@@ -124,7 +131,7 @@ def training_waiting(job: TrainingJob, workers: Workers) -> str:
     mine = [r for r in workers.running if r.task_name == TRAIN_TASK and r.args[:1] == [job.pk]]
     if mine:
         return f"Running on {workers.name(mine[0])}, for {since(mine[0].started_at)}."
-    queue = settings.PORTAL_GPU_QUEUE
+    queue = routing.queue_for_task(TRAIN_TASK)
     return f"Waiting: {workers.queued_text(queue=queue)}; {workers.busy_text(queue=queue)}."
 
 
@@ -159,9 +166,7 @@ BENCHMARK_OPEN = ("queued", "running")
 
 
 def benchmark_queue() -> str:
-    from portal.celery import app
-
-    return app.conf.task_default_queue
+    return routing.queue_for_task(BENCHMARK_RUN)
 
 
 def benchmark_live(report: dict | None, workers: Workers) -> dict | None:
@@ -187,10 +192,43 @@ def benchmark_live(report: dict | None, workers: Workers) -> dict | None:
 
 
 def workers_for_dashboard(*, named: bool = False) -> Workers:
-    """Heartbeats and the lengths of the queues rounds, trainings and benchmarks wait on; ``named``: with the
-    workers' node names (for staff)."""
-    queues = [settings.PORTAL_CPU_QUEUE, settings.PORTAL_GPU_QUEUE, benchmark_queue()]
-    return Workers.now(queues=queues, named=named)
+    """Heartbeats, the workers alive and the length of every queue; ``named``: with the workers' node names (for
+    staff)."""
+    return Workers.now(queues=list(routing.queues().values()), named=named)
+
+
+def length_text(length: int | None) -> str:
+    if length is None:
+        return "unknown (the broker could not be asked)"
+    return "none" if length == 0 else f"{length} task{'s' if length > 1 else ''}"
+
+
+def queues_live(workers: Workers) -> list[dict]:
+    """Each kind of work: its queue, how many tasks wait there, and the workers that take it with what each runs;
+    the texts the page shows (``length_text``, ``workers_text``) beside the values."""
+    rows = []
+    for kind, queue in routing.queues().items():
+        takers = []
+        for node in workers.nodes:
+            if queue not in node.queues:
+                continue
+            tasks = [r for r in workers.running if r.worker == node.name]
+            running = "; ".join(f"{task_text(r)} (for {since(r.started_at)})" for r in tasks)
+            takers.append({"name": workers.node_name(node.name), "running": running})
+        described = [f"{w['name']}: {'runs ' + w['running'] if w['running'] else 'idle'}" for w in takers]
+        length = workers.depths.get(queue)
+        rows.append(
+            {
+                "kind": kind,
+                "queue": queue,
+                "length": length,
+                "length_text": length_text(length),
+                "workers": takers,
+                "workers_text": "; ".join(described)
+                or "none: its tasks wait until a worker that takes this queue starts",
+            }
+        )
+    return rows
 
 
 def status_get(*, rounds: list[int], training: list[int], named: bool = False) -> dict:
@@ -209,6 +247,7 @@ def status_get(*, rounds: list[int], training: list[int], named: bool = False) -
         "rounds": round_rows,
         "training": job_rows,
         "benchmark": benchmark,
+        "queues": queues_live(workers),
         "unfinished": any(r["status"] in RESUMABLE for r in round_rows)
         or any(j["status"] in TrainingJob.UNFINISHED for j in job_rows)
         or bool(benchmark and benchmark["status"] in BENCHMARK_OPEN),

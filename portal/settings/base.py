@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -84,9 +85,16 @@ DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web server read while a worker writes; the timeout makes writers queue instead of failing.
+    # WAL lets the web server read while a worker writes; the timeout makes writers queue instead of failing, and
+    # transactions that take the write lock when they begin queue too (a transaction that read first and then
+    # writes after another process wrote fails at once with "database is locked", whatever the timeout: the
+    # embedded default's workers write side by side).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+        }
     )
 else:
     # Parameters travel apart from the query text, so that psycopg prepares a query the connection has run a few
@@ -128,17 +136,24 @@ STATICFILES_DIRS = [BASE_DIR / "portal" / "static"]
 
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-if CELERY_BROKER_URL == "filesystem://":
-    _broker_dir = VAR_DIR / "broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
+
+
+def filesystem_broker_options(var_dir: Path) -> dict:
+    """kombu's filesystem transport in folders under ``var_dir/broker`` (made here)."""
+    broker_dir = var_dir / "broker"
+    for folder in ("queue", "processed", "control"):
+        (broker_dir / folder).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(broker_dir / "queue"),
+        "data_folder_out": str(broker_dir / "queue"),
+        "processed_folder": str(broker_dir / "processed"),
         "store_processed": False,
-        "control_folder": str(_broker_dir / "control"),
+        "control_folder": str(broker_dir / "control"),
     }
-    for _folder in ("queue", "processed", "control"):
-        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+
+
+if CELERY_BROKER_URL == "filesystem://":
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR)
 # Workers that recover (portal.workers): every worker process writes a heartbeat for the tasks it runs every
 # PORTAL_TASK_HEARTBEAT_SECONDS and, on Redis, keeps the messages it holds from being redelivered; a task with
 # no heartbeat for PORTAL_TASK_LOST_AFTER seconds lost its worker. Redis then redelivers its message after the
@@ -173,15 +188,27 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-# Discovery rounds send model work (filter, retrain) to the GPU queue and the rest to the CPU queue.
-PORTAL_CPU_QUEUE = env.str("PORTAL_CPU_QUEUE", default="cpu")
-PORTAL_GPU_QUEUE = env.str("PORTAL_GPU_QUEUE", default="gpu")
+# Queues by kind of work, each with workers of its own, so that no kind waits behind another
+# (portal/workers/routing.py sends every task to one): interactive (hull updates, the recovery sweep), rounds
+# (the stages that move a discovery round on), heavy (evaluation, retraining, model training: a GPU host's
+# worker takes it) and background (structure features of new entries).
+PORTAL_INTERACTIVE_QUEUE = env.str("PORTAL_INTERACTIVE_QUEUE", default="interactive")
+PORTAL_ROUNDS_QUEUE = env.str("PORTAL_ROUNDS_QUEUE", default="rounds")
+PORTAL_HEAVY_QUEUE = env.str("PORTAL_HEAVY_QUEUE", default="heavy")
+PORTAL_BACKGROUND_QUEUE = env.str("PORTAL_BACKGROUND_QUEUE", default="background")
+CELERY_TASK_ROUTES = ["portal.workers.routing.route_task"]
+# a worker started without -Q takes every kind of work; a task the table does not name goes with the rounds
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name)
+    for name in (PORTAL_INTERACTIVE_QUEUE, PORTAL_ROUNDS_QUEUE, PORTAL_HEAVY_QUEUE, PORTAL_BACKGROUND_QUEUE)
+]
+CELERY_TASK_DEFAULT_QUEUE = PORTAL_ROUNDS_QUEUE
 # beat (`celery worker -B`, or `celery beat` beside the workers) sends the recovery sweep
 CELERY_BEAT_SCHEDULE = {
     "recover-lost-work": {
         "task": "portal.recover_lost_work",
         "schedule": PORTAL_RECOVERY_SWEEP_SECONDS,
-        "options": {"queue": PORTAL_CPU_QUEUE, "expires": PORTAL_RECOVERY_SWEEP_SECONDS},
+        "options": {"expires": PORTAL_RECOVERY_SWEEP_SECONDS},
     }
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -7,7 +7,8 @@ process that runs it: the worker itself with the solo pool, a pool child with pr
 pure Python yields it every few milliseconds), so a long healthy task keeps beating and only a dead process
 stops. On Redis the thread of the worker's main process (the one that holds the messages) also moves the
 messages it holds to "just delivered" in kombu's index of unacknowledged messages, so that Redis redelivers a
-message only after its worker stopped for a whole visibility timeout, however long its task runs.
+message only after its worker stopped for a whole visibility timeout, however long its task runs. The same
+thread moves the worker's own sign of life (``portal.workers.nodes``: the queues it takes, for the dashboard).
 """
 
 import contextlib
@@ -36,6 +37,7 @@ class Heartbeat:
         self._tasks: dict[str, str] = {}  # task id -> worker node name
         self._thread: threading.Thread | None = None
         self._holds_messages = False
+        self._node: tuple[str, list[str]] | None = None  # the worker's node name and queues (main process)
         self._broker = None  # kombu connection to Redis, opened by the thread
         self._failing = False
 
@@ -43,11 +45,15 @@ class Heartbeat:
         if self._pid != os.getpid():  # a forked pool child: nothing of the parent's applies
             self._reset()
 
-    def start(self, *, holds_messages: bool = False) -> None:
-        """Start beating in this process (once); ``holds_messages`` in the worker's main process."""
+    def start(self, *, holds_messages: bool = False, node: tuple[str, list[str]] | None = None) -> None:
+        """Start beating in this process (once); ``holds_messages`` and ``node`` (its name and queues, registered
+        here) in the worker's main process."""
+        if node is not None:
+            self._register(node)
         with self._lock:
             self._this_process()
             self._holds_messages = self._holds_messages or holds_messages
+            self._node = node or self._node
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="task-heartbeat", daemon=True)
                 self._thread.start()
@@ -91,11 +97,15 @@ class Heartbeat:
     def beat(self) -> None:
         """Move the heartbeat of this process's tasks, and on Redis keep its messages invisible to others."""
         from portal.workers.models import TaskHeartbeat
+        from portal.workers.nodes import node_beat
 
         with self._lock:
             tasks = dict(self._tasks)
             holds_messages = self._holds_messages
+            node = self._node
         try:
+            if node is not None and not node_beat(name=node[0], pid=os.getpid()):
+                self._register(node)  # forgotten while the database could not be reached
             if tasks:
                 TaskHeartbeat.objects.filter(
                     task_id__in=sorted(tasks), worker__in=set(tasks.values()), pid=os.getpid()
@@ -113,6 +123,26 @@ class Heartbeat:
                 with contextlib.suppress(Exception):
                     self._broker.release()
                 self._broker = None
+
+    def _register(self, node: tuple[str, list[str]]) -> None:
+        from portal.workers.nodes import node_register
+
+        try:
+            node_register(name=node[0], queues=node[1], pid=os.getpid())
+        except Exception:  # the worker runs all the same; the next beat tries again
+            logger.exception("could not record worker %s", node[0])
+
+    def stop_node(self) -> None:
+        """The worker stops: its row goes (its tasks' rows go as they end)."""
+        from portal.workers.nodes import node_forget
+
+        with self._lock:
+            node, self._node = self._node, None
+        if node is not None:
+            try:
+                node_forget(name=node[0], pid=os.getpid())
+            except Exception:
+                logger.exception("could not forget worker %s", node[0])
 
     def _keep_messages_visible(self) -> None:
         from celery.worker import state
@@ -155,7 +185,14 @@ HEARTBEAT = Heartbeat()
 
 
 def _on_worker_ready(sender=None, **kwargs) -> None:
-    HEARTBEAT.start(holds_messages=True)
+    node = None
+    if sender is not None and getattr(sender, "hostname", None):
+        node = (sender.hostname, list(sender.app.amqp.queues.consume_from))
+    HEARTBEAT.start(holds_messages=True, node=node)
+
+
+def _on_worker_shutdown(sender=None, **kwargs) -> None:
+    HEARTBEAT.stop_node()
 
 
 def _on_task_prerun(sender=None, task_id=None, task=None, args=None, **kwargs) -> None:
@@ -175,5 +212,6 @@ def _on_task_postrun(sender=None, task_id=None, task=None, **kwargs) -> None:
 
 def connect_signals() -> None:
     signals.worker_ready.connect(_on_worker_ready, weak=False, dispatch_uid="portal.workers.ready")
+    signals.worker_shutdown.connect(_on_worker_shutdown, weak=False, dispatch_uid="portal.workers.shutdown")
     signals.task_prerun.connect(_on_task_prerun, weak=False, dispatch_uid="portal.workers.prerun")
     signals.task_postrun.connect(_on_task_postrun, weak=False, dispatch_uid="portal.workers.postrun")

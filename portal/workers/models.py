@@ -22,3 +22,18 @@ class TaskHeartbeat(models.Model):
             f"lost at {self.lost_at:%Y-%m-%d %H:%M:%S}" if self.lost_at else f"beat {self.beat_at:%H:%M:%S}"
         )
         return f"{self.task_name}[{self.task_id}] on {self.worker} pid {self.pid}: {state}"
+
+
+class WorkerNode(models.Model):
+    """A running Celery worker and the queues it takes: written when it is ready, its ``beat_at`` moved with the
+    heartbeats of its main process, deleted when it stops. A row not moved for ``PORTAL_TASK_LOST_AFTER`` seconds
+    is a worker that died (the recovery sweep forgets it)."""
+
+    name = models.CharField(max_length=255, unique=True, help_text="the worker's node name (rounds@host)")
+    queues = models.JSONField(default=list, help_text="the queues it consumes")
+    pid = models.PositiveIntegerField(help_text="its main process")
+    started_at = models.DateTimeField()
+    beat_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({', '.join(self.queues)}): beat {self.beat_at:%H:%M:%S}"

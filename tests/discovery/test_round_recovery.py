@@ -91,7 +91,12 @@ def test_the_sweep_task_marks_lost_then_resumes(enqueued, settings, django_captu
     task_heartbeat("silent-stage", round, age=61, lost=False, name="discovery.run_stage")
     with django_capture_on_commit_callbacks(execute=True):
         report = recover_lost_work_task.run()
-    assert report == {"lost": ["silent-stage"], "failed_results": [], "rounds_resumed": [round.number]}
+    assert report == {
+        "lost": ["silent-stage"],
+        "failed_results": [],
+        "rounds_resumed": [round.number],
+        "workers_gone": [],
+    }
     assert enqueued == [(round.pk, 1)]
 
 
@@ -109,4 +114,4 @@ def test_tasks_of_an_earlier_dispatch_do_nothing(enqueued, monkeypatch, django_c
     assert round_evaluated_task.run(round.pk, dispatch=1) == "superseded"
     assert sent == [] and not round.candidates.exists()
     assert round_advance_task.run(round.pk, dispatch=2) == "generate"
-    assert sent == [(((round.pk, "generate"), {"dispatch": 2}), {"queue": "cpu"})]
+    assert sent == [(((round.pk, "generate"), {"dispatch": 2}), {})]  # the router picks its queue

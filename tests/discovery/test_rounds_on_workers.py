@@ -28,6 +28,7 @@ from tests.celery_workers import (
     Beat,
     Worker,
     forget_redis_keys,
+    queues_of_test,
     require_redis,
     sending_to_redis,
     wait_for,
@@ -70,15 +71,10 @@ def received(task_id: str, *workers: Worker) -> int:
 def test_a_round_recovers_from_a_killed_worker_by_itself(tmp_path, mp_entry_dicts, settings):
     require_redis(RECOVERY_REDIS_URL)
     tag = uuid.uuid4().hex[:8]
-    settings.PORTAL_CPU_QUEUE, settings.PORTAL_GPU_QUEUE = f"cpu-{tag}", f"gpu-{tag}"
+    queues = queues_of_test(settings, tag)  # both workers take every queue
     settings.PORTAL_MODEL_DIR = tmp_path / "models"
-    env = {
-        **ENV,
-        "PORTAL_CPU_QUEUE": settings.PORTAL_CPU_QUEUE,
-        "PORTAL_GPU_QUEUE": settings.PORTAL_GPU_QUEUE,
-        "PORTAL_MODEL_DIR": str(settings.PORTAL_MODEL_DIR),
-    }
-    queues = [settings.PORTAL_CPU_QUEUE, settings.PORTAL_GPU_QUEUE]
+    env = {**ENV, **queues, "PORTAL_MODEL_DIR": str(settings.PORTAL_MODEL_DIR)}
+    queues = sorted(queues.values())
     processes = [
         Worker(queues, tmp_path / f"w{n}.log", env, name=f"w{n}-{tag}@%h", broker_url=RECOVERY_REDIS_URL)
         for n in (1, 2)

@@ -1,6 +1,6 @@
 /* The discovery dashboard: while rounds, trainings or a benchmark are unfinished, the page asks
-   /discovery/status.json every few seconds and updates their status, progress, reasons and buttons in place
-   (no reload); it stops once nothing is unfinished. The launch form shows the estimated duration of the round
+   /discovery/status.json every few seconds and updates their status, progress, reasons and buttons, and the
+   queues' lengths and workers, in place (no reload); it stops once nothing is unfinished. The launch form shows the estimated duration of the round
    its numbers describe (/discovery/estimate.json). */
 (function () {
   "use strict";
@@ -73,6 +73,15 @@
     if (count) count.textContent = data.done + "/" + data.total;
   }
 
+  function updateQueues(queues) {
+    (queues || []).forEach(function (queue) {
+      var row = document.getElementById("queue-" + queue.kind);
+      if (!row) return;
+      row.querySelector('[data-live="length"]').textContent = queue.length_text;
+      row.querySelector('[data-live="workers"]').textContent = queue.workers_text;
+    });
+  }
+
   // returns whether the job shown has just finished
   function updateBenchmark(data) {
     var line = document.getElementById("benchmark-status");
@@ -136,6 +145,7 @@
         // a finished training changes the active models and what the launch form offers
         if (isOpen(was) && !isOpen(job.status)) reload = true;
       });
+      updateQueues(data.queues);
       if (updateBenchmark(data.benchmark)) {
         say("The benchmark " + data.benchmark.status + ": reload the page for its table and chart.");
       }

@@ -1,6 +1,7 @@
 """The dashboard's live state: /discovery/status.json (read-only, what the page polls), the reason an open round
-waits (its own running task, the queue it waits on and its length in real Redis, the workers' other tasks), the
-round's settings on the page, and the launch form's estimated duration from the stage times of finished rounds."""
+waits (its own running task, the queue it waits on and its length in real Redis, the workers' other tasks), each
+queue's length and its workers, the round's settings on the page, and the launch form's estimated duration from the
+stage times of finished rounds."""
 
 import datetime as dt
 import uuid
@@ -12,7 +13,8 @@ from discovery.config import RoundConfig
 from discovery.estimate import UNITS, round_estimate
 from discovery.models import Round, RoundStage
 from discovery.services import round_create
-from portal.workers.models import TaskHeartbeat
+from portal.workers.models import TaskHeartbeat, WorkerNode
+from portal.workers.nodes import node_register
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +65,9 @@ def test_a_finished_round_is_reported_once_asked_for_and_polling_may_stop(client
     Round.objects.filter(pk=pending_round.pk).update(
         status=Round.Status.SUCCEEDED, finished_at=timezone.now()
     )
-    assert client.get(STATUS).json() == {"rounds": [], "training": [], "benchmark": None, "unfinished": False}
+    data = client.get(STATUS).json()
+    assert [q["kind"] for q in data.pop("queues")] == ["interactive", "rounds", "heavy", "background"]
+    assert data == {"rounds": [], "training": [], "benchmark": None, "unfinished": False}
     (row,) = client.get(STATUS, {"rounds": str(pending_round.number)}).json()["rounds"]
     assert row["status"] == "succeeded" and row["waiting"] == "" and row["actions"] == []
 
@@ -88,7 +92,8 @@ def test_a_round_behind_other_work_says_so(admin_client, pending_round):
 def test_no_worker_at_all_is_said_honestly(client, pending_round):
     (row,) = client.get(STATUS).json()["rounds"]
     assert (
-        "no worker is running a task now: waiting for a worker that takes tasks from 'cpu'" in row["waiting"]
+        "no worker is running a task now: waiting for a worker that takes tasks from 'rounds'"
+        in row["waiting"]
     )
 
 
@@ -102,20 +107,35 @@ def test_a_lost_task_is_named_with_its_worker(admin_client, pending_round):
 def test_queue_length_read_from_real_redis(client, settings, pending_round):
     """Three tasks wait on the round's queue in Redis (the round's own among them): two are ahead of it."""
     from portal.celery import app
-    from tests.celery_workers import REDIS_URL, forget_redis_keys, require_redis, sending_to_redis
+    from tests.celery_workers import (
+        REDIS_URL,
+        forget_redis_keys,
+        queues_of_test,
+        require_redis,
+        sending_to_redis,
+    )
 
     require_redis()
     tag = uuid.uuid4().hex[:8]
-    settings.PORTAL_CPU_QUEUE = f"cpu-{tag}"
+    queues_of_test(settings, tag)
     try:
         with sending_to_redis():
             for n in range(3):
-                app.send_task("hull.features_compute", args=([n],), queue=settings.PORTAL_CPU_QUEUE)
-            (row,) = client.get(STATUS).json()["rounds"]
+                app.send_task("discovery.advance", args=(10_000 + n,))  # the router sends them to rounds
+            app.send_task("hull.features_compute", args=([1],))
+            data = client.get(STATUS).json()
     finally:
         forget_redis_keys(REDIS_URL, tag)
-    assert f"its generate stage is next, queued on 'cpu-{tag}' behind 2 other tasks" in row["waiting"]
+    (row,) = data["rounds"]
+    assert f"its generate stage is next, queued on 'rounds-{tag}' behind 2 other tasks" in row["waiting"]
     assert row["actions"] == ["cancel"]  # its task waits in the queue: resuming would send a second copy
+    lengths = {q["queue"]: (q["length"], q["length_text"]) for q in data["queues"]}
+    assert lengths == {
+        f"interactive-{tag}": (0, "none"),
+        f"rounds-{tag}": (3, "3 tasks"),
+        f"heavy-{tag}": (0, "none"),
+        f"background-{tag}": (1, "1 task"),
+    }
 
 
 def test_the_page_shows_settings_and_the_reason(client, pending_round):
@@ -219,7 +239,8 @@ def test_a_queued_training_says_where_it_waits(admin_client, catalogue):
     (row,) = client.get(STATUS).json()["training"]
     assert row["id"] == job.pk and row["status"] == "pending"
     assert (
-        row["waiting"].startswith("Waiting: no task waits on queue 'gpu'") or "queue 'gpu'" in row["waiting"]
+        row["waiting"].startswith("Waiting: no task waits on queue 'heavy'")
+        or "queue 'heavy'" in row["waiting"]
     )
     _heartbeat("discovery.train_models", [job.pk], worker="models@lab", minutes=3)
     (row,) = client.get(STATUS).json()["training"]
@@ -256,3 +277,32 @@ def test_retraining_not_yet_timed_is_estimated_from_the_training_rates(catalogue
     assert estimate.seconds["retrain"] == pytest.approx(rate.fixed + rate.per_member_epoch * 3 * 7)
     assert estimate.from_training_rates == ["retrain"] and estimate.unmeasured == []
     assert "retrain from the measured training rates" in estimate.text()
+
+
+def test_each_queue_shows_its_workers_and_what_they_run(client, admin_client, pending_round):
+    """Workers record themselves with their queues; the dashboard lists each queue's live workers, what they
+    run, and says where no worker takes a queue. A worker silent for PORTAL_TASK_LOST_AFTER is gone."""
+    node_register(name="rounds@lab", queues=["rounds"], pid=11)
+    node_register(name="heavy@gpu-box", queues=["heavy"], pid=12)
+    node_register(name="everything@lab", queues=["interactive", "rounds", "heavy", "background"], pid=13)
+    WorkerNode.objects.filter(name="everything@lab").update(beat_at=timezone.now() - dt.timedelta(minutes=5))
+    _heartbeat("discovery.run_stage", [pending_round.pk, "generate", 1], worker="rounds@lab", minutes=3)
+
+    queues = {q["kind"]: q for q in admin_client.get(STATUS).json()["queues"]}
+    assert queues["rounds"]["workers"] == [
+        {"name": "rounds@lab", "running": "the generate stage of round 1 (for 3 min)"}
+    ]
+    assert queues["rounds"]["workers_text"] == "rounds@lab: runs the generate stage of round 1 (for 3 min)"
+    assert queues["heavy"]["workers_text"] == "heavy@gpu-box: idle"
+    for kind in ("interactive", "background"):  # the only worker that took them stopped beating
+        assert queues[kind]["workers"] == []
+        assert queues[kind]["workers_text"].startswith("none: its tasks wait until a worker")
+    # the public sees the same without host names
+    public = {q["kind"]: q for q in client.get(STATUS).json()["queues"]}
+    assert public["heavy"]["workers_text"] == "a worker: idle"
+    assert "lab" not in str(public) and "gpu-box" not in str(public)
+
+    html = admin_client.get("/discovery/").content.decode()
+    section = html[html.index('id="queues"') :]
+    assert '<tr id="queue-heavy" data-queue="heavy">' in section and "<code>heavy</code>" in section
+    assert "heavy@gpu-box: idle" in section
