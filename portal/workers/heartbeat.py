@@ -16,6 +16,8 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass
+from datetime import datetime
 
 from celery import signals
 from django.conf import settings
@@ -23,6 +25,36 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunningTask:
+    """What the heartbeat row of a task this process runs holds."""
+
+    task_name: str
+    args: list
+    worker: str
+    started_at: datetime
+
+
+def task_row_write(*, task_id: str, task: RunningTask) -> None:
+    """Write the heartbeat row of a running task: when it starts, and again at a beat where the row is missing
+    (its first write met a locked or unreachable database)."""
+    from portal.workers.models import TaskHeartbeat
+
+    now = timezone.now()
+    TaskHeartbeat.objects.update_or_create(
+        task_id=task_id,
+        defaults={
+            "task_name": task.task_name,
+            "args": task.args,
+            "worker": task.worker,
+            "pid": os.getpid(),
+            "started_at": task.started_at,
+            "beat_at": now,
+            "lost_at": None,
+        },
+    )
 
 
 class Heartbeat:
@@ -34,7 +66,8 @@ class Heartbeat:
 
     def _reset(self) -> None:
         self._pid = os.getpid()
-        self._tasks: dict[str, str] = {}  # task id -> worker node name
+        self._tasks: dict[str, RunningTask] = {}  # task id -> what its row holds
+        self._unwritten: set[str] = set()  # tasks whose row could not be written when they started
         self._thread: threading.Thread | None = None
         self._holds_messages = False
         self._node: tuple[str, list[str]] | None = None  # the worker's node name and queues (main process)
@@ -59,38 +92,32 @@ class Heartbeat:
                 self._thread.start()
 
     def task_started(self, *, task_id: str, task_name: str, args, worker: str) -> None:
-        from portal.workers.models import TaskHeartbeat
-
-        now = timezone.now()
-        try:
-            TaskHeartbeat.objects.update_or_create(
-                task_id=task_id,
-                defaults={
-                    "task_name": task_name,
-                    "args": list(args or ()),
-                    "worker": worker,
-                    "pid": os.getpid(),
-                    "started_at": now,
-                    "beat_at": now,
-                    "lost_at": None,
-                },
-            )
-        except Exception:  # the task itself still runs; the sweep treats it as lost once it is stale
-            logger.exception("could not write the heartbeat of task %s[%s]", task_name, task_id)
+        task = RunningTask(
+            task_name=task_name, args=list(args or ()), worker=worker, started_at=timezone.now()
+        )
         with self._lock:
             self._this_process()
-            self._tasks[task_id] = worker
+            self._tasks[task_id] = task
+        try:
+            task_row_write(task_id=task_id, task=task)
+        except Exception:  # the task itself still runs; the next beat writes its row
+            with self._lock:
+                self._unwritten.add(task_id)
+            logger.exception(
+                "could not write the heartbeat of task %s[%s]; the next beat tries again", task_name, task_id
+            )
 
     def task_ended(self, *, task_id: str) -> None:
         from portal.workers.models import TaskHeartbeat
 
         with self._lock:
             self._this_process()
-            worker = self._tasks.pop(task_id, None)
-        if worker is None:
+            task = self._tasks.pop(task_id, None)
+            self._unwritten.discard(task_id)
+        if task is None:
             return
         try:
-            TaskHeartbeat.objects.filter(task_id=task_id, worker=worker, pid=os.getpid()).delete()
+            TaskHeartbeat.objects.filter(task_id=task_id, worker=task.worker, pid=os.getpid()).delete()
         except Exception:
             logger.exception("could not delete the heartbeat of task %s", task_id)
 
@@ -101,14 +128,19 @@ class Heartbeat:
 
         with self._lock:
             tasks = dict(self._tasks)
+            unwritten = set(self._unwritten)
             holds_messages = self._holds_messages
             node = self._node
         try:
             if node is not None and not node_beat(name=node[0], pid=os.getpid()):
                 self._register(node)  # forgotten while the database could not be reached
             if tasks:
+                for task_id in sorted(unwritten & set(tasks)):
+                    task_row_write(task_id=task_id, task=tasks[task_id])
+                    with self._lock:
+                        self._unwritten.discard(task_id)
                 TaskHeartbeat.objects.filter(
-                    task_id__in=sorted(tasks), worker__in=set(tasks.values()), pid=os.getpid()
+                    task_id__in=sorted(tasks), worker__in={t.worker for t in tasks.values()}, pid=os.getpid()
                 ).update(beat_at=timezone.now(), lost_at=None)
             if holds_messages:
                 self._keep_messages_visible()

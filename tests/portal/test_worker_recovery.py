@@ -64,6 +64,46 @@ def test_a_process_beats_for_its_running_tasks_until_they_end(settings):
     assert not TaskHeartbeat.objects.exists()
 
 
+def test_a_row_the_database_refused_at_the_start_is_written_by_the_next_beat(monkeypatch):
+    """On the embedded default a worker's first write may meet SQLite locked by another worker for longer than its
+    timeout: the task runs on, and the next beat writes its row, so the dashboard does not call it waiting."""
+    from django.db import OperationalError
+    from django.db.models import QuerySet
+
+    real = QuerySet.update_or_create
+
+    def locked(self, *args, **kwargs):
+        raise OperationalError("database is locked")
+
+    beat = Heartbeat()
+    monkeypatch.setattr(QuerySet, "update_or_create", locked)
+    beat.task_started(task_id="t-2", task_name="discovery.train_models", args=(7,), worker="models@host")
+    assert not TaskHeartbeat.objects.exists()
+    monkeypatch.setattr(QuerySet, "update_or_create", real)
+    beat.beat()
+    row = TaskHeartbeat.objects.get(task_id="t-2")
+    assert (row.task_name, row.args, row.worker, row.lost_at) == (
+        "discovery.train_models",
+        [7],
+        "models@host",
+        None,
+    )
+    beat.task_ended(task_id="t-2")
+    TaskHeartbeat.objects.create(  # a row the sweep deleted is not brought back by later beats
+        task_id="t-3",
+        task_name="hull.rebuild",
+        args=[],
+        worker="w1@host",
+        pid=1,
+        started_at=timezone.now(),
+        beat_at=timezone.now(),
+    )
+    beat.task_started(task_id="t-3", task_name="hull.rebuild", args=(), worker="w1@host")
+    TaskHeartbeat.objects.filter(task_id="t-3").delete()
+    beat.beat()
+    assert not TaskHeartbeat.objects.exists()
+
+
 def test_heartbeats_older_than_the_limit_are_marked_lost_once(settings):
     settings.PORTAL_TASK_LOST_AFTER = 60
     heartbeat("dead", age=61)
