@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 PRESETS = ("demo", "full")
 MAX_EPOCHS = 10_000
-# Seconds on this project's 2-core reference machine (README "Discovery"), per 1,000 catalogue entries: once
+# Seconds on this project's 2-core reference machine (`docs/discovery.md`), per 1,000 catalogue entries: once
 # (reading them, building their graphs, compiling, the test MAE) and per epoch of one member. Config modules
 # not listed count as the full preset. The estimate scales them by how the last finished job of the same
 # config and kind compared with its own estimate, so it learns the machine it runs on.

@@ -1,4 +1,4 @@
-"""The benchmark's table: per round and cumulative, as the command prints it and the README quotes it."""
+"""The benchmark's table: per round and cumulative, as the command prints it and docs/discovery.md quotes it."""
 
 
 def _pct(value) -> str:

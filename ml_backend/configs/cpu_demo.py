@@ -3,7 +3,7 @@
 Small enough to be ready a few minutes after the first start on 2 CPU cores, good enough for the filter of a
 first round on the demo catalogue: ``cpu_structural``'s architecture at half the width (32 features: the edge
 MLPs cost the square of it), 2 message-passing steps, 16 Gaussians, and a short schedule with a higher learning
-rate, decayed linearly to 5%. See the README's "Discovery" section for its measured time and test MAE.
+rate, decayed linearly to 5%. See docs/discovery.md for its measured time and test MAE.
 """
 
 from ml_backend.configs.base import Config, ModelConfig, TrainConfig
