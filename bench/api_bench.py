@@ -257,7 +257,7 @@ def start_server(
     )
     import requests
 
-    for _ in range(120):
+    for _ in range(600):  # up to 5 minutes: a loaded machine starts the workers slowly
         try:
             requests.get(f"http://127.0.0.1:{port}/optimade/v1/info", timeout=30)
             return process

@@ -1,23 +1,24 @@
 """Catalogue search: one query object shared by the pages, the REST API and the OPTIMADE layer.
 
 ``EntrySearch.from_params`` reads URL parameters (every name below), checks them and raises
-``CatalogueError`` naming the bad parameter; ``search_entries`` turns a search into a queryset annotated with
-the stability of the chosen hull set (``e_above_hull``, ``formation_energy_per_atom``, ``is_stable``,
+``CatalogueError`` naming the bad parameter; ``search_condition`` and ``search_order`` turn a search into the
+condition and order that the catalogue's one read takes (:mod:`hull.selectors.search`), over entries annotated
+with the stability of the chosen hull set (``e_above_hull``, ``formation_energy_per_atom``, ``is_stable``,
 ``decomposition_energy``).
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 
-from django.db.models import F, FilteredRelation, Q, QuerySet
+from django.db.models import Q, QuerySet
 
-from hull.compiled_reads import ELEMENT_MARKERS, Marks
 from hull.errors import CatalogueError
 from hull.formula_input import formula_readings, pattern_text, read_anonymous, reduced_formula_pattern
 from hull.formulas import parse_composition, parse_elements
 from hull.hull_sets import DEFAULT_HULL_SET
 from hull.models import Entry
-from hull.selectors import check_hull_set, systems_with_elements
+from hull.selectors import Systems, check_hull_set
+from hull.selectors.search import search_queryset
 from hull.space_groups import space_group_number
 
 MAX_ELEMENTS = 8  # the hull engine handles systems of 1 to 8 elements
@@ -154,129 +155,34 @@ class EntrySearch:
             params[spec.name] = str(value)
         return params
 
-    def needs_stability_row(self) -> bool:
-        """Whether only entries with a stability row in the hull set can match (a condition on its values)."""
-        bounds = (
-            self.e_above_hull_min,
-            self.e_above_hull_max,
-            self.formation_energy_min,
-            self.formation_energy_max,
-        )
-        return self.is_stable is not None or any(bound is not None for bound in bounds)
 
-
-# The values of the hull set's stability row that a search is annotated with (and filters and sorts on), and the
-# alias of the row's copy of the entry's system (for element conditions beside a condition on those values).
-STABILITY_ANNOTATIONS = ("e_above_hull", "formation_energy_per_atom", "is_stable", "decomposition_energy")
-ROW_CHEMSYS = "stab_chemsys"
-
-
-VALUED, UNVALUED = "valued", "unvalued"
-
-
-def sorts_by_missing_row(search: EntrySearch) -> bool:
-    """Whether ``search`` sorts by a stability value while entries without one can match (no condition needs the
-    row). Its single query (``ORDER BY value NULLS LAST, id``) must then join every matching entry's row before
-    its LIMIT (seconds at a million entries); :func:`search_parts` splits it instead."""
-    return search.sort.lstrip("-") in STABILITY_ANNOTATIONS and not search.needs_stability_row()
-
-
-def search_parts(search: EntrySearch) -> list[QuerySet[Entry]]:
-    """The results of ``search`` as consecutive parts: one queryset, or, where :func:`sorts_by_missing_row`, the
-    entries with a value of the sort key, sorted by it and id (an inner join that the database reads off the
-    hull set's index in order), then those without one (no row in the hull set, or an empty value), by id. The
-    parts in turn are the single query's rows in its order (:class:`SearchParts` slices them)."""
-    if not sorts_by_missing_row(search):
-        return [search_entries(search)]
-    return [search_entries(search, part=VALUED), search_entries(search, part=UNVALUED)]
-
-
-def valued_part(queryset: QuerySet, column: str, descending: bool, then: list) -> QuerySet:
-    """The first part of ``queryset`` ordered by ``column`` (nulls last) and then ``then``: the rows with a value,
-    in a plain order (no nulls to place, so a descending order matches the ascending index read backwards)."""
-    plain = F(column).desc() if descending else F(column).asc()
-    return queryset.filter(**{f"{column}__isnull": False}).order_by(plain, *then)
-
-
-def unvalued_part(queryset: QuerySet, column: str, then: list) -> QuerySet:
-    """The second part: the rows of ``queryset`` without a value of ``column``, by ``then``."""
-    return queryset.filter(**{f"{column}__isnull": True}).order_by(*then)
-
-
-class SearchParts:
-    """Consecutive querysets sliced and counted as one ordered list (for ``Paginator`` and offset pages).
-
-    ``total`` counts all of them at once (the single search: its count needs no sort); a reader that only slices
-    (an OPTIMADE page, which counts its filter apart) gives none. A slice reads the parts in turn; the count of an
-    earlier part is needed only when a slice starts past its end."""
-
-    ordered = True
-
-    def __init__(self, parts: list[QuerySet], total: QuerySet | None = None) -> None:
-        self.parts, self.total = parts, total
-
-    def count(self) -> int:
-        if self.total is None:
-            raise TypeError("these search parts were given no total to count")
-        return self.total.count()
-
-    def __getitem__(self, window: slice) -> list:
-        if not isinstance(window, slice) or window.step not in (None, 1):
-            raise TypeError("search parts are read in slices")
-        start = window.start or 0
-        size = None if window.stop is None else max(0, window.stop - start)
-        rows: list = []
-        for part in self.parts:
-            if size is not None and len(rows) >= size:
-                break
-            wanted = None if size is None else size - len(rows)
-            got = list(part[start : None if wanted is None else start + wanted])
-            if not got and start:
-                start = max(0, start - part.count())  # the slice starts past this part's end
-            else:
-                start = 0
-            rows += got
-        return rows
-
-
-def search_entries(search: EntrySearch, *, part: str | None = None) -> QuerySet[Entry]:
-    """Entries matching ``search``, annotated with their stability in ``search.hull_set`` and sorted; ``part``
-    (:data:`VALUED` or :data:`UNVALUED`) selects one part of :func:`search_parts`."""
-    queryset = Entry.objects.annotate(
-        stab=FilteredRelation("stabilities", condition=Q(stabilities__hull_set=search.hull_set))
-    ).annotate(**{name: F(f"stab__{name}") for name in STABILITY_ANNOTATIONS})
-    queryset = queryset.alias(**{ROW_CHEMSYS: F("stab__chemsys")})
+def search_condition(search: EntrySearch) -> Q:
+    """The condition of ``search`` over :func:`hull.selectors.search.catalogue_entries` (its element conditions as
+    :class:`hull.selectors.elements.Systems` data, for the selector to place)."""
+    condition = Q()
     if search.formula:
-        queryset = queryset.filter(reduced_formula=parse_composition(search.formula).reduced_formula)
+        condition &= Q(reduced_formula=parse_composition(search.formula).reduced_formula)
     if search.anonymous_formula:
-        queryset = queryset.filter(anonymous_formula=search.anonymous_formula)
+        condition &= Q(anonymous_formula=search.anonymous_formula)
     for element, amount in search.anonymous_named:
         if amount is not None:
-            queryset = queryset.filter(reduced_formula__regex=reduced_formula_pattern(element, amount))
+            condition &= Q(reduced_formula__regex=reduced_formula_pattern(element, amount))
     contains_all = list(search.elements) + [element for element, _ in search.anonymous_named]
     if search.chemsys:
         known, size = _chemsys_parts(search.chemsys)
         contains_all += known
         if len(known) == size:
-            queryset = queryset.filter(chemsys_id="-".join(sorted(known)))
+            condition &= Q(chemsys_id="-".join(sorted(known)))
         else:
-            queryset = queryset.filter(nelements=size)
+            condition &= Q(nelements=size)
     if contains_all or search.elements_any or search.elements_only or search.exclude_elements:
-        # With a stability condition only entries with a stability row match, and the row holds a copy of the
-        # entry's system: the condition on the row's copy lets the database walk the stability index
-        # (hull_set, chemsys, e_above_hull) per matching system instead of every entry of those systems.
-        column = ROW_CHEMSYS if search.needs_stability_row() or part == VALUED else "chemsys"
-        queryset = queryset.filter(
-            systems_with_elements(
-                column,
-                contains_all=contains_all,
-                contains_any=search.elements_any,
-                only=search.elements_only,
-                exclude=search.exclude_elements,
-            )
+        systems = Systems(
+            contains_all=tuple(contains_all),
+            contains_any=tuple(search.elements_any),
+            only=tuple(search.elements_only),
+            exclude=tuple(search.exclude_elements),
         )
-    # Stability conditions name the annotations, so they apply to the one joined stability row; each filter()
-    # on "stab__..." would join the stability table again (the same row: (entry, hull set) is unique).
+        condition &= Q(chemsys__in=systems)
     ranges = {
         "nelements": (search.nelements_min, search.nelements_max),
         "nsites": (search.nsites_min, search.nsites_max),
@@ -286,86 +192,34 @@ def search_entries(search: EntrySearch, *, part: str | None = None) -> QuerySet[
     }
     for name, (low, high) in ranges.items():
         if low is not None:
-            queryset = queryset.filter(**{f"{name}__gte": low})
+            condition &= Q(**{f"{name}__gte": low})
         if high is not None:
-            queryset = queryset.filter(**{f"{name}__lte": high})
+            condition &= Q(**{f"{name}__lte": high})
     if search.spacegroup_number is not None:
-        queryset = queryset.filter(spacegroup_number=search.spacegroup_number)
+        condition &= Q(spacegroup_number=search.spacegroup_number)
     if search.spacegroup_symbol:
-        queryset = queryset.filter(spacegroup_symbol=search.spacegroup_symbol)
+        condition &= Q(spacegroup_symbol=search.spacegroup_symbol)
     if search.is_stable is not None:
-        queryset = queryset.filter(is_stable=search.is_stable)
+        condition &= Q(is_stable=search.is_stable)
     if search.source:
-        queryset = queryset.filter(source__in=search.source)
+        condition &= Q(source__in=search.source)
     if search.method:
-        queryset = queryset.filter(method__in=search.method)
+        condition &= Q(method__in=search.method)
     if search.batch is not None:
-        queryset = queryset.filter(batch_id=search.batch)
-    key = search.sort.lstrip("-")
-    column = SORTABLE[key]
-    if part is not None:
-        if part == VALUED:
-            return valued_part(queryset, column, search.sort.startswith("-"), ["id"])
-        return unvalued_part(queryset, column, ["id"])
-    if search.sort.startswith("-"):
-        order = F(column).desc(nulls_last=True)
-    else:
-        order = F(column).asc(nulls_last=True)
-    return queryset.order_by(order, "id")
+        condition &= Q(batch_id=search.batch)
+    return condition
 
 
-# The values of a search that reach the SQL unchanged, as parameters: they may be markers of a compiled read
-# (hull/compiled_reads.py). The other values shape the query's text (a formula is reduced, a system split).
-MARKED_VALUES = (
-    "nelements_min",
-    "nelements_max",
-    "nsites_min",
-    "nsites_max",
-    "e_above_hull_min",
-    "e_above_hull_max",
-    "formation_energy_min",
-    "formation_energy_max",
-    "band_gap_min",
-    "band_gap_max",
-    "spacegroup_number",
-    "spacegroup_symbol",
-    "anonymous_formula",
-    "batch",
-)
-MARKED_LISTS = ("source", "method")
-MARKED_ELEMENTS = ("elements", "elements_any", "exclude_elements")
+def search_order(search: EntrySearch) -> list[tuple[str, bool]]:
+    """The sort of ``search`` as the selector's order: its one key (column, descending); id follows."""
+    return [(SORTABLE[search.sort.lstrip("-")], search.sort.startswith("-"))]
 
 
-def marked_search(search: EntrySearch, marks: Marks) -> EntrySearch | None:
-    """``search`` with the values that reach the SQL unchanged replaced by ``marks``' markers, for a read compiled
-    per shape; ``None`` where it cannot be: elements beside a chemical system (both make one "contains all" list,
-    whose repeats are dropped), a marker element among the elements that stay, or too many elements to mark."""
-    if search.elements and (search.chemsys or search.anonymous_named):
-        return None
-    staying = set(search.elements_only) | set(_chemsys_parts(search.chemsys)[0] if search.chemsys else ())
-    staying |= {element for element, _ in search.anonymous_named}
-    if staying.intersection(ELEMENT_MARKERS):
-        return None
-    changes: dict = {}
-    for name in MARKED_VALUES:
-        value = getattr(search, name)
-        changes[name] = marks.value(value) if value not in ("", None) else value
-    for name in MARKED_LISTS:
-        changes[name] = [marks.value(value) for value in getattr(search, name)]
-    try:
-        for name in MARKED_ELEMENTS:
-            changes[name] = [marks.element(symbol) for symbol in getattr(search, name)]
-    except StopIteration:
-        return None
-    return replace(search, **changes)
-
-
-def search_shape(search: EntrySearch) -> tuple:
-    """A hashable summary of every field of ``search`` (a marked search's shape)."""
-    return tuple(
-        (spec.name, tuple(value) if isinstance(value, list) else value)
-        for spec in fields(search)
-        for value in [getattr(search, spec.name)]
+def search_entries(search: EntrySearch) -> QuerySet[Entry]:
+    """Entries matching ``search``, annotated with their stability in ``search.hull_set`` and sorted (nulls last,
+    then by id), as one queryset (:func:`hull.selectors.search.search_queryset`)."""
+    return search_queryset(
+        condition=search_condition(search), hull_set=search.hull_set, order=search_order(search)
     )
 
 

@@ -22,6 +22,7 @@ from hull.selectors.catalogue import (
 from hull.selectors.elements import (
     ONLY_ENUMERATED,
     NameHolds,
+    Systems,
     chemsys_names_with_elements,
     chemsys_with_elements,
     entries_with_elements,
@@ -32,6 +33,7 @@ from hull.selectors.elements import (
 __all__ = [
     "ONLY_ENUMERATED",
     "NameHolds",
+    "Systems",
     "catalogue_elements",
     "catalogue_has_band_gaps",
     "catalogue_state",

@@ -5,6 +5,7 @@ condition on SQLite and PostgreSQL for the search page, the REST API and the OPT
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Value
 
@@ -69,7 +70,7 @@ def _names_holding(elements: list[str]) -> QuerySet:
     """Names of the systems that hold every one of ``elements`` (every system for none): the pair table's rows for the
     first two (or the first with itself), then an index probe of the pair table per further element. The pair
     table holds both orders and each element with itself, so the result does not depend on their order or on
-    repeats (a marked query, hull/compiled_reads.py, may hold the same element under two markers)."""
+    repeats (a search joins its elements and its chemical system's in one list)."""
     if not elements:
         return ChemicalSystem.objects.values("name")
     first, second = elements[0], elements[1] if len(elements) > 1 else elements[0]
@@ -161,3 +162,26 @@ def entries_with_elements(
             "chemsys", contains_all=contains_all, contains_any=contains_any, only=only, exclude=exclude
         )
     )
+
+
+@dataclass(frozen=True)
+class Systems:
+    """An element condition kept as data in a ``Q`` (``Q(chemsys__in=Systems(contains_all=("Li", "O")))``) until
+    the read that runs it knows which column to test: the entry's system, or the stability row's copy of it
+    (:func:`hull.selectors.search.resolved`). The four lists mean what they mean in
+    :func:`chemsys_with_elements`."""
+
+    contains_all: tuple[str, ...] = ()
+    contains_any: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def condition(self, column: str) -> Q:
+        """The condition that the system name in ``column`` is one of these systems (:func:`systems_with_elements`)."""
+        return systems_with_elements(
+            column,
+            contains_all=self.contains_all,
+            contains_any=self.contains_any,
+            only=self.only,
+            exclude=self.exclude,
+        )

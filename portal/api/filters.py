@@ -1,7 +1,8 @@
 """django-filter FilterSet of the catalogue, used by the REST API.
 
 Every parameter of the shared catalogue search (:class:`hull.search.EntrySearch`) is declared here so that it is
-documented in the OpenAPI schema; the filtering itself is done by :func:`hull.search.search_entries`, so the
+documented in the OpenAPI schema; the filtering itself is the shared search's condition
+(:func:`hull.search.search_condition`) read by the catalogue's one read (:mod:`hull.selectors.search`), so the
 API, the pages and the OPTIMADE layer agree on what a query means. Three filters exist only here:
 
 * ``layered``: the entry's structure is layered by :data:`hull.family_rules.LAYERED` (two-dimensional by Cheon et
@@ -36,7 +37,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 from discovery.models import Round
-from hull.compiled_reads import Marks
 from hull.errors import CatalogueError
 from hull.family_rules import LAYERED, LI_CONDUCTOR_MAX_E_ABOVE_HULL, NOT_LAYERED, LiConductorRule
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
@@ -49,9 +49,11 @@ from hull.search import (
     TRUE_WORDS,
     EntrySearch,
     list_values,
-    search_entries,
+    search_condition,
+    search_order,
     single_value,
 )
+from hull.selectors.search import search_queryset
 from portal.api.exceptions import UnknownParameters
 
 API_ONLY = ("layered", "li_conductor", "li_conductor_max_e_above_hull", "round", "material_ids")
@@ -64,7 +66,7 @@ SORT_CHOICES = [(key, key) for key in sorted(SORTABLE)] + [(f"-{key}", f"-{key}"
 
 
 def li_conductor_q(*, max_e_above_hull: float = LI_CONDUCTOR_MAX_E_ABOVE_HULL) -> Q:
-    """Condition on a :func:`search_entries` queryset selecting Li-conductor candidates (see module doc)."""
+    """Condition on the catalogue's annotated entries (:func:`hull.selectors.search.catalogue_entries`) selecting Li-conductor candidates (see module doc)."""
     return LiConductorRule(max_e_above_hull=max_e_above_hull).condition()
 
 
@@ -161,11 +163,14 @@ class EntryFilterSet(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_queryset(self, queryset: QuerySet[Entry]) -> QuerySet[Entry]:
-        """Search with the shared catalogue search, then apply the API-only filters.
+        """The shared catalogue search with the API-only filters, as one ordered queryset (the export's).
 
-        ``queryset`` (the view's) is ignored on purpose: the search builds the annotated queryset itself.
+        ``queryset`` (the view's) is ignored on purpose: the catalogue's read builds the annotated queryset.
         """
-        return self.api_only(search_entries(self.search_of(self.data.copy())))
+        search = self.search_of(self.data.copy())
+        return search_queryset(
+            condition=self.condition(search), hull_set=search.hull_set, order=search_order(search)
+        )
 
     def search_of(self, params) -> EntrySearch:
         """The shared search the parameters name (``sort`` defaults to :data:`DEFAULT_SORT`)."""
@@ -175,43 +180,31 @@ class EntryFilterSet(django_filters.FilterSet):
             params["sort"] = DEFAULT_SORT
         return EntrySearch.from_params(params)
 
-    def api_data(self, marks: Marks | None = None) -> dict | None:
-        """The cleaned values of the API-only filters; with ``marks``, the hull distance of the Li-conductor
-        screen as a marker (hull/compiled_reads.py), and ``None`` where a filter cannot be compiled (a round is
-        looked up while the query is built)."""
-        data = {name: self.form.cleaned_data.get(name) for name in API_ONLY}
-        data["material_ids"] = tuple(list_values(self.data.getlist("material_ids")))
-        limit = data["li_conductor_max_e_above_hull"]
-        if limit is not None:
-            data["li_conductor_max_e_above_hull"] = float(limit)
-        if marks is None:
-            return data
-        if data["round"] is not None or data["material_ids"]:
-            return None
-        if data["li_conductor_max_e_above_hull"] != 0:  # 0 shapes the query: "stable" (hull.family_rules)
-            data["li_conductor_max_e_above_hull"] = marks.value(data["li_conductor_max_e_above_hull"])
-        return data
+    def condition(self, search: EntrySearch) -> Q:
+        """The condition of ``search`` (:func:`hull.search.search_condition`) and of the API-only filters."""
+        return search_condition(search) & self.api_condition()
 
-    def api_only(self, result: QuerySet[Entry], data: dict | None = None) -> QuerySet[Entry]:
-        """``result`` with the API-only filters applied: the request's, or those of ``data`` (:meth:`api_data`)."""
-        data = self.api_data() if data is None else data
-        if data.get("layered") is not None:
-            result = result.filter(LAYERED if data["layered"] else NOT_LAYERED)
-        if data.get("li_conductor") is not None:
-            limit = data.get("li_conductor_max_e_above_hull")
-            condition = li_conductor_q(
-                max_e_above_hull=limit if limit is not None else LI_CONDUCTOR_MAX_E_ABOVE_HULL
+    def api_condition(self) -> Q:
+        """The API-only filters of the request as one condition (see the module doc)."""
+        data = {name: self.form.cleaned_data.get(name) for name in API_ONLY}
+        condition = Q()
+        if data["layered"] is not None:
+            condition &= LAYERED if data["layered"] else NOT_LAYERED
+        if data["li_conductor"] is not None:
+            limit = data["li_conductor_max_e_above_hull"]
+            rule = li_conductor_q(
+                max_e_above_hull=float(limit) if limit is not None else LI_CONDUCTOR_MAX_E_ABOVE_HULL
             )
-            result = result.filter(condition) if data["li_conductor"] else result.exclude(condition)
-        if data.get("round") is not None:
+            condition &= rule if data["li_conductor"] else ~rule
+        if data["round"] is not None:
             batch_id = (
                 Round.objects.filter(number=int(data["round"])).values_list("batch_id", flat=True).first()
             )
-            result = result.filter(batch_id=batch_id) if batch_id is not None else result.none()
-        if data.get("material_ids"):
-            ids = data["material_ids"]
-            result = result.filter(Q(public_id__in=ids) | Q(source_id__in=ids))
-        return result
+            condition &= Q(batch_id=batch_id) if batch_id is not None else Q(pk__in=[])
+        ids = list_values(self.data.getlist("material_ids"))
+        if ids:
+            condition &= Q(public_id__in=ids) | Q(source_id__in=ids)
+        return condition
 
     @classmethod
     def of_request(cls, request, known: Collection[str]) -> "EntryFilterSet":

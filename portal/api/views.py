@@ -20,25 +20,14 @@ from discovery.models import Round
 from discovery.permissions import round_launch_allowed
 from discovery.services import round_cancel, round_create, round_retry
 from discovery.training import models_check
-from hull.compiled_reads import CompiledRead, CompiledShapes, Marks
-from hull.counting import counted
 from hull.export import structure_file
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
 from hull.models import Entry, Stability
 from hull.phase_diagrams import hypothetical_stability, phase_diagram_get
 from hull.provenance import stability_source_of
-from hull.search import (
-    SORTABLE,
-    UNVALUED,
-    VALUED,
-    EntrySearch,
-    marked_search,
-    search_entries,
-    search_parts,
-    search_shape,
-    sorts_by_missing_row,
-)
+from hull.search import search_order
 from hull.selectors import catalogue_state
+from hull.selectors.search import search_count
 from portal.api import serializers
 from portal.api.filters import REPEAT_REFUSED, EntryFilterSet, export_options
 from portal.downloads import TABLE_FORMATS, structure_download, table_download
@@ -80,84 +69,33 @@ class MaterialViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def _page(self, request, state: tuple) -> dict:
         filterset = EntryFilterSet.of_request(request, LIST_PARAMETERS)
         search = filterset.search_of(filterset.data.copy())
+        condition = filterset.condition(search)
         known = serializers.MaterialSerializer.Meta.fields
         asked = request.query_params.get("fields")
         if asked:  # checked after the page: unknown names are a 400 then
             shown = [name.strip() for name in asked.split(",") if name.strip() in known]
         else:
             shown = [name for name in known if name not in serializers.MaterialSerializer.optional_fields]
-        # the sort keys too: the page's cursor is made from the last row's sort value
-        columns = tuple(dict.fromkeys([*serializers.material_columns(shown), *SORTABLE.values()]))
-        page = self._compiled_page(filterset, search, columns)
-        if page is None:
-            # one queryset, or two where a stability sort meets entries without a row
-            parts = [filterset.api_only(part) for part in search_parts(search)]
-            page = self.paginate_queryset([part.values(*columns) for part in parts])
+        page = self.paginator.paginate_search(
+            request,
+            condition=condition,
+            hull_set=search.hull_set,
+            order=search_order(search),
+            columns=serializers.material_columns(shown),
+        )
         fields = serializers.material_fields(request)
-        hull_set = request.query_params.get("hull_set", DEFAULT_HULL_SET)
         filters = [(name, value) for name, value in filterset.data.lists() if name not in PAGE_PARAMETERS]
         self.paginator.count = kept_count(  # once the request is known good; once per filter and state
             "materials",
             repr(sorted(filters)),
             state,
-            lambda: counted(filterset.api_only(search_entries(search)), settings.PORTAL_EXACT_COUNT_LIMIT),
+            lambda: search_count(
+                condition=condition, hull_set=search.hull_set, exact_up_to=settings.PORTAL_EXACT_COUNT_LIMIT
+            ),
         )
-        return self.get_paginated_response(serializers.material_rows(page, fields, hull_set)).data
-
-    def _compiled_page(
-        self, filterset: EntryFilterSet, search: EntrySearch, columns: tuple[str, ...]
-    ) -> "list[dict] | None":
-        """The page read through SQL compiled per shape (hull/compiled_reads.py): the search, the API-only
-        filters and the cursor built once with markers for their numbers, elements and names, then run with the
-        request's. A search read in two parts (:func:`hull.search.search_parts`) reads its first part, then its
-        second where the page is not full. ``None`` where a part cannot be compiled."""
-        paginator = self.paginator
-        cursor = paginator.start(self.request)
-        if sorts_by_missing_row(search):
-            rows = paginator.rows_of_parts(
-                cursor,
-                lambda after: self._compiled_rows(filterset, search, columns, after, VALUED),
-                lambda after: self._compiled_rows(filterset, search, columns, after, UNVALUED),
-            )
-        else:
-            rows = self._compiled_rows(filterset, search, columns, cursor, None)
-        return None if rows is None else paginator.page_of(rows, SORTABLE[search.sort.lstrip("-")])
-
-    def _compiled_rows(
-        self,
-        filterset: EntryFilterSet,
-        search: EntrySearch,
-        columns: tuple[str, ...],
-        cursor: tuple | None,
-        part: str | None,
-    ) -> "list[dict] | None":
-        """The rows of a page of the search (``part`` ``None``) or of one of its parts, and one more, after
-        ``cursor``; ``None`` where they cannot be compiled."""
-        paginator = self.paginator
-        marks = Marks()
-        marked = marked_search(search, marks)
-        api = filterset.api_data(marks)
-        if marked is None or api is None:
-            return None
-        if cursor is not None:  # a text value stays in the shape: a number in text is read as one by the ORM
-            value = cursor[0] if isinstance(cursor[0], str) else marks.value(cursor[0])
-            cursor = (value, marks.value(cursor[1]))
-        key = (part, search_shape(marked), tuple(api.items()), cursor, paginator.page_size_now, columns)
-
-        def build():
-            queryset = filterset.api_only(search_entries(marked, part=part), api).values(*columns)
-            if part == VALUED:
-                return paginator.valued_queryset(queryset, cursor)
-            if part == UNVALUED:
-                return paginator.unvalued_queryset(queryset, cursor)
-            return paginator.page_queryset(queryset, cursor)
-
-        compiled = LIST_PAGES.get(key, marks, build)
-        return None if compiled is None else compiled.rows(marks.values)
+        return self.get_paginated_response(serializers.material_rows(page, fields, search.hull_set)).data
 
 
-# List pages by shape, compiled once per process (hull/compiled_reads.py)
-LIST_PAGES = CompiledShapes()
 # The query parameters of a list page and of the export (any other is refused: 400)
 PAGE_PARAMETERS = frozenset({"cursor", "page_size", "fields"})  # what a list's count does not depend on
 LIST_PARAMETERS = frozenset(EntryFilterSet.base_filters) | PAGE_PARAMETERS
@@ -206,12 +144,14 @@ class MaterialDetailView(RetrieveAPIView):
         """The JSON page from ``.values()`` rows shaped like :class:`serializers.MaterialDetailSerializer` (the
         documented schema) by :func:`serializers.material_detail`; same lookup, permissions and 404 as
         ``get_object``."""
-        rows = MATERIAL_ROW.rows(self.kwargs[self.lookup_field])
-        if not rows:
+        row = _material_row(self.kwargs[self.lookup_field]).first()
+        if row is None:
             raise Http404
-        row = rows[0]
         self.check_object_permissions(request, row)
-        return serializers.material_detail(row, STABILITY_ROWS.rows(row["id"]), row["round_number"])
+        stabilities = Stability.objects.filter(entry_id=row["id"]).order_by("hull_set")
+        return serializers.material_detail(
+            row, list(stabilities.values(*serializers.STABILITY_COLUMNS)), row["round_number"]
+        )
 
 
 def _material_row(public_id: str):
@@ -219,18 +159,6 @@ def _material_row(public_id: str):
     rounds = Round.objects.filter(batch_id=OuterRef("batch_id")).order_by("pk").values("number")[:1]
     entries = Entry.objects.annotate(round_number=Subquery(rounds)).filter(public_id=public_id)
     return entries.values(*serializers.MATERIAL_DETAIL_COLUMNS, "round_number")
-
-
-# A material's page reads the same two queries for any material: compiled once (hull/compiled_reads.py).
-MATERIAL_ROW = CompiledRead(_material_row, marker="\0public-id")
-STABILITY_ROWS = CompiledRead(
-    lambda entry_id: (
-        Stability.objects.filter(entry_id=entry_id)
-        .order_by("hull_set")
-        .values(*serializers.STABILITY_COLUMNS)
-    ),
-    marker=-7_654_321,
-)
 
 
 EXPORT_FIELDS = [

@@ -5,7 +5,6 @@ errors and conditions they share with the transformer."""
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection
@@ -16,7 +15,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive, make_aware
 from pymatgen.core import Composition, Element
 
-from hull.selectors import systems_with_elements
+from hull.selectors import Systems
 
 NOTHING = Q(pk__in=[])
 EVERYTHING = Q(pk__isnull=False)  # a true condition (an empty Q() vanishes when combined or negated)
@@ -233,26 +232,11 @@ class ElementsField(Field):
             return NOTHING
         if mode == "ONLY" and not valid:
             return NOTHING
-        return Q(chemsys__in=Systems("ONE" if mode == "ALL" else mode, tuple(valid)))
+        kind = {"ONE": "contains_all", "ALL": "contains_all", "ANY": "contains_any", "ONLY": "only"}[mode]
+        return Q(chemsys__in=Systems(**{kind: tuple(valid)}))
 
     def length(self, op: str, value: int) -> Q:
         return NumberField("nelements").compare(op, value)
-
-
-@dataclass(frozen=True)
-class Systems:
-    """The value of a ``chemsys__in`` condition: the chemical systems that hold all of ``elements`` (``mode``
-    ``ONE``), any of them (``ANY``) or no others (``ONLY``). Kept as data in the ``Q`` until :func:`resolved` makes
-    it a subquery, so that :func:`marked` can mark its elements and :func:`shape_key` key it."""
-
-    mode: str
-    elements: tuple[str, ...]
-
-    def condition(self, column: str) -> Q:
-        """The condition that the system name in ``column`` is one of these systems (with the name test beside
-        it: :func:`hull.selectors.systems_with_elements`)."""
-        kind = {"ONE": "contains_all", "ANY": "contains_any", "ONLY": "only"}[self.mode]
-        return systems_with_elements(column, **{kind: self.elements})
 
 
 class RatiosField(ElementsField):

@@ -1,7 +1,7 @@
 """OPTIMADE filters -> Django ``Q`` objects.
 
 The filter text is parsed with the ``optimade`` package's grammar (``LarkParser``, v1.2.0 grammar) and the tree is
-turned into a ``Q`` over the annotated catalogue queryset (:func:`hull.search.search_entries`) by our own lark
+turned into a ``Q`` over the annotated catalogue entries (:func:`hull.selectors.search.catalogue_entries`) by our own lark
 ``Transformer``. User text only ever becomes query *parameters* (ORM lookups), never SQL.
 
 Errors: a malformed filter, an unknown property or a type mismatch raise :class:`FilterError` (400); a valid
@@ -14,14 +14,12 @@ value is unknown, so every comparison on them is false and ``IS UNKNOWN`` is tru
 
 import math
 import re
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 
 from django.conf import settings
 from django.db.models import Q
-from django.db.models.expressions import BaseExpression
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import VisitError
 from optimade.exceptions import BadRequest
@@ -29,15 +27,12 @@ from optimade.filterparser import LarkParser
 from optimade.filterparser.lark_parser import AVAILABLE_PARSERS
 from optimade.models import StructureResourceAttributes
 
-from hull.compiled_reads import ELEMENT_MARKERS, Marks
-from hull.search import ROW_CHEMSYS, STABILITY_ANNOTATIONS
 from portal.optimade.fields import (
     EVERYTHING,
     REVERSED,
     Field,
     FilterError,
     FilterNotImplemented,
-    Systems,
     UnknownField,
 )
 
@@ -90,31 +85,12 @@ def parse_filter(
     text: str, fields: dict[str, "Field"], *, unknown: "Field | None" = None, everything=EVERYTHING
 ):
     """The ``Q`` of an OPTIMADE filter over ``fields`` (OPTIMADE name -> Field); an empty filter is ``everything``.
+    Element conditions stay data (:class:`hull.selectors.elements.Systems`) for the catalogue's read to place
+    (:func:`hull.selectors.search.resolved`).
 
     ``unknown`` answers for properties whose value is unknown (other providers' fields, standard fields we do
     not serve); by default comparisons on them match nothing."""
-    return resolved(_transformed(text, fields, unknown or UnknownField(), everything))
-
-
-@dataclass(frozen=True)
-class MarkedFilter:
-    """A filter's condition twice: with the request's values (``real``) and with markers in their place
-    (``marked``, see :func:`marked`), both to be :func:`resolved`; ``key`` is the marked condition's
-    :func:`shape_key` (``None``: the filter cannot be keyed)."""
-
-    key: Hashable | None
-    marked: Q
-    real: Q
-
-
-def marked_filter(text: str, fields: dict[str, "Field"], marks: Marks) -> MarkedFilter:
-    """:func:`parse_filter`'s condition with its values marked by ``marks``, and the key of its shape."""
-    real = _transformed(text, fields, UnknownField(), EVERYTHING)
-    try:
-        condition = marked(real, marks)
-    except Unmarkable:
-        return MarkedFilter(None, real, real)
-    return MarkedFilter(shape_key(condition), condition, real)
+    return _transformed(text, fields, unknown or UnknownField(), everything)
 
 
 def _transformed(text: str, fields: dict[str, "Field"], unknown: "Field", everything):
@@ -276,8 +252,6 @@ class FilterTransformer(Transformer):
         return children[0]
 
     def expression_clause(self, children) -> Q:
-        if any(_needs_stability_row(child) for child in children):
-            children = [_on_stability_row(child) for child in children]
         return _combine(children, lambda a, b: a & b)
 
     def expression(self, children) -> Q:
@@ -297,140 +271,6 @@ class FilterTransformer(Transformer):
         if name in STANDARD_PROPERTIES:
             return self.unknown  # standard, not served here
         raise FilterError(f"unknown property {name!r}")
-
-
-def _needs_stability_row(q: Q) -> bool:
-    """Whether ``q`` holds only for entries with a stability row: it is not negated and requires (directly or
-    through an AND) a value of the row's, or IS KNOWN on one."""
-    if not isinstance(q, Q) or q.negated or q.connector != Q.AND:
-        return False
-    for child in q.children:
-        if isinstance(child, tuple):
-            column, _, lookup = child[0].partition("__")
-            if column in STABILITY_ANNOTATIONS and (
-                child[1] is False if lookup == "isnull" else child[1] is not None
-            ):
-                return True
-        elif _needs_stability_row(child):
-            return True
-    return False
-
-
-def _on_stability_row(q: Q) -> Q:
-    """An element condition (systems by elements) as a condition on the stability row's copy of the system, for
-    use beside a conjunct that requires the row: the database can then walk the stability index per system
-    (see ``hull.search.search_entries``); anything else unchanged."""
-    if isinstance(q, Q) and not q.negated and len(q.children) == 1 and isinstance(q.children[0], tuple):
-        name, value = q.children[0]
-        if name == "chemsys__in":
-            return Q(**{f"{ROW_CHEMSYS}__in": value})
-    return q
-
-
-# --- conditions as data: resolved, marked, keyed --------------------------------------------------------------
-
-# Lookups whose value reaches the SQL unchanged as one parameter (a string under "contains" does not: it is
-# wrapped in wildcards), and every lookup the fields make (a name without one is "exact").
-MARKABLE_LOOKUPS = {"exact", "lt", "lte", "gt", "gte"}
-LOOKUPS = MARKABLE_LOOKUPS | {"in", "isnull", "contains", "startswith", "endswith"}
-
-
-def _rebuilt(q: Q, child: Callable) -> Q:
-    """``q`` with ``child`` applied to each (field lookup, value) pair, through nested ``Q`` objects."""
-    children = [_rebuilt(c, child) if isinstance(c, Q) else child(c) for c in q.children]
-    return Q(*children, _connector=q.connector, _negated=q.negated)
-
-
-class Unmarkable(Exception):
-    """A condition whose values cannot all be told from markers (it is read through the ORM)."""
-
-
-def resolved(condition):
-    """``condition`` with each :class:`Systems` made its condition; anything but a ``Q`` is returned as it is."""
-    if not isinstance(condition, Q):
-        return condition
-
-    def child(c):
-        if isinstance(c, tuple) and isinstance(c[1], Systems):
-            return c[1].condition(c[0].removesuffix("__in"))
-        return c
-
-    return _rebuilt(condition, child)
-
-
-def on_stability_rows(condition):
-    """``condition`` with every element condition on the stability row's copy of the system, for a read of rows
-    that all have one (the first part of a page sorted by a stability value): the database then tests the rows
-    it walks in the row index's order without reading their entries first."""
-    if not isinstance(condition, Q):
-        return condition
-
-    def child(c):
-        if isinstance(c, tuple) and c[0] == "chemsys__in" and isinstance(c[1], Systems):
-            return (f"{ROW_CHEMSYS}__in", c[1])
-        return c
-
-    return _rebuilt(condition, child)
-
-
-def marked(condition: Q, marks: Marks) -> Q:
-    """``condition`` with the values that reach the SQL unchanged replaced by ``marks``' markers
-    (hull/compiled_reads.py): numbers and strings compared with =, <, <=, >, >=, the items of ``in`` lists and
-    the elements of :class:`Systems` (except ``ONLY``, whose element list names its subsystems). Other values
-    (booleans, timestamps, wildcard strings) stay and are part of the shape. Raises :class:`Unmarkable` where
-    markers run out or a value kept would read as one."""
-    if not isinstance(condition, Q):
-        return condition
-
-    def child(c):
-        if not isinstance(c, tuple):
-            return c  # an expression (SQLite's exact substring tests): kept as it is
-        name, value = c
-        field, _, lookup = name.rpartition("__")
-        if not field or lookup not in LOOKUPS:
-            lookup = "exact"
-        if lookup in MARKABLE_LOOKUPS:
-            return (name, marks.value(value))
-        if lookup == "in" and isinstance(value, Systems):
-            if value.mode == "ONLY":
-                if set(value.elements) & set(ELEMENT_MARKERS):  # its names would read as markers
-                    raise Unmarkable(f"elements HAS ONLY {value.elements}")
-                return c
-            try:
-                return (
-                    name,
-                    Systems(value.mode, tuple([marks.element(symbol) for symbol in value.elements])),
-                )
-            except StopIteration:
-                raise Unmarkable("more elements than element markers") from None
-        if lookup == "in" and isinstance(value, list | tuple):
-            return (name, [marks.value(item) for item in value])
-        return c
-
-    return _rebuilt(condition, child)
-
-
-def shape_key(condition: Q) -> Hashable | None:
-    """A key that is equal for two conditions exactly when they are the same condition (connectors, negations,
-    lookups and values, types included: ``1`` is not ``1.0`` or ``True``); ``None`` for a value of a type it does
-    not know (such a condition is read through the ORM)."""
-    try:
-        return _key(condition)
-    except TypeError:
-        return None
-
-
-def _key(node) -> Hashable:
-    if isinstance(node, Q):
-        return ("Q", node.connector, node.negated, tuple(_key(child) for child in node.children))
-    if isinstance(node, tuple) and len(node) == 2 and isinstance(node[0], str):
-        return (node[0], _key(node[1]))
-    if isinstance(node, list | tuple):
-        return ("list", tuple(_key(item) for item in node))
-    if node is None or isinstance(node, bool | int | float | str | datetime | Systems | BaseExpression):
-        hash(node)  # an expression with an unhashable part raises TypeError
-        return (type(node), node)
-    raise TypeError(f"no shape key for {type(node).__name__}")
 
 
 def _combine(items: Iterable[Q], join) -> Q:

@@ -16,7 +16,7 @@ from functools import lru_cache, reduce
 
 import spglib
 from django.conf import settings
-from django.db.models import CharField, Value
+from django.db.models import CharField, F, Value
 from django.db.models.functions import Concat, Substr
 from pymatgen.core import Composition
 
@@ -348,8 +348,6 @@ COLUMNS = [
     "spacegroup_number",
     "spacegroup_symbol",
     "source_id",
-    "immutable_id",
-    "decomposition",
     "e_above_hull",
     "formation_energy_per_atom",
     "decomposition_energy",
@@ -424,6 +422,8 @@ def _decomposition(products: list[dict] | None) -> list[dict] | None:
 
 # An entry's version: its id and the first 16 hex digits of the hash of its data (queried and sorted in SQL)
 IMMUTABLE_ID = Concat("public_id", Value(":"), Substr("content_hash", 1, 16), output_field=CharField())
+# The values a resource reads beyond :data:`COLUMNS`: the version id and the decomposition (the stability row's)
+COMPUTED = {"immutable_id": IMMUTABLE_ID, "decomposition": F("stab__decomposition")}
 
 
 def _symbol(element: str) -> str:

@@ -26,19 +26,11 @@ from datetime import UTC, datetime
 from functools import wraps
 
 from django.conf import settings
-from django.db.models import F, OrderBy, Q, QuerySet
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 
-from hull.compiled_reads import CompiledRead, CompiledShapes, Marks
-from hull.models import Entry
-from hull.search import (
-    STABILITY_ANNOTATIONS,
-    EntrySearch,
-    SearchParts,
-    search_entries,
-    unvalued_part,
-    valued_part,
-)
+from hull.hull_sets import DEFAULT_HULL_SET
+from hull.selectors.search import Page, Window, search_count, search_page
 from portal.api.throttling import OptimadeThrottle, throttle_exempt
 from portal.optimade import filters, references, resources
 from portal.response_cache import json_bytes, kept_count, kept_json
@@ -296,22 +288,26 @@ def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
 # --- entries -----------------------------------------------------------------------------------------------
 
 
-def _structures() -> QuerySet[Entry]:
-    """The entries served as structures, with the values that :mod:`portal.optimade.resources` serves beyond their
-    columns: the version id (``immutable_id``, :data:`resources.IMMUTABLE_ID`) and the decomposition."""
-    return (
-        search_entries(EntrySearch())
-        .filter(structure__isnull=False)
-        .annotate(immutable_id=resources.IMMUTABLE_ID, decomposition=F("stab__decomposition"))
-        .order_by()
+STRUCTURES = Q(structure__isnull=False)  # the entries served as structures
+
+
+def _structure_page(condition: Q, order, window: Window) -> Page:
+    """A page of the structures matching ``condition`` (the catalogue's one read, :mod:`hull.selectors.search`),
+    with the columns and values that :mod:`portal.optimade.resources` serves."""
+    return search_page(
+        condition=STRUCTURES & condition,
+        hull_set=DEFAULT_HULL_SET,
+        order=order,
+        columns=resources.COLUMNS,
+        computed=resources.COMPUTED,
+        window=window,
     )
 
 
-# A structure by its id is the same query for any id: compiled once (hull/compiled_reads.py).
-STRUCTURE_ROW = CompiledRead(
-    lambda public_id: _structures().filter(public_id=public_id).values(*resources.COLUMNS),
-    marker="\0public-id",
-)
+def _count(condition: Q) -> int:
+    return search_count(
+        condition=STRUCTURES & condition, hull_set=DEFAULT_HULL_SET, computed=resources.COMPUTED
+    )[0]
 
 
 def _int_param(request: HttpRequest, name: str, default: int, maximum: int = MAX_INTEGER) -> int:
@@ -352,10 +348,11 @@ def _response_fields(request: HttpRequest, properties) -> tuple[set[str] | None,
     return wanted & known, warnings
 
 
-def _order(request: HttpRequest) -> list:
+def _order(request: HttpRequest) -> list[tuple[str, bool]]:
+    """The request's sort as the catalogue read's order: (column, descending) of each key (id follows)."""
     raw = request.GET.get("sort")
     if not raw:
-        return ["id"]
+        return []
     columns = resources.sort_columns()
     order = []
     for item in raw.split(","):
@@ -367,9 +364,8 @@ def _order(request: HttpRequest) -> list:
                 f"cannot sort by {name!r}: sortable are {', '.join(columns)}",
                 parameter="sort",
             )
-        expression = F(columns[name])
-        order.append(expression.desc(nulls_last=True) if item.strip().startswith("-") else expression.asc())
-    return [*order, "id"]
+        order.append((columns[name], item.strip().startswith("-")))
+    return order
 
 
 @optimade_view(PAGE_PARAMETERS)
@@ -377,91 +373,28 @@ def structures(request: HttpRequest) -> HttpResponse:
     return kept_json(request, lambda read: _structures_page(request, read.state), JSON_API, PAGE_PARAMETERS)
 
 
-def _read_in_parts(order: list) -> bool:
-    """Whether a page in ``order`` is read in two parts: where the first key is a stability value, the rows with a
-    value (read off the hull set's index in order) and then those without, which the single query puts last but
-    had to join every row of the filter to find (:func:`hull.search.valued_part`, :func:`hull.search.unvalued_part`)."""
-    first = order[0]
-    return len(order) > 1 and isinstance(first, OrderBy) and first.expression.name in STABILITY_ANNOTATIONS
-
-
-def _ordered_parts(
-    matching: Callable[[Q], QuerySet[Entry]], condition: Q, order: list
-) -> list[QuerySet[Entry]]:
-    """The structures ``matching(condition)`` in ``order`` as consecutive parts (:class:`hull.search.SearchParts`,
-    see :func:`_read_in_parts`). The first part's rows all have a stability row, so its element conditions test
-    the row's copy of the system (:func:`filters.on_stability_rows`)."""
-    if _read_in_parts(order):
-        first = order[0]
-        column, then = first.expression.name, order[1:]
-        return [
-            valued_part(matching(filters.on_stability_rows(condition)), column, first.descending, then),
-            unvalued_part(matching(condition), column, then),
-        ]
-    return [matching(condition).order_by(*order)]
-
-
-# Pages and counts of structures by the shape of their filter (the filter with markers in place of its values),
-# sort and window, compiled once per process and run with each request's values (hull/compiled_reads.py).
-STRUCTURE_PAGES = CompiledShapes()
-STRUCTURE_COUNTS = CompiledShapes()
-
-
 def _structures_page(request: HttpRequest, state: tuple) -> dict:
     text = request.GET.get("filter", "").strip()
-    marks = Marks()
-    condition = filters.marked_filter(text, resources.fields(), marks)
+    condition = filters.parse_filter(text, resources.fields())
     limit = _int_param(request, "page_limit", DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT)
     offset = _int_param(request, "page_offset", 0)
     wanted, warnings = _response_fields(request, resources.fields())
-    order = _order(request)
-
-    def matching(values: Q) -> QuerySet[Entry]:
-        return _structures().filter(filters.resolved(values))
-
-    page = None
-    if condition.key is not None and not _read_in_parts(order):
-        page = STRUCTURE_PAGES.get(
-            (condition.key, request.GET.get("sort"), offset, limit),
-            marks,
-            lambda: (
-                matching(condition.marked)
-                .order_by(*order)
-                .values(*resources.COLUMNS)[offset : offset + limit + 1]
-            ),
-        )
-    if page is not None:
-        rows = page.rows(marks.values)
-    else:
-        parts = [part.values(*resources.COLUMNS) for part in _ordered_parts(matching, condition.real, order)]
-        rows = SearchParts(parts)[offset : offset + limit + 1]
-    more = len(rows) > limit
-    rows = rows[:limit]
+    page = _structure_page(condition, _order(request), Window(limit=limit, offset=offset))
     url = _base(request)
-    data = [_select(resources.structure_resource(row, url), wanted) for row in rows]
-    if not more and (rows or offset == 0):
-        returned = offset + len(rows)  # this page holds the last row: nothing to count
+    data = [_select(resources.structure_resource(row, url), wanted) for row in page.rows]
+    if not page.more and (page.rows or offset == 0):
+        returned = offset + len(page.rows)  # this page holds the last row: nothing to count
     else:
-        returned = kept_count("optimade", text, state, lambda: _count_matching(condition, marks, matching))
+        returned = kept_count("optimade", text, state, lambda: _count(condition))
     counts = {"data_returned": returned, "data_available": _available(state)}
     return _page(
-        request, "structures", data, more=more, offset=offset, limit=limit, warnings=warnings, **counts
+        request, "structures", data, more=page.more, offset=offset, limit=limit, warnings=warnings, **counts
     )
 
 
 def _available(state: tuple) -> int:
     """The number of structures served (cached like a filter's count)."""
-    return kept_count("optimade", "", state, lambda: _structures().count())
-
-
-def _count_matching(condition: filters.MarkedFilter, marks: Marks, matching: Callable) -> int:
-    """The number of structures matching ``condition``: through the count compiled for its shape, or the ORM."""
-    compiled = None
-    if condition.key is not None:
-        compiled = STRUCTURE_COUNTS.get(condition.key, marks, lambda: matching(condition.marked).values("id"))
-    if compiled is None:
-        return matching(condition.real).count()
-    return compiled.counting().rows(marks.values)[0]["n"]
+    return kept_count("optimade", "", state, lambda: _count(Q()))
 
 
 @optimade_view(ENTRY_PARAMETERS)
@@ -475,7 +408,7 @@ def structure(request: HttpRequest, public_id: str) -> HttpResponse:
 
 def _structure_document(request: HttpRequest, public_id: str, state: tuple) -> dict:
     wanted, warnings = _response_fields(request, resources.fields())
-    rows = STRUCTURE_ROW.rows(public_id)
+    rows = _structure_page(Q(public_id=public_id), [], Window(limit=1)).rows
     if not rows:
         raise OptimadeError(404, "Not Found", f"no structure with id {public_id!r}")
     row = rows[0]

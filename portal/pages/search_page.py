@@ -1,6 +1,7 @@
 """The search page: a search's results as a table with the columns, sort and page size chosen."""
 
 from dataclasses import fields as dataclass_fields
+from types import SimpleNamespace
 
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -8,7 +9,8 @@ from django.urls import reverse
 
 from hull import selectors
 from hull.hull_sets import HULL_SETS
-from hull.search import EntrySearch, SearchParts, search_entries, search_parts
+from hull.search import EntrySearch, search_condition, search_order
+from hull.selectors.search import Window, search_count, search_page
 from portal.pages import params
 from portal.pages import selectors as page_selectors
 from portal.pages.rendering import catalogue_errors, render
@@ -36,11 +38,45 @@ def export_links(entry_search: EntrySearch) -> dict[str, str]:
     return links
 
 
-def _search_results(results: SearchParts, page_size: int, wanted) -> tuple[int, int, list]:
-    """(count, page number, entries of the page) of a search, the page number as the paginator settles it."""
-    paginator = Paginator(results, page_size)
-    page = paginator.get_page(wanted)
-    return paginator.count, page.number, list(page.object_list)
+# The columns a row of results reads (what :func:`params.result_cells` shows, and the stability source's method)
+RESULT_COLUMNS = (
+    "public_id",
+    "reduced_formula",
+    "chemsys_id",
+    "nelements",
+    "nsites",
+    "spacegroup_symbol",
+    "spacegroup_number",
+    "energy_per_atom",
+    "formation_energy_per_atom",
+    "e_above_hull",
+    "is_stable",
+    "band_gap",
+    "volume",
+    "density",
+    "source",
+    "method",
+    "method_family",
+    "created_at",
+)
+
+
+def _search_results(entry_search: EntrySearch, page_size: int, wanted) -> tuple[int, int, list]:
+    """(count, page number, rows of the page) of a search, the page number as the paginator settles it (the last
+    page for one past the end, the first for one that is no number)."""
+    condition = search_condition(entry_search)
+    count, _ = search_count(condition=condition, hull_set=entry_search.hull_set)
+    paginator = Paginator([], page_size)
+    paginator.count = count  # a cached property: the page number is settled on the count alone
+    number = paginator.get_page(wanted).number
+    page = search_page(
+        condition=condition,
+        hull_set=entry_search.hull_set,
+        order=search_order(entry_search),
+        columns=RESULT_COLUMNS,
+        window=Window(limit=page_size, offset=(number - 1) * page_size),
+    )
+    return count, number, page.rows
 
 
 @catalogue_errors("portal/search.html")
@@ -49,19 +85,15 @@ def search(request: HttpRequest) -> HttpResponse:
     columns = params.columns_from(query)
     page_size = params.page_size_from(query)
     entry_search = EntrySearch.from_params(query)
-    heavy = ("structure", "data", "composition")
-    results = SearchParts(
-        [part.defer(*heavy) for part in search_parts(entry_search)], total=search_entries(entry_search)
-    )
-    # the page's entries and the count are kept per URL and catalogue state
+    # the page's rows and the count are kept per URL and catalogue state
     read = CatalogueRead(request, SEARCH_PARAMETERS)
-    count, number, entries = read.get(lambda: _search_results(results, page_size, query.get("page")))
+    count, number, entries = read.get(lambda: _search_results(entry_search, page_size, query.get("page")))
     band_gaps = kept_count("band-gaps", "", read.state, selectors.catalogue_has_band_gaps)
     filled = kept_count("hull-sets", "", read.state, selectors.hull_sets_with_entries)
     all_columns = {key: spec for key, spec in params.COLUMNS.items() if band_gaps or key != "band_gap"}
-    paginator = Paginator(results, page_size)
+    paginator = Paginator([], page_size)
     paginator.count = count  # a cached property: no COUNT query
-    page = Page(entries, number, paginator)
+    page = Page([SimpleNamespace(**entry) for entry in entries], number, paginator)  # rows read as entries
     rows = [params.result_cells(entry, columns, entry_search.hull_set) for entry in page]
     held = selectors.catalogue_elements()
     absent = page_selectors.absent_elements(entry_search, held) if not count else []

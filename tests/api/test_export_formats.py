@@ -63,8 +63,8 @@ def test_export_refuses_what_it_cannot_write(client, catalogue, query, name, sai
 
 
 def test_the_api_reads_typed_searches_as_the_page_does(client, catalogue):
-    """The REST list shares the search's readings (hull/search.py): ABO3 keeps oxygen (also on the compiled read
-    of a second request), a space group in any spelling, element symbols in any case."""
+    """The REST list shares the search's readings (hull/search.py): ABO3 keeps oxygen (with another condition
+    beside it and when asked again), a space group in any spelling, element symbols in any case."""
 
     def ids(**query) -> list[str]:
         response = client.get("/api/v1/materials/", {**query, "page_size": 100})
@@ -78,8 +78,8 @@ def test_the_api_reads_typed_searches_as_the_page_does(client, catalogue):
         and Composition(e.reduced_formula)["O"] == 3
     )
     assert oxides and sorted(ids(anonymous_formula="ABO3")) == oxides
-    assert sorted(ids(anonymous_formula="ABO3", nsites_min=1)) == oxides  # another shape, compiled afresh
-    assert sorted(ids(anonymous_formula="ABO3")) == oxides  # the compiled read of the first shape
+    assert sorted(ids(anonymous_formula="ABO3", nsites_min=1)) == oxides
+    assert sorted(ids(anonymous_formula="ABO3")) == oxides
     assert sorted(ids(anonymous_formula="abo3")) == oxides
     number = Entry.objects.exclude(spacegroup_number=None).values_list("spacegroup_number", flat=True).first()
     spelled = space_group_symbol(number).replace("_", "").lower()

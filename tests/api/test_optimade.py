@@ -14,7 +14,6 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hull.compiled_reads import Marks
 from hull.models import Entry, HullSetState, Stability
 from tests.api.conftest import ingest_items
 
@@ -437,11 +436,13 @@ def test_element_conditions_move_onto_the_stability_row_only_beside_a_condition_
 ):
     """In an AND whose other side needs a stability row, HAS conditions read the row's copy of the system (an
     index walk per system); elsewhere they stay on the entry. Results match the served attributes either way."""
+    from hull.selectors.search import search_queryset
     from portal.optimade import filters as optimade_filters
     from portal.optimade import resources
-    from portal.optimade.views import _structures
+    from portal.optimade.views import STRUCTURES
 
-    sql = str(_structures().filter(optimade_filters.parse_filter(text, resources.fields())).query)
+    condition = STRUCTURES & optimade_filters.parse_filter(text, resources.fields())
+    sql = str(search_queryset(condition=condition, hull_set="dft", computed=resources.COMPUTED).query)
     assert ('stab."chemsys" IN' in sql) == on_row
     elements = lambda a: set(a["elements"])  # noqa: E731
     ehull = lambda a: a["_mdp_energy_above_hull"]  # noqa: E731
@@ -493,14 +494,15 @@ ELEMENT_FILTERS = {
 def test_a_stability_sort_with_elements_tests_the_rows_copy_and_keeps_the_order(served, text, sort):
     """The first part of a stability sort (rows with a value, walked in the row index's order) tests the row's
     copy of the system, with the name test beside it; the pages are still the filter's rows in the sort's order."""
+    from hull.selectors.search import sorted_parts
     from portal.optimade import filters as optimade_filters
     from portal.optimade import resources
-    from portal.optimade.views import _order, _ordered_parts, _structures
+    from portal.optimade.views import STRUCTURES, _order
 
     request = type("Request", (), {"GET": {"sort": sort}})()
-    real = optimade_filters.marked_filter(text, resources.fields(), Marks()).real
-    valued, unvalued = _ordered_parts(
-        lambda q: _structures().filter(optimade_filters.resolved(q)), real, _order(request)
+    condition = STRUCTURES & optimade_filters.parse_filter(text, resources.fields())
+    valued, unvalued = sorted_parts(
+        condition=condition, hull_set="dft", order=_order(request), computed=resources.COMPUTED
     )
     valued_sql, unvalued_sql = str(valued.query), str(unvalued.query)
     assert 'stab."chemsys" IN' in valued_sql and 'stab."chemsys" IN' not in unvalued_sql

@@ -8,7 +8,7 @@ import pytest
 
 from hull.errors import CatalogueError
 from hull.models import ChemicalSystem, ChemicalSystemPair
-from hull.search import VALUED, EntrySearch, search_entries
+from hull.search import EntrySearch, search_condition, search_entries, search_order
 from hull.selectors.elements import (
     _names_holding,
     chemsys_names_with_elements,
@@ -16,6 +16,7 @@ from hull.selectors.elements import (
     entries_with_elements,
     system_holds,
 )
+from hull.selectors.search import sorted_parts
 from hull.services.chemsys import chemsys_ensure
 
 pytestmark = pytest.mark.django_db
@@ -69,8 +70,8 @@ def test_each_system_has_every_ordered_pair_of_its_elements(systems):
 
 
 def test_contains_all_in_any_order_and_with_repeats(systems):
-    """The elements in every order, repeated or not, select the systems that hold all of them (a query compiled
-    with markers in their place, hull/compiled_reads.py, sees them unsorted and possibly twice)."""
+    """The elements in every order, repeated or not, select the systems that hold all of them (a search's elements
+    and its chemical system's are joined in one list, unsorted and possibly repeated)."""
     rng = random.Random(7)
     symbols = sorted({el for s in SYSTEMS for el in s.split("-")})
     for size in (1, 2, 3, 4):
@@ -145,15 +146,23 @@ def test_the_name_test_is_element_membership_of_the_name():
     [
         ({"elements": ["Li", "O"]}, None),
         ({"elements_any": ["Fe", "Co"], "exclude_elements": ["Na"]}, None),
-        ({"elements": ["O"], "sort": "-e_above_hull"}, VALUED),
+        ({"elements": ["O"], "sort": "-e_above_hull"}, 0),
+        ({"elements": ["O"], "sort": "-e_above_hull"}, 1),
         ({"chemsys": "Li-*-O", "e_above_hull_max": 0.05}, None),
     ],
 )
 def test_element_searches_test_the_names_of_the_rows_they_walk(query, part):
     """Every element search carries the name test beside its systems (on the entry's or on the stability row's
     copy), so that a page walked in index order tests rows before probing the pair table."""
-    sql = str(search_entries(EntrySearch(**query), part=part).query)
+    search = EntrySearch(**query)
+    if part is None:  # the single query
+        sql = str(search_entries(search).query)
+    else:
+        parts = sorted_parts(
+            condition=search_condition(search), hull_set=search.hull_set, order=search_order(search)
+        )
+        sql = str(parts[part].query)
     function = "STRPOS(" if "STRPOS(" in sql else "INSTR("
     assert f"{function}'-' || " in sql
-    on_row = part == VALUED or "e_above_hull_max" in query
+    on_row = part == 0 or "e_above_hull_max" in query
     assert (f"{function}'-' || stab.\"chemsys\"" in sql) == on_row
