@@ -1,8 +1,5 @@
 """Serializers of the JSON API. They shape data; the catalogue logic lives in hull's selectors and services."""
 
-from datetime import datetime
-
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -22,6 +19,15 @@ from hull.stability_input import (
     number,
 )
 from hull.stability_meaning import STABILITY_MEANING
+from portal.api.material_fields import (
+    BY_NAME,
+    DETAIL_FIELDS,
+    LIST_FIELDS,
+    OPTIONAL_FIELDS,
+    columns_of,
+    row_writers,
+    writer_of,
+)
 
 STABILITY_SOURCE_HELP = '"DFT", or "predicted by <evaluator with version>" for a non-DFT entry (e.g. CHGNet)'
 
@@ -73,44 +79,11 @@ class MaterialSerializer(FieldSelectionMixin, serializers.ModelSerializer):
     composition = serializers.DictField(child=serializers.FloatField(), help_text="only with fields=")
     structure = serializers.JSONField(allow_null=True, help_text="pymatgen Structure dict; only with fields=")
 
-    optional_fields = ("composition", "structure", "energy", "uncorrected_energy", "correction")
+    optional_fields = OPTIONAL_FIELDS
 
     class Meta:
         model = Entry
-        fields = [
-            "public_id",
-            "formula",
-            "reduced_formula",
-            "anonymous_formula",
-            "chemsys",
-            "elements",
-            "nelements",
-            "nsites",
-            "spacegroup_symbol",
-            "spacegroup_number",
-            "crystal_system",
-            "volume",
-            "density",
-            "energy_per_atom",
-            "band_gap",
-            "hull_set",
-            "e_above_hull",
-            "formation_energy_per_atom",
-            "decomposition_energy",
-            "is_stable",
-            "source",
-            "source_id",
-            "method",
-            "method_family",
-            "stability_source",
-            "created_at",
-            "updated_at",
-            "composition",
-            "structure",
-            "energy",
-            "uncorrected_energy",
-            "correction",
-        ]
+        fields = LIST_FIELDS
 
     def get_stability_source(self, obj) -> str:
         return stability_source_of(obj)
@@ -127,10 +100,10 @@ class MaterialSerializer(FieldSelectionMixin, serializers.ModelSerializer):
 def material_fields(request) -> list[str]:
     """The list fields a request asks for, in :class:`MaterialSerializer`'s order and with its rules: all but
     the optional (heavy) ones by default, exactly those named in ``?fields=`` otherwise (unknown names: 400)."""
-    names = MaterialSerializer.Meta.fields
+    names = LIST_FIELDS
     raw = request.query_params.get("fields") if request is not None else None
     if not raw:
-        return [name for name in names if name not in MaterialSerializer.optional_fields]
+        return [name for name in names if name not in OPTIONAL_FIELDS]
     wanted = {name.strip() for name in raw.split(",") if name.strip()}
     unknown = sorted(wanted - set(names))
     if unknown:
@@ -140,85 +113,20 @@ def material_fields(request) -> list[str]:
     return [name for name in names if name in wanted]
 
 
-def _datetime(value: datetime) -> str:
-    """An aware datetime as DRF's ``DateTimeField`` writes it by default: in the current time zone, ISO 8601, ``Z``
-    for UTC (its field machinery cost a tenth of a list page for two timestamps per row)."""
-    text = value.astimezone(timezone.get_current_timezone()).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def _same(value):
-    return value
-
-
-def _composition(value: dict) -> dict:
-    return {str(key): float(amount) if amount is not None else None for key, amount in value.items()}
-
-
-# list field -> (column of .values(), conversion of a non-null value), mirroring MaterialSerializer's fields
-_MATERIAL_COLUMNS = {
-    "chemsys": ("chemsys_id", str),
-    "elements": ("chemsys_id", lambda chemsys: chemsys.split("-")),
-    "nelements": ("nelements", int),
-    "nsites": ("nsites", int),
-    "spacegroup_number": ("spacegroup_number", int),
-    "is_stable": ("is_stable", bool),
-    "created_at": ("created_at", _datetime),
-    "updated_at": ("updated_at", _datetime),
-    "composition": ("composition", _composition),
-    "structure": ("structure", _same),
-}
-for _name in (
-    "public_id",
-    "formula",
-    "reduced_formula",
-    "anonymous_formula",
-    "spacegroup_symbol",
-    "crystal_system",
-    "source",
-    "source_id",
-    "method",
-    "method_family",
-):
-    _MATERIAL_COLUMNS[_name] = (_name, str)
-for _name in (
-    "volume",
-    "density",
-    "energy_per_atom",
-    "band_gap",
-    "e_above_hull",
-    "formation_energy_per_atom",
-    "decomposition_energy",
-    "energy",
-    "uncorrected_energy",
-    "correction",
-):
-    _MATERIAL_COLUMNS[_name] = (_name, float)
-
-
 def material_columns(fields: list[str]) -> list[str]:
     """The ``.values()`` columns that :func:`material_rows` needs for ``fields``."""
-    columns = []
-    for name in fields:
-        if name == "stability_source":
-            columns += ["method", "method_family"]
-        elif name != "hull_set":
-            columns.append(_MATERIAL_COLUMNS[name][0])
-    return list(dict.fromkeys(columns))
+    return columns_of(fields)
 
 
 def material_rows(rows: list[dict], fields: list[str], hull_set: str) -> list[dict]:
     """List items from ``.values()`` rows: exactly what :class:`MaterialSerializer` makes of the entries (a test
     holds them equal), without building model instances and serializer fields for every page, which cost
-    more than the page's query."""
-    plan = [
-        (name, *_MATERIAL_COLUMNS[name]) if name in _MATERIAL_COLUMNS else (name, None, None)
-        for name in fields
-    ]
+    more than the page's query. Each field is written as :data:`portal.api.material_fields.MATERIAL_FIELDS` says."""
+    plan = row_writers(fields)
     items = []
     for row in rows:
         item = {}
-        for name, column, convert in plan:
+        for name, column, write in plan:
             if name == "stability_source":
                 item[name] = stability_source_of(row)
                 continue
@@ -226,18 +134,9 @@ def material_rows(rows: list[dict], fields: list[str], hull_set: str) -> list[di
                 item[name] = hull_set
                 continue
             value = row[column]
-            item[name] = None if value is None else convert(value)
+            item[name] = None if value is None else write(value)
         items.append(item)
     return items
-
-
-PER_HULL_SET_FIELDS = (
-    "hull_set",
-    "e_above_hull",
-    "formation_energy_per_atom",
-    "decomposition_energy",
-    "is_stable",
-)
 
 
 class StabilitySerializer(serializers.ModelSerializer):
@@ -272,16 +171,7 @@ class MaterialDetailSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Entry
-        fields = [
-            *(f for f in MaterialSerializer.Meta.fields if f not in PER_HULL_SET_FIELDS and f != "structure"),
-            "symprec",
-            "data",
-            "stabilities",
-            "features",
-            "batch",
-            "discovery_round",
-            "structure",
-        ]
+        fields = DETAIL_FIELDS
 
     def get_stability_source(self, obj) -> str:
         return stability_source_of(obj)
@@ -308,16 +198,13 @@ class MaterialDetailSerializer(serializers.ModelSerializer):
         return round
 
 
-_DETAIL_COLUMNS = {**_MATERIAL_COLUMNS, "symprec": ("symprec", float), "data": ("data", _same)}
-_DETAIL_OWN = [
-    name for name in MaterialDetailSerializer.Meta.fields if name in _DETAIL_COLUMNS
-]  # the entry's own fields; stabilities, features, batch and discovery_round come from related rows
+_OWN = row_writers([name for name in DETAIL_FIELDS if BY_NAME[name].column is not None])
 _FEATURES = ("dimensionality_cheon", "dimensionality_larsen", "prototype_key")
 MATERIAL_DETAIL_COLUMNS = list(
     dict.fromkeys(
         [
             "id",
-            *(_DETAIL_COLUMNS[name][0] for name in _DETAIL_OWN),
+            *columns_of(DETAIL_FIELDS),
             "batch_id",
             "batch__source",
             "batch__fmt",
@@ -327,18 +214,8 @@ MATERIAL_DETAIL_COLUMNS = list(
         ]
     )
 )
-_STABILITY_CONVERT = {
-    "hull_set": str,
-    "formation_energy_per_atom": float,
-    "e_above_hull": float,
-    "decomposition_energy": float,
-    "is_stable": bool,
-    "decomposition": _same,
-    "missing_elements": _same,
-    "hull_version": int,
-    "updated_at": _datetime,
-}
 STABILITY_COLUMNS = StabilitySerializer.Meta.fields
+_STABILITY_WRITERS = {name: writer_of(Stability, name) for name in STABILITY_COLUMNS}
 
 
 def material_detail(row: dict, stabilities: list[dict], discovery_round: int | None) -> dict:
@@ -346,16 +223,17 @@ def material_detail(row: dict, stabilities: list[dict], discovery_round: int | N
     :data:`STABILITY_COLUMNS` of its stabilities by hull set) and its round number: exactly what
     :class:`MaterialDetailSerializer` makes of the entry (a test holds them equal), without building the
     serializer's fields, the nested serializer's and the model instances for every page."""
+    own = {name: (column, write) for name, column, write in _OWN}
     item = {}
-    for name in MaterialDetailSerializer.Meta.fields:
-        if name in _DETAIL_COLUMNS:
-            column, convert = _DETAIL_COLUMNS[name]
+    for name in DETAIL_FIELDS:
+        if name in own:
+            column, write = own[name]
             value = row[column]
-            item[name] = None if value is None else convert(value)
+            item[name] = None if value is None else write(value)
         elif name == "stabilities":
             item[name] = [
                 {
-                    key: None if stability[key] is None else _STABILITY_CONVERT[key](stability[key])
+                    key: None if stability[key] is None else _STABILITY_WRITERS[key](stability[key])
                     for key in STABILITY_COLUMNS
                 }
                 for stability in stabilities
