@@ -101,6 +101,8 @@ class CandidateAdmin(admin.ModelAdmin):
         "status",
         "kept",
         "baseline",
+        "predicted_formation_energy",
+        "predicted_iqr",
         "predicted_decomposition_energy",
         "decomposition_energy",
     )

@@ -171,7 +171,7 @@ def li_mn_o_round(tmp_path, mp_entry_dicts, settings):
     return round
 
 
-def test_the_filter_stores_the_iqr_over_exactly_the_members_asked_for(client, li_mn_o_round):
+def test_the_filter_stores_the_iqr_over_exactly_the_members_asked_for(client, admin_client, li_mn_o_round):
     round = li_mn_o_round
     assert stage_run(round, RoundStage.Name.FILTER)
     message = round.stages.get(name="filter").message
@@ -196,6 +196,7 @@ def test_the_filter_stores_the_iqr_over_exactly_the_members_asked_for(client, li
     widest = max(candidates, key=lambda c: c.predicted_iqr)
     assert f'id="candidate-{widest.candidate_id}"' in html and f"{widest.predicted_iqr:.3f}" in html
     assert "IQR (eV/atom)" in html
+    assert "column-predicted_iqr" in admin_client.get("/admin/discovery/candidate/").content.decode()
     kept = [c.predicted_iqr for c in candidates if c.kept]
     metrics = round_metrics(round)
     assert kept and metrics["kept_iqr_median"] == pytest.approx(float(np.median(kept)))
