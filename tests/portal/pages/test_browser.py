@@ -164,12 +164,19 @@ def test_an_admin_trains_the_model_launches_a_round_and_watches_it_finish(
 
     from discovery.models import Round, TrainingJob
     from tests.catalogue_files import write_json
-    from tests.celery_workers import REDIS_URL, Worker, forget_redis_keys, require_redis, sending_to_redis
+    from tests.celery_workers import (
+        REDIS_URL,
+        Worker,
+        forget_redis_keys,
+        queues_of_test,
+        require_redis,
+        sending_to_redis,
+    )
     from tests.conftest import subset
 
     require_redis()
     tag = uuid.uuid4().hex[:8]
-    settings.PORTAL_CPU_QUEUE, settings.PORTAL_GPU_QUEUE = f"cpu-{tag}", f"gpu-{tag}"
+    queues = queues_of_test(settings, tag)  # the worker takes every queue
     settings.PORTAL_MODEL_DIR = tmp_path / "models"
     demo = {
         "PORTAL_DEMO_MODEL_CONFIG": "tiny",
@@ -187,11 +194,10 @@ def test_an_admin_trains_the_model_launches_a_round_and_watches_it_finish(
     )
     env = {
         **demo,
-        "PORTAL_CPU_QUEUE": settings.PORTAL_CPU_QUEUE,
-        "PORTAL_GPU_QUEUE": settings.PORTAL_GPU_QUEUE,
+        **queues,
         "PORTAL_MODEL_DIR": str(settings.PORTAL_MODEL_DIR),
     }
-    worker = Worker([settings.PORTAL_CPU_QUEUE, settings.PORTAL_GPU_QUEUE], tmp_path / "worker.log", env)
+    worker = Worker(sorted(queues.values()), tmp_path / "worker.log", env)
     try:
         items = [i for i in subset(mp_entry_dicts, {"Li", "Mn", "O"}) if len(i["structure"]["sites"]) <= 16]
         ingest_file(path=write_json(tmp_path / "li-mn-o.json", items))

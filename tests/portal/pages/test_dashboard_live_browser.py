@@ -1,8 +1,9 @@
 """In headless Chromium against a real Celery worker: staff (with the launch permission, not superuser) launch a
-round, read why it waits, see it progress on the same page without a reload as a worker takes it, and cancel it.
+round, read why it waits, see it progress on the same page without a reload as a worker takes it, retry it and
+cancel it.
 
-The worker consumes only the CPU queue, so the round stops, honestly reported, before its filter stage (the
-models' queue has no worker): the test needs no trained model. Fails on console errors, on assets from another
+The worker takes only the rounds queue and the test trains no model: the round generates, then its filter fails,
+honestly reported in place; with the worker stopped, Retry queues it again and Cancel cancels it. Fails on console errors, on assets from another
 origin and on form inputs without a label."""
 
 import uuid
@@ -25,6 +26,7 @@ return performance.getEntriesByType('resource').map(function (r) { return r.name
   .filter(function (name) { return name.indexOf(origin) !== 0 && name.indexOf('data:') !== 0; });
 """
 STATUS_JS = "var s = document.querySelector('#round-1 [data-live=status]'); return s ? s.textContent : '';"
+ERROR_JS = "var e = document.querySelector('#round-1 [data-live=error]'); return e && !e.hidden ? e.textContent : '';"
 WAITING_JS = "var w = document.querySelector('#round-1 [data-live=waiting]'); return w && !w.hidden ? w.textContent : '';"
 STAGE_JS = (
     "var row = document.querySelector('#round-1 tr[data-stage=generate] .status');"
@@ -51,18 +53,28 @@ def test_staff_launch_a_round_watch_it_progress_and_cancel_it(
     from discovery.models import Round, TrainedModel
     from hull.services.ingest import ingest_file
     from tests.catalogue_files import write_json
-    from tests.celery_workers import REDIS_URL, Worker, forget_redis_keys, require_redis, sending_to_redis
+    from tests.celery_workers import (
+        REDIS_URL,
+        Worker,
+        forget_redis_keys,
+        queues_of_test,
+        require_redis,
+        sending_to_redis,
+    )
     from tests.conftest import grant, subset
 
     require_redis()
     tag = uuid.uuid4().hex[:8]
-    settings.PORTAL_CPU_QUEUE, settings.PORTAL_GPU_QUEUE = f"cpu-{tag}", f"gpu-{tag}"
-    env = {"PORTAL_CPU_QUEUE": settings.PORTAL_CPU_QUEUE, "PORTAL_GPU_QUEUE": settings.PORTAL_GPU_QUEUE}
+    env = queues_of_test(settings, tag)
     items = [i for i in subset(mp_entry_dicts, {"Li", "Mn", "O"}) if len(i["structure"]["sites"]) <= 16]
     ingest_file(path=write_json(tmp_path / "li-mn-o.json", items))
     for kind in ("structural", "compositional"):  # what the launch form asks for; the filter never runs here
         TrainedModel.objects.create(
-            name=f"registered-{kind}", kind=kind, checkpoint_path="/none", is_active=True
+            name=f"registered-{kind}",
+            kind=kind,
+            n_models=settings.PORTAL_ROUND_ENSEMBLE_SIZE,  # as many members as a round asks for, on paper
+            checkpoint_path="/none",
+            is_active=True,
         )
     staff = django_user_model.objects.create_user("scientist", password="pw", is_staff=True)
     grant(staff, "discovery.launch_round")
@@ -94,7 +106,7 @@ def test_staff_launch_a_round_watch_it_progress_and_cancel_it(
             assert "Round 1 launched." in driver.page_source
             # nothing takes it yet: the page says where it waits and that no worker runs anything
             waiting = driver.execute_script(WAITING_JS)
-            assert f"next in line on queue 'cpu-{tag}'" in waiting, waiting
+            assert f"next in line on queue 'rounds-{tag}'" in waiting, waiting
             assert "no worker is running a task now" in waiting, waiting
             assert not driver.find_element(By.ID, "round-1-resume").is_displayed()  # its task is queued
             assert "Li, Mn, O" in driver.find_element(By.ID, "round-1-settings").text
@@ -102,18 +114,23 @@ def test_staff_launch_a_round_watch_it_progress_and_cancel_it(
             shot(driver, "30-discovery-round-queued")
             driver.execute_script("window.samePage = 'not reloaded';")
 
-            worker = Worker([settings.PORTAL_CPU_QUEUE], tmp_path / "worker.log", env)
-            # the generate stage runs and succeeds, on the same page (no reload), then the filter waits for the
-            # models' queue, which no worker takes
+            worker = Worker([settings.PORTAL_ROUNDS_QUEUE], tmp_path / "worker.log", env)
+            # the generate stage runs and succeeds, on the same page (no reload), then the filter fails: the
+            # registered models have no checkpoint
             wait_ready(driver, lambda d: d.execute_script(STAGE_JS) == "succeeded", timeout=300)
-            wait_ready(driver, lambda d: f"queue 'gpu-{tag}'" in d.execute_script(WAITING_JS), timeout=60)
+            wait_ready(driver, lambda d: d.execute_script(STATUS_JS) == "failed", timeout=120)
+            worker.stop()
             assert driver.execute_script("return window.samePage") == "not reloaded"
-            assert driver.execute_script(STATUS_JS) == "running"
             assert driver.execute_script("return window.portalDashboardPolls") >= 2
-            assert "its filter stage is next" in driver.execute_script(WAITING_JS)
+            assert driver.execute_script(ERROR_JS), "the failure's reason is not shown"
             driver.execute_script("document.getElementById('round-1').scrollIntoView()")
             shot(driver, "31-discovery-round-progress")
-            page_is_clean(driver, "the dashboard while the round runs")
+            page_is_clean(driver, "the dashboard after the round failed")
+
+            # no worker now: Retry queues the round again, and the page says where it waits
+            click_and_wait(driver, driver.find_element(By.ID, "round-1-retry"))
+            assert f"queue 'rounds-{tag}'" in driver.execute_script(WAITING_JS)
+            assert driver.find_element(By.ID, "round-1-cancel").is_displayed()
 
             click_and_wait(driver, driver.find_element(By.ID, "round-1-cancel"))
             assert "Round 1 cancelled." in driver.page_source
