@@ -14,7 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ml_backend.configs import cpu_compositional, cpu_structural  # noqa: E402
-from ml_backend.data import hash_split, load_mp_entries  # noqa: E402
+from ml_backend.data import load_mp_entries, training_split  # noqa: E402
 from ml_backend.scaling import run_scaling_experiment, scaling_figure  # noqa: E402
 
 
@@ -28,7 +28,7 @@ def main() -> None:
 
     config = (cpu_structural if args.kind == "structural" else cpu_compositional).get_config()
     config = config.with_train(num_epochs=args.epochs)
-    train, test = hash_split(load_mp_entries())
+    train, test = training_split(load_mp_entries(), args.kind)
     fractions = tuple(float(f) for f in args.fractions.split(","))
     result = run_scaling_experiment(
         config,

@@ -17,7 +17,7 @@ from hull.errors import CatalogueError
 from hull.selectors import check_hull_set
 from ml_backend.baselines import LinearElementBaseline
 from ml_backend.configs.base import Config, config_to_dict
-from ml_backend.data import Sample, fingerprint, hash_split
+from ml_backend.data import Sample, fingerprint, training_split
 from ml_backend.ensemble import NO_AUGMENTATION, PAPER_MEMBERS, Ensemble, train_ensemble
 
 CONFIGS = {"structural": "cpu_structural", "compositional": "cpu_compositional"}
@@ -89,7 +89,7 @@ def models_train(
     if epochs is not None:
         config = config.with_train(num_epochs=epochs)
     samples = samples if samples is not None else catalogue_samples(hull_set=hull_set, limit=limit)
-    train, test = hash_split(samples)
+    train, test = training_split(samples, kind)
     if len(train) < 4 or not test:
         raise CatalogueError(
             f"too few entries to train on ({len(train)} train, {len(test)} test) in hull set {hull_set}"
@@ -137,6 +137,8 @@ def _register(
     n_models = _members(directory)
     checkpoint = checkpoint_publish(directory=directory, name=name)
     description = {"method": "md5(reduced formula) % 100 < 85", "train": len(train), "test": len(test)}
+    if kind == "compositional":
+        description["labels"] = "the lowest-energy phase of each composition"
     if warm_start:
         description["warm_start"] = warm_start
     with transaction.atomic():
@@ -236,7 +238,7 @@ def models_retrain(*, discovery_round, epochs: int = 5) -> TrainingReport:
     model, ensemble = active_ensemble("structural")
     config = ensemble.members[0].config.with_train(num_epochs=epochs)
     samples = catalogue_samples(hull_set=discovery_round.hull_set)
-    train, test = hash_split(samples)
+    train, test = training_split(samples, "structural")
     name = f"{model.name.split('+r')[0]}+r{discovery_round.number}"
     directory = training_dir(name)
     started = time.perf_counter()
@@ -284,7 +286,7 @@ def models_scaling(
     config = load_config(config_name or CONFIGS[kind], kind)
     if epochs is not None:
         config = config.with_train(num_epochs=epochs)
-    train, test = hash_split(catalogue_samples(hull_set=hull_set))
+    train, test = training_split(catalogue_samples(hull_set=hull_set), kind)
     result = run_scaling_experiment(config, train, test, fractions=fractions).to_dict()
     model.metrics = {**model.metrics, "scaling": result}
     model.save(update_fields=["metrics"])

@@ -143,6 +143,24 @@ def hash_split(samples: Sequence[Sample], train_below: int = 85) -> tuple[list[S
     return train, test
 
 
+def lowest_energy_phases(samples: Sequence[Sample]) -> list[Sample]:
+    """One sample per reduced formula: its lowest target (ties: the smallest key), in first-seen order. A
+    compositional model sees only the formula, so the paper trains it on the lowest-energy phase of each
+    composition rather than on every polymorph as a separate, contradictory label."""
+    lowest: dict[str, Sample] = {}
+    for sample in samples:
+        kept = lowest.get(sample.reduced_formula)
+        if kept is None or (sample.target, sample.key) < (kept.target, kept.key):
+            lowest[sample.reduced_formula] = sample
+    return list(lowest.values())
+
+
+def training_split(samples: Sequence[Sample], kind: str) -> tuple[list[Sample], list[Sample]]:
+    """The training and test sets of a model of ``kind``: the composition-hash split, of the lowest-energy phase
+    of each composition for a compositional model and of every sample for a structural one."""
+    return hash_split(lowest_energy_phases(samples) if kind == "compositional" else samples)
+
+
 def fingerprint(samples: Sequence[Sample]) -> str:
     """SHA-256 over keys, targets and formulas: identifies the training data in a checkpoint."""
     digest = hashlib.sha256()
