@@ -1,6 +1,7 @@
 """Views of the JSON API under /api/v1/. Thin: parse, call a selector or service, serialize."""
 
 from collections.abc import Iterator
+from functools import lru_cache
 
 from django.conf import settings
 from django.db.models import OuterRef, Prefetch, Subquery
@@ -16,9 +17,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from discovery.config import RoundConfig
+from discovery.control import round_act
 from discovery.models import Round
 from discovery.permissions import round_launch_allowed
-from discovery.services import round_cancel, round_create, round_retry
+from discovery.services import round_create
 from discovery.training import models_check
 from hull.export import structure_file
 from hull.hull_sets import DEFAULT_HULL_SET, HULL_SETS
@@ -144,21 +146,28 @@ class MaterialDetailView(RetrieveAPIView):
         """The JSON page from ``.values()`` rows shaped like :class:`serializers.MaterialDetailSerializer` (the
         documented schema) by :func:`serializers.material_detail`; same lookup, permissions and 404 as
         ``get_object``."""
-        row = _material_row(self.kwargs[self.lookup_field]).first()
-        if row is None:
+        rows = list(_material_rows().filter(public_id=self.kwargs[self.lookup_field])[:1])
+        if not rows:
             raise Http404
+        row = rows[0]
         self.check_object_permissions(request, row)
-        stabilities = Stability.objects.filter(entry_id=row["id"]).order_by("hull_set")
-        return serializers.material_detail(
-            row, list(stabilities.values(*serializers.STABILITY_COLUMNS)), row["round_number"]
-        )
+        stabilities = list(_stability_rows().filter(entry_id=row["id"]))
+        return serializers.material_detail(row, stabilities, row["round_number"])
 
 
-def _material_row(public_id: str):
-    """A material's columns by public id, with the discovery round that added it (through its batch)."""
+@lru_cache(maxsize=1)
+def _material_rows():
+    """A material's columns, with the discovery round that added it (through its batch), as ``.values()`` rows:
+    built once per process and filtered per request (building it was most of the cost of a material's page)."""
     rounds = Round.objects.filter(batch_id=OuterRef("batch_id")).order_by("pk").values("number")[:1]
-    entries = Entry.objects.annotate(round_number=Subquery(rounds)).filter(public_id=public_id)
+    entries = Entry.objects.annotate(round_number=Subquery(rounds))
     return entries.values(*serializers.MATERIAL_DETAIL_COLUMNS, "round_number")
+
+
+@lru_cache(maxsize=1)
+def _stability_rows():
+    """An entry's stability rows by hull set, built once per process like :func:`_material_rows`."""
+    return Stability.objects.order_by("hull_set").values(*serializers.STABILITY_COLUMNS)
 
 
 EXPORT_FIELDS = [
@@ -299,11 +308,16 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=None, responses={200: serializers.RoundSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, number=None):
-        round = round_cancel(round=self.get_object())
-        return Response(self.get_serializer(self.get_queryset().get(pk=round.pk)).data)
+        return self._act(request, "cancel")
 
     @extend_schema(request=None, responses={200: serializers.RoundSerializer})
     @action(detail=True, methods=["post"])
     def retry(self, request, number=None):
-        round = round_retry(round=self.get_object())
+        return self._act(request, "retry")
+
+    def _act(self, request, action: str) -> Response:
+        """The dashboard's and the admin's rule (:func:`discovery.control.round_act`): the same permission, the
+        same states, the same refusals."""
+        round = self.get_object()
+        round_act(round=round, action=action, user=request.user)
         return Response(self.get_serializer(self.get_queryset().get(pk=round.pk)).data)
