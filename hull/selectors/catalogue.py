@@ -121,6 +121,14 @@ def catalogue_has_band_gaps() -> bool:
     return Entry.objects.filter(band_gap__isnull=False).exists()
 
 
+def catalogue_labels() -> dict[str, list[str]]:
+    """The sources and the methods the catalogue's entries carry, each sorted: what a search can pick from."""
+    return {
+        "source": sorted(Entry.objects.order_by().values_list("source", flat=True).distinct()),
+        "method": sorted(Entry.objects.order_by().values_list("method", flat=True).distinct()),
+    }
+
+
 def hull_sets_with_entries() -> list[str]:
     """The hull sets that hold some entry (a stability row), in :data:`HULL_SETS` order."""
     return [name for name in HULL_SETS if Stability.objects.filter(hull_set=name).exists()]

@@ -10,6 +10,7 @@ from django.urls import reverse
 from hull import selectors
 from hull.hull_sets import HULL_SETS
 from hull.search import EntrySearch, search_condition, search_order
+from hull.selectors.catalogue import catalogue_labels
 from hull.selectors.search import Window, search_count, search_page
 from portal.pages import params
 from portal.pages import selectors as page_selectors
@@ -90,6 +91,12 @@ def search(request: HttpRequest) -> HttpResponse:
     count, number, entries = read.get(lambda: _search_results(entry_search, page_size, query.get("page")))
     band_gaps = kept_count("band-gaps", "", read.state, selectors.catalogue_has_band_gaps)
     filled = kept_count("hull-sets", "", read.state, selectors.hull_sets_with_entries)
+    held_labels = kept_count("labels", "", read.state, catalogue_labels)
+    # the catalogue's sources and methods to pick from, and any the query names beyond them (found nothing)
+    label_choices = {
+        name: [(value, value in picked) for value in sorted(set(held_labels[name]) | set(picked))]
+        for name, picked in (("source", entry_search.source), ("method", entry_search.method))
+    }
     all_columns = {key: spec for key, spec in params.COLUMNS.items() if band_gaps or key != "band_gap"}
     paginator = Paginator([], page_size)
     paginator.count = count  # a cached property: no COUNT query
@@ -118,6 +125,7 @@ def search(request: HttpRequest) -> HttpResponse:
             "headings": headings,
             "all_columns": all_columns,
             "band_gaps": band_gaps,
+            "label_choices": label_choices,
             "readings": readings_of(query, entry_search),
             "export_links": export_links(entry_search),
             "page_sizes": params.PAGE_SIZES,

@@ -230,3 +230,30 @@ def test_hull_sets_without_entries_are_not_offered(client, k_cl_o):
         assert options[name] == (name if filled else f"{name} (no entries)")
         assert (f'<option value="{name}" disabled>' in html) == (not filled)
     assert any(not Stability.objects.filter(hull_set=name).exists() for name in HULL_SETS)
+
+
+def test_sources_and_methods_are_picked_from_those_the_catalogue_holds(client, k_cl_o):
+    """Source and method match exactly, so the page offers the catalogue's own values (a typed "MP" found nothing);
+    a value a link names that the catalogue lacks stays picked and finds nothing."""
+    entry = Entry.objects.order_by("id").first()
+    Entry.objects.filter(pk=entry.pk).update(source="my-lab", method="PBE (my group)")
+    cache.clear()
+    _, html = found(client, {})
+    for name in ("source", "method"):
+        select = re.search(rf'<select name="{name}" multiple[^>]*>(.*?)</select>', html, re.S).group(1)
+        offered = re.findall(r"<option(?: selected)?>([^<]+)</option>", select)
+        assert offered == sorted(set(Entry.objects.values_list(name, flat=True))) and len(offered) >= 2
+        assert "selected" not in select
+    rows, html = found(client, {"source": "my-lab"})
+    assert [row.public_id for row in rows] == [entry.public_id]
+    assert "<option selected>my-lab</option>" in html and "<option>mp</option>" in html
+    rows, _ = found(client, {"method": ["PBE (my group)", entry_method_other(entry)]})
+    assert len(rows) == Entry.objects.count()
+    rows, html = found(client, {"source": "nowhere"})
+    assert not rows and "<option selected>nowhere</option>" in html
+
+
+def entry_method_other(entry) -> str:
+    """The method of every other entry of the catalogue (they share one)."""
+    (method,) = set(Entry.objects.exclude(pk=entry.pk).values_list("method", flat=True))
+    return method
