@@ -25,6 +25,7 @@ class RoundAction:
     states: tuple[str, ...]  # the statuses it applies to
     service: Callable[..., Round]
     needs_idle: bool = False  # only when no task of the round runs on a worker or waits in its queue
+    confirm: str = ""  # asked before the button acts ("" : no question): for what cannot be undone
 
 
 ROUND_ACTIONS = {
@@ -37,6 +38,8 @@ ROUND_ACTIONS = {
             "stop the round; the stage that runs now stops at its next checkpoint",
             CANCELLABLE,
             round_cancel,
+            confirm="Cancel this round? The stage that runs now stops at its next checkpoint. Finished stages are "
+            "kept, and Retry can run the round again from its first unfinished stage.",
         ),
         RoundAction(
             "retry",

@@ -219,9 +219,18 @@
     form.addEventListener("change", later);
   }
 
+  // Buttons that cannot be undone (Cancel) ask first: data-confirm holds the question.
+  function setupConfirm() {
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest ? event.target.closest("button[data-confirm]") : null;
+      if (button && !window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
+    });
+  }
+
   function start() {
     setupPolling();
     setupEstimate();
+    setupConfirm();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

@@ -47,11 +47,19 @@ def buttons(html: str, number: int) -> dict[str, bool]:
     return shown
 
 
+def tag_of(html: str, element_id: str) -> str:
+    start = html.index(f'id="{element_id}"')
+    return html[html.rindex("<", 0, start) : html.index(">", start)]
+
+
 def test_staff_with_the_permission_see_the_buttons_that_apply(client, launcher, round_):
     client.force_login(launcher)
     html = client.get("/discovery/").content.decode()
     assert buttons(html, 1) == {"cancel": True, "retry": False, "resume": True}
     assert "csrfmiddlewaretoken" in html[html.index('id="round-1-actions"') :]
+    # only what cannot be undone asks first (dashboard.js reads data-confirm)
+    asks = {name: 'data-confirm="' in tag_of(html, f"round-1-{name}") for name in ROUND_ACTIONS}
+    assert asks == {"cancel": True, "retry": False, "resume": False}
 
 
 @pytest.mark.parametrize("who", ["anonymous", "user", "staff without the permission"])

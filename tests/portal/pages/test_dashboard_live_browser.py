@@ -49,6 +49,7 @@ def test_staff_launch_a_round_watch_it_progress_and_cancel_it(
     django_user_model,
 ):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
 
     from discovery.models import Round, TrainedModel
     from hull.services.ingest import ingest_file
@@ -132,7 +133,18 @@ def test_staff_launch_a_round_watch_it_progress_and_cancel_it(
             assert f"queue 'rounds-{tag}'" in driver.execute_script(WAITING_JS)
             assert driver.find_element(By.ID, "round-1-cancel").is_displayed()
 
-            click_and_wait(driver, driver.find_element(By.ID, "round-1-cancel"))
+            # Cancel asks first: dismissed, nothing happens; accepted, the round is cancelled
+            driver.find_element(By.ID, "round-1-cancel").click()
+            question = driver.switch_to.alert
+            assert "Cancel this round?" in question.text and "Retry" in question.text
+            question.dismiss()
+            assert driver.execute_script(STATUS_JS) != "cancelled"
+            assert Round.objects.get(number=1).status != Round.Status.CANCELLED
+            cancel = driver.find_element(By.ID, "round-1-cancel")
+            cancel.click()
+            driver.switch_to.alert.accept()
+            wait_ready(driver, staleness_of(cancel))
+            wait_ready(driver)
             assert "Round 1 cancelled." in driver.page_source
             assert driver.execute_script(STATUS_JS) == "cancelled"
             assert driver.find_element(By.ID, "round-1-retry").is_displayed()
