@@ -11,7 +11,7 @@
    - the same through /api/v1/materials/ (page_size 20),
    - the REST list of stable entries sorted by energy above hull (the search page's sort; every one ties at 0),
    - the REST list of entries with oxygen sorted by energy above hull, descending, with no stability condition
-     (read in two parts, hull/search.py ``search_parts``),
+     (read in two parts, hull/selectors/search.py ``sorted_parts``),
    - the OPTIMADE list of ``elements HAS ALL "Li","O"`` sorted by ``_mdp_energy_above_hull`` (two parts too),
    - both lists again with a random element pair and threshold per request (distinct URLs: nothing that is
      kept per filter text or URL, such as the parsed OPTIMADE filter, its cached count or the kept response,

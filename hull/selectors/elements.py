@@ -115,7 +115,7 @@ def system_holds(
     O by energy above hull: 35,436 rows walked)."""
 
     def holds(symbol: str) -> Q:
-        # the symbol is a parameter of its own, so that a compiled read's marker element reaches the SQL as is
+        # the symbol is a parameter of its own (a bound value, never text of the SQL)
         return Q(NameHolds(F(column), Value(symbol)))
 
     test = Q()

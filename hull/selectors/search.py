@@ -19,6 +19,7 @@ Two rules of reading live here and nowhere else:
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Expression, F, FilteredRelation, Q, QuerySet
@@ -64,6 +65,15 @@ class Page:
 def catalogue_entries(*, hull_set: str, computed: Computed = None) -> QuerySet[Entry]:
     """Every entry, annotated with its stability row in ``hull_set`` (:data:`STABILITY_VALUES`, one left join) and
     with the ``computed`` expressions by name (a condition may name them)."""
+    return _entries(hull_set, tuple((computed or {}).items()), None).all()
+
+
+@lru_cache(maxsize=256)
+def _entries(hull_set: str, computed: tuple, names: tuple[str, ...] | None) -> QuerySet[Entry]:
+    """The annotated entries of a hull set (with ``computed``, as ``.values()`` of ``names`` where given), built
+    once per process and shape: building them (resolving the filtered relation, its annotations and the
+    columns) was more than half the cost of building a page's query, and of a material's. Every use clones it
+    (``filter``, ``all``), and it is never evaluated itself, so one queryset serves every thread."""
     entries = (
         Entry.objects.annotate(
             stab=FilteredRelation("stabilities", condition=Q(stabilities__hull_set=hull_set))
@@ -71,7 +81,9 @@ def catalogue_entries(*, hull_set: str, computed: Computed = None) -> QuerySet[E
         .annotate(**{name: F(f"stab__{name}") for name in STABILITY_VALUES})
         .alias(**{ROW_CHEMSYS: F("stab__chemsys")})
     )
-    return entries.annotate(**computed) if computed else entries
+    if computed:
+        entries = entries.annotate(**dict(computed))
+    return entries if names is None else entries.values(*names, *(name for name, _ in computed))
 
 
 def requires_row(condition: Q) -> bool:
@@ -126,11 +138,17 @@ def search_queryset(
 
 
 def sorted_parts(
-    *, condition: Q, hull_set: str, order: Order = (), computed: Computed = None
+    *,
+    condition: Q,
+    hull_set: str,
+    order: Order = (),
+    computed: Computed = None,
+    columns: Sequence[str] | None = None,
 ) -> list[QuerySet[Entry]]:
-    """The results in ``order`` as consecutive querysets: one, or two where the first sort key is a stability value
-    and entries without one can match (see the module doc)."""
-    entries = catalogue_entries(hull_set=hull_set, computed=computed)
+    """The results in ``order`` as consecutive querysets (of ``.values()`` of ``columns`` and ``computed`` where
+    given): one, or two where the first sort key is a stability value and entries without one can match (see the
+    module doc)."""
+    entries = _entries(hull_set, tuple((computed or {}).items()), None if columns is None else tuple(columns))
     if not order or order[0][0] not in STABILITY_VALUES or requires_row(condition):
         return [entries.filter(resolved(condition)).order_by(*_order_by(order, "id"))]
     (column, descending), then = order[0], _order_by(order[1:], "id")
@@ -156,10 +174,9 @@ def search_page(
     if window.after is not None and len(order) > 1:
         raise ValueError("a keyset cursor pages an order of at most one key before id")
     names = list(dict.fromkeys([*columns, *(key for key, _ in order[:1]), "id"]))
-    parts = [
-        part.values(*names, *(computed or {}))
-        for part in sorted_parts(condition=condition, hull_set=hull_set, order=order, computed=computed)
-    ]
+    parts = sorted_parts(
+        condition=condition, hull_set=hull_set, order=order, computed=computed, columns=names
+    )
     wanted = window.limit + 1
     if window.after is not None:
         column, descending = order[0] if order else (None, False)
