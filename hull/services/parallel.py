@@ -23,9 +23,16 @@ def in_daemon_process() -> bool:
 
 
 def threads_in_process() -> bool:
-    """True where forking is unsafe: other Python threads run, or JAX or torch (native thread pools) are loaded,
-    as in a discovery round run in-process."""
-    return threading.active_count() > 1 or any(name in sys.modules for name in ("jax", "torch"))
+    """True where forking is unsafe: other Python threads run, torch (native thread pools) is loaded, or JAX has
+    started its runtime, as in a discovery round run in-process. Importing JAX starts no thread: every Django
+    process imports it (the admin loads the discovery services), and its forks are safe until a backend starts
+    (JAX's own fork warning waits for the same sign)."""
+    if threading.active_count() > 1 or "torch" in sys.modules:
+        return True
+    bridge = sys.modules.get("jax._src.xla_bridge")
+    if bridge is None:
+        return "jax" in sys.modules  # a JAX whose runtime cannot be asked: counted as started
+    return getattr(bridge, "backends_are_initialized", lambda: True)()
 
 
 def workers_for(n_items: int, threshold: int, *, setting: str = "PORTAL_HULL_WORKERS") -> int:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from hull import engine
 from hull.hull_sets import HULL_SETS
 from hull.models import ChemicalSystem, Entry, HullRecord, HullSetState, Stability
-from hull.services.bulk import bulk_upsert, copy_rows_postgres
+from hull.services.bulk import bulk_upsert, copy_rows_postgres, in_keys_postgres
 from hull.services.chemsys import IN_CHUNK, chunked, supersystems_among
 from hull.services.parallel import workers_for
 
@@ -285,7 +285,7 @@ def _write_stability(hull_set: str, result: engine.HullResult, labels: dict, ver
         with connection.cursor() as cursor:
             cursor.execute(
                 f"DELETE FROM {connection.ops.quote_name(Stability._meta.db_table)} "
-                "WHERE hull_set = %s AND entry_id = ANY(%s)",
+                f"WHERE hull_set = %s AND {in_keys_postgres(Stability, 'entry')}",
                 [hull_set, list(result.thermo)],
             )
         return bulk_upsert(model=Stability, fields=STABILITY_FIELDS, rows=rows)

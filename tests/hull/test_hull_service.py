@@ -2,6 +2,7 @@
 concurrent updates do not corrupt the hull."""
 
 import random
+import re
 import threading
 
 import pytest
@@ -253,11 +254,13 @@ def test_gc_pause_nests_and_restores_the_collector():
 def test_no_workers_where_forking_is_unsafe(settings, monkeypatch):
     import sys
     import threading
+    import types
 
     from hull.services import parallel
 
     settings.PORTAL_HULL_WORKERS = 2
     monkeypatch.delitem(sys.modules, "jax", raising=False)
+    monkeypatch.delitem(sys.modules, "jax._src.xla_bridge", raising=False)
     monkeypatch.delitem(sys.modules, "torch", raising=False)
     if threading.active_count() == 1:
         assert parallel.workers_for(100, threshold=10) == 2
@@ -274,4 +277,50 @@ def test_no_workers_where_forking_is_unsafe(settings, monkeypatch):
         stop.set()
         thread.join()
     monkeypatch.setitem(sys.modules, "jax", sys)
+    assert parallel.workers_for(100, threshold=10) == 1  # a JAX that cannot say whether its runtime started
+    # JAX imported (as in every Django process, through the admin) forks safely until its runtime starts
+    bridge = types.SimpleNamespace(backends_are_initialized=lambda: False)
+    monkeypatch.setitem(sys.modules, "jax._src.xla_bridge", bridge)
+    if threading.active_count() == 1:
+        assert parallel.workers_for(100, threshold=10) == 2
+    bridge.backends_are_initialized = lambda: True
     assert parallel.workers_for(100, threshold=10) == 1
+
+
+@pytest.mark.django_db
+def test_key_lists_reach_postgresql_typed_as_their_columns(tmp_path, mp_entry_dicts):
+    """The hull update sends its keys (entry ids, chemical systems) as one array parameter per statement. Typed as
+    the column, PostgreSQL hashes them; as psycopg types small ints (int4[] against the bigint entry ids) every
+    row scanned was compared with every key, and 400,000 keys against a table filled in the same transaction (a
+    scan, for want of statistics) ran for over 20 minutes. The plans must show each array in its column's type."""
+    ingest_file(path=write_json(tmp_path / "base.json", subset(mp_entry_dicts, {"Li", "Fe", "O"})))
+    sent: list[tuple[str, list]] = []
+
+    def capture(execute, sql, params, many, context):
+        if "= ANY(" in sql:
+            sent.append((sql, list(params)))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        hull_update(touched=["Fe-Li-O"])
+    rows = {
+        name: dict(Stability.objects.filter(hull_set=name).values_list("entry_id", "e_above_hull"))
+        for name in ("dft", "all")
+    }
+    assert rows["dft"] and rows["dft"] == rows["all"]
+    if connection.vendor != "postgresql":  # SQLite: the rows are upserted, no key arrays
+        return
+    assert {sql.split()[0] for sql, _ in sent} == {"DELETE", "INSERT"}  # replace 'dft', copy it to 'all'
+    # the comparison as the plan shows it: "entry_id = ANY ('{...}'::bigint[])", or for a varchar column compared as
+    # text "(chemsys)::text = ANY ('{...}'::text[])"; the array must have the type the column is compared as
+    compared_as = {"entry_id": "bigint", "chemsys": "text"}
+    for sql, params in sent:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (VERBOSE) {sql}", params)
+            plan = "\n".join(line for (line,) in cursor.fetchall())
+        arrays = re.findall(
+            r"(?:\(|\b)([a-z_]+)(?:\)::([a-z ]+))? = ANY \('\{[^']*\}'::([a-z ]+)\[\]\)", plan
+        )
+        assert arrays, plan
+        for column, cast, array_type in arrays:
+            assert (cast or array_type) == array_type == compared_as[column], (column, cast, array_type, sql)
