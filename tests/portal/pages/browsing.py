@@ -22,13 +22,31 @@ def wait_ready(driver, condition=None, timeout: float = WAIT):
     ).until(condition or (lambda d: d.execute_script("return document.readyState") == "complete"))
 
 
+def gone(element):
+    """A wait condition: ``element`` has left the document. Asked while the old page is being torn down,
+    chromedriver may answer "Node with given id does not belong to the document" instead of a stale reference
+    (seen once in a full run on PostgreSQL): that means gone too."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    def condition(_driver) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+        return False
+
+    return condition
+
+
 def click_and_wait(driver, element) -> None:
     """Click ``element`` and wait for the page it leads to: the old page reads "complete" (and ready) until the
     navigation starts, so first wait for the clicked element to be gone."""
-    from selenium.webdriver.support.expected_conditions import staleness_of
-
     element.click()
-    wait_ready(driver, staleness_of(element))
+    wait_ready(driver, gone(element))
     wait_ready(driver)
 
 

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from tests.portal.pages.browsing import click_and_wait, no_console_errors, shot, wait_ready
+from tests.portal.pages.browsing import click_and_wait, gone, no_console_errors, shot, wait_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
@@ -49,7 +49,6 @@ def test_staff_launch_a_round_watch_it_progress_and_cancel_it(
     django_user_model,
 ):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
 
     from discovery.models import Round, TrainedModel
     from hull.services.ingest import ingest_file
@@ -143,7 +142,7 @@ def test_staff_launch_a_round_watch_it_progress_and_cancel_it(
             cancel = driver.find_element(By.ID, "round-1-cancel")
             cancel.click()
             driver.switch_to.alert.accept()
-            wait_ready(driver, staleness_of(cancel))
+            wait_ready(driver, gone(cancel))
             wait_ready(driver)
             assert "Round 1 cancelled." in driver.page_source
             assert driver.execute_script(STATUS_JS) == "cancelled"
