@@ -23,6 +23,19 @@ RANGES = {name: (low, high) for name, low, high in INTEGER_RANGES}
 DEFAULTS = RoundConfig()
 
 
+def paper_count_field(name: str, label: str, help_text: str) -> forms.IntegerField:
+    """An optional round setting in its config range; left empty, the round takes the paper's number."""
+    low, high = RANGES[name]
+    return forms.IntegerField(
+        label=label,
+        required=False,
+        initial=getattr(DEFAULTS, name),
+        min_value=low,
+        max_value=high,
+        help_text=help_text,
+    )
+
+
 def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -84,13 +97,10 @@ class RoundLaunchForm(forms.ModelForm):
         initial=DEFAULTS.evaluator,
         help_text="what computes the energies of the kept candidates",
     )
-    random_structures = forms.IntegerField(
-        label="Random structures per composition",
-        required=False,  # left empty: the paper's number
-        initial=DEFAULTS.random_structures,
-        min_value=RANGES["random_structures"][0],
-        max_value=RANGES["random_structures"][1],
-        help_text="symmetric random crystals the new-compositions generator builds for each composition it keeps "
+    random_structures = paper_count_field(
+        "random_structures",
+        "Random structures per composition",
+        "symmetric random crystals the new-compositions generator builds for each composition it keeps "
         "(the paper used 100), within the candidate budget",
     )
     ensemble_size = forms.IntegerField(
@@ -100,13 +110,10 @@ class RoundLaunchForm(forms.ModelForm):
         help_text="predictions are the median of exactly this many models (the paper used 10); the round refuses "
         "to start when the active models have fewer",
     )
-    volumes = forms.IntegerField(
-        label="Test-time volumes",
-        required=False,  # left empty: the paper's number
-        initial=DEFAULTS.volumes,
-        min_value=RANGES["volumes"][0],
-        max_value=RANGES["volumes"][1],
-        help_text="each candidate is predicted at this many volumes from 80% to 120% of its own and keeps the "
+    volumes = paper_count_field(
+        "volumes",
+        "Test-time volumes",
+        "each candidate is predicted at this many volumes from 80% to 120% of its own and keeps the "
         "lowest energy (the paper used 20; 1: as generated)",
     )
     iqr_weight = forms.FloatField(
